@@ -1,0 +1,49 @@
+"""Exceptions that say what went wrong, with the file, the item and the field."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class TaggerError(Exception):
+    """Base class for errors a user can act on."""
+
+
+class InputError(TaggerError):
+    """A user's file (title.toml, manifest, subtitle, taxonomy, pipeline) is malformed.
+
+    The message reads ``FILE:LINE: ITEM: FIELD: reason`` with the parts that are known.
+    """
+
+    def __init__(self, path: str | Path | None, reason: str, *, line: int | None = None,
+                 item: str | None = None, field: str | None = None):
+        self.path = str(path) if path is not None else None
+        self.reason = reason
+        self.line = line
+        self.item = item
+        self.field = field
+        where = self.path or "<input>"
+        if line is not None:
+            where += f":{line}"
+        parts = [where]
+        if item:
+            parts.append(item)
+        if field:
+            parts.append(field)
+        super().__init__(": ".join(parts + [reason]))
+
+
+class MediaError(TaggerError):
+    """A media file cannot be opened or decoded."""
+
+    def __init__(self, path: str | Path, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+class StageSkipped(Exception):
+    """Raised by a stage that has nothing to work on; the reason goes in the title report."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(reason)
