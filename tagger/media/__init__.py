@@ -1,0 +1,1 @@
+"""Probing and decoding with PyAV: video frames, audio samples, stream facts."""

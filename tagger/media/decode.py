@@ -1,0 +1,97 @@
+"""Streamed decoding with PyAV: downscaled video frames and mono audio chunks."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from tagger.errors import MediaError
+from tagger.media.probe import first_video_stream, open_container
+
+
+@dataclass
+class DecodedFrame:
+    index: int          # 0-based position in decode order
+    time_s: float       # presentation time from the stream (handles variable frame rate)
+    image: np.ndarray   # uint8 BGR (H, W, 3) at the analysis size
+
+
+def analysis_size(width: int, height: int, *, analysis_width: int) -> tuple[int, int]:
+    """Scale to analysis_width keeping the aspect ratio; even sizes for swscale; never upscale."""
+    if width <= analysis_width:
+        return width - width % 2, height - height % 2
+    scaled_height = int(round(height * analysis_width / width))
+    return analysis_width, max(2, scaled_height - scaled_height % 2)
+
+
+def iter_frames(path: str | Path, *, analysis_width: int, rotation_deg: int = 0) -> Iterator[DecodedFrame]:
+    """Every frame of the first video stream, downscaled by swscale, one at a time."""
+    import av
+
+    with open_container(path) as container:
+        stream = first_video_stream(container)
+        if stream is None:
+            raise MediaError(path, "no video stream")
+        stream.thread_type = "AUTO"  # frame threading: both cores decode
+        start_s = float(stream.start_time * stream.time_base) if stream.start_time else 0.0
+        width, height = stream.codec_context.width, stream.codec_context.height
+        # Rotated video is scaled on its stored axes, then turned upright.
+        turn = rotation_deg in (90, 270)
+        out_w, out_h = analysis_size(height if turn else width, width if turn else height,
+                                     analysis_width=analysis_width)
+        if turn:
+            out_w, out_h = out_h, out_w
+        index = 0
+        last_time_s = 0.0
+        try:
+            for frame in container.decode(stream):
+                image = frame.to_ndarray(width=out_w, height=out_h, format="bgr24")
+                image = _upright(image, rotation_deg)
+                time_s = frame.time - start_s if frame.time is not None else last_time_s
+                last_time_s = time_s
+                yield DecodedFrame(index, max(0.0, time_s), image)
+                index += 1
+        except av.error.FFmpegError as error:
+            raise MediaError(path, f"video decoding failed at frame {index}: {error}") from None
+        if index == 0:
+            raise MediaError(path, "video stream has no decodable frames")
+
+
+def _upright(image: np.ndarray, rotation_deg: int) -> np.ndarray:
+    # Display matrix rotation is counter-clockwise in degrees.
+    turns = {90: 1, 180: 2, 270: 3}.get(rotation_deg, 0)
+    return np.ascontiguousarray(np.rot90(image, k=turns)) if turns else image
+
+
+def iter_audio(path: str | Path, *, sample_rate_hz: int, chunk_s: float = 30.0) -> Iterator[np.ndarray]:
+    """Mono float32 samples of the first audio stream in chunks of about chunk_s seconds."""
+    import av
+
+    chunk_len = int(chunk_s * sample_rate_hz)
+    with open_container(path) as container:
+        if not container.streams.audio:
+            raise MediaError(path, "no audio stream")
+        stream = container.streams.audio[0]
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate_hz)
+        pending: list[np.ndarray] = []
+        pending_len = 0
+        try:
+            for frame in container.decode(stream):
+                for out in resampler.resample(frame):
+                    samples = out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
+                    pending.append(samples)
+                    pending_len += samples.size
+                    if pending_len >= chunk_len:
+                        joined = np.concatenate(pending)
+                        yield joined[:chunk_len]
+                        pending, pending_len = [joined[chunk_len:]], joined.size - chunk_len
+            for out in resampler.resample(None):
+                pending.append(out.to_ndarray().reshape(-1).astype(np.float32, copy=False))
+        except av.error.FFmpegError as error:
+            raise MediaError(path, f"audio decoding failed: {error}") from None
+        if pending:
+            rest = np.concatenate(pending)
+            if rest.size:
+                yield rest
