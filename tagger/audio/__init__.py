@@ -1,0 +1,1 @@
+"""Audio analysis: frame-level features, scene summaries and a heuristic mood estimate."""
