@@ -1,0 +1,1 @@
+"""Text analysis: subtitle parsing (SRT, WebVTT) and dialogue metrics."""
