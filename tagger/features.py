@@ -1,0 +1,64 @@
+"""Registry of the measured feature names that taxonomy rules may reference.
+
+Feature dicts are flat and keyed by full name (``"visual.brightness"``); values are floats,
+except the categorical ones in :data:`CATEGORICAL` (strings) and the list-valued ones in
+:data:`LIST_FEATURES`. The descriptions give units so that rule thresholds can be checked.
+"""
+from __future__ import annotations
+
+FEATURES: dict[str, str] = {
+    # visual.* (tagger/vision)
+    "visual.brightness": "mean luma Y/255, 0..1 (0 black, 1 white)",
+    "visual.contrast": "RMS contrast: std of luma / 255, 0..1",
+    "visual.saturation": "mean HSV saturation / 255, 0..1",
+    "visual.colorfulness": "Hasler & Suesstrunk (2003) M metric, raw units (0 grey .. ~110 extremely colourful)",
+    "visual.warmth": "(mean R - mean B) / (mean R + mean B), -1..1 (positive warm, negative cool)",
+    "visual.palette": "dominant colours: list of {hex, share 0..1}, shares sum to 1, sorted by share desc",
+    "visual.motion": "mean abs difference between consecutive analysed grey frames / 255, 0..1",
+    "visual.face_share": "share of keyframes with at least one face, 0..1",
+    "visual.closeup_share": "share of keyframes framed as close-ups, 0..1",
+    "visual.medium_share": "share of keyframes framed as medium shots, 0..1",
+    "visual.wide_share": "share of keyframes framed as wide shots, 0..1",
+    "visual.shot_scale": "dominant shot scale: close-up | medium | wide (wide when no faces)",
+    "visual.cuts_per_minute": "shot cuts per minute of runtime, 1/min",
+    "visual.median_shot_s": "median shot length, seconds",
+    "visual.mean_shot_s": "mean shot length, seconds",
+    "visual.shot_count": "number of shots, count",
+    # audio.* (tagger/audio)
+    "audio.loudness_db": "mean frame RMS level, dBFS (0 full scale, about -60 near silence)",
+    "audio.dynamic_range_db": "p95 - p10 of frame RMS level, dB",
+    "audio.tempo_bpm": "estimated musical tempo, beats per minute",
+    "audio.onset_rate_per_s": "detected onsets per second, 1/s",
+    "audio.spectral_centroid_hz": "mean spectral centroid, Hz (higher = brighter timbre)",
+    "audio.spectral_rolloff_hz": "mean spectral roll-off frequency, Hz",
+    "audio.spectral_flatness": "mean spectral flatness, 0..1 (0 tonal, 1 noise-like)",
+    "audio.key": "estimated musical key tonic: C, C#, D, ..., B",
+    "audio.mode": "estimated musical mode: major | minor",
+    "audio.mode_confidence": "confidence of the key/mode estimate, 0..1",
+    "audio.silence_share": "share of runtime that is near-silent, 0..1",
+    "audio.speech_share": "share of runtime classified as speech, 0..1",
+    "audio.music_share": "share of runtime classified as music, 0..1",
+    "audio.arousal": "estimated energy/arousal of the sound, 0..1 (0 calm, 1 intense)",
+    "audio.valence": "estimated valence of the music, 0..1 (0 sad/dark, 1 happy/bright)",
+    # dialogue.* (tagger/text)
+    "dialogue.words_per_minute": "subtitle words per minute of runtime, 1/min",
+    "dialogue.speech_share": "share of runtime covered by subtitle cues (overlaps merged), 0..1",
+    "dialogue.lexical_diversity": "moving-average type-token ratio over 50-word windows, 0..1",
+    "dialogue.mean_sentence_words": "mean words per sentence, count",
+    "dialogue.readability": "Flesch reading ease, about 0..120 (higher = easier)",
+    "dialogue.cue_count": "number of subtitle cues, count",
+    "dialogue.word_count": "number of subtitle words, count",
+    "dialogue.question_share": "share of sentences that are questions, 0..1",
+    "dialogue.exclamation_share": "share of sentences that are exclamations, 0..1",
+    "dialogue.profanity_per_1k_words": "profane words per 1000 subtitle words, 1/1000 words",
+}
+
+# Features whose values are strings from a fixed set; rules test them with ``equals``.
+CATEGORICAL: dict[str, tuple[str, ...]] = {
+    "audio.mode": ("major", "minor"),
+    "audio.key": ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"),
+    "visual.shot_scale": ("close-up", "medium", "wide"),
+}
+
+# Features whose values are lists; rules cannot test them.
+LIST_FEATURES: frozenset[str] = frozenset({"visual.palette"})

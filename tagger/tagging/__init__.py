@@ -1,0 +1,1 @@
+"""Tagging: the taxonomy (facets, tags, rules, micro-genre grammar) and micro-genre naming."""
