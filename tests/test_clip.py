@@ -1,0 +1,84 @@
+"""The CLIP stage's real loading and batching code, with a tiny model of random weights.
+
+Only shapes, normalisation, batching and the skip path are checked: random weights say
+nothing about images, and tagger never turns them into tags outside tests.
+"""
+import json
+
+import numpy as np
+import pytest
+
+open_clip = pytest.importorskip("open_clip")
+torch = pytest.importorskip("torch")
+
+from tagger.vision.clip import ClipEncoder, WeightsUnavailable, resolve_weights  # noqa: E402
+
+TINY = {
+    "embed_dim": 32,
+    "vision_cfg": {"image_size": 64, "layers": 2, "width": 64, "patch_size": 16},
+    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2},
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("clip")
+    config = folder / "tagger-tiny-clip.json"
+    config.write_text(json.dumps(TINY))
+    open_clip.add_model_config(config)
+    torch.manual_seed(0)
+    model = open_clip.create_model("tagger-tiny-clip", pretrained=None)
+    checkpoint = folder / "tiny.pt"
+    torch.save(model.state_dict(), checkpoint)
+    return checkpoint
+
+
+def _images(count, seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.integers(0, 256, (90, 160, 3), dtype=np.uint8) for _ in range(count)]
+
+
+def test_loads_a_local_checkpoint_and_embeds_normalised_rows(tiny_checkpoint):
+    encoder = ClipEncoder.load("tagger-tiny-clip", str(tiny_checkpoint), batch_size=2)
+    images = encoder.encode_images(_images(5))
+    texts = encoder.encode_texts(["a dark alley at night", "a sunny beach", "a forest"])
+    assert images.shape == (5, 32) and texts.shape == (3, 32)
+    assert images.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(images, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(texts, axis=1), 1.0, atol=1e-5)
+    assert encoder.dimension == 32
+
+
+def test_batching_does_not_change_embeddings(tiny_checkpoint):
+    small = ClipEncoder.load("tagger-tiny-clip", str(tiny_checkpoint), batch_size=2)
+    large = ClipEncoder.load("tagger-tiny-clip", str(tiny_checkpoint), batch_size=16)
+    frames = _images(5, seed=1)
+    np.testing.assert_allclose(small.encode_images(frames), large.encode_images(frames), atol=1e-5)
+
+
+def test_checkpoint_weights_are_the_ones_loaded(tiny_checkpoint):
+    """Two loads of one checkpoint agree; a model with other random weights does not."""
+    a = ClipEncoder.load("tagger-tiny-clip", str(tiny_checkpoint))
+    b = ClipEncoder.load("tagger-tiny-clip", str(tiny_checkpoint))
+    frames = _images(2, seed=2)
+    np.testing.assert_allclose(a.encode_images(frames), b.encode_images(frames), atol=1e-6)
+    torch.manual_seed(123)
+    other = open_clip.create_model("tagger-tiny-clip", pretrained=None)
+    _, _, preprocess = open_clip.create_model_and_transforms("tagger-tiny-clip", pretrained=None)
+    c = ClipEncoder(other, preprocess, open_clip.get_tokenizer("tagger-tiny-clip"), model_id="random")
+    assert not np.allclose(a.encode_images(frames), c.encode_images(frames), atol=1e-3)
+
+
+def test_missing_checkpoint_is_unavailable_with_a_clear_message(tmp_path):
+    with pytest.raises(WeightsUnavailable, match="not found"):
+        ClipEncoder.load("ViT-B-32", str(tmp_path / "missing.pt"))
+
+
+def test_no_weights_configured_is_refused():
+    with pytest.raises(WeightsUnavailable, match="pretrained"):
+        resolve_weights("ViT-B-32", "")
+
+
+def test_unknown_pretrained_tag_lists_known_tags():
+    with pytest.raises(WeightsUnavailable, match="laion2b"):
+        resolve_weights("ViT-B-32", "no-such-tag")
