@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tagger.errors import StageSkipped
+from tagger.stages.base import Stage, TitleContext
+
+
+class AudioStage(Stage):
+    """librosa features on PyAV-decoded samples: loudness, tempo, key, speech/music, mood."""
+    name = "audio"
+    needs = ("probe",)
+
+    @dataclass
+    class Settings:
+        sample_rate_hz: int = 22050
+        chunk_s: float = 30.0
+
+    def versions(self) -> dict[str, str]:
+        import librosa
+
+        return {"librosa": librosa.__version__, "mood": "heuristic-circumplex-v1"}
+
+    def spaces(self) -> dict[str, int]:
+        from tagger.audio.features import FEATURE_VECTOR_NAMES
+
+        return {"audio": len(FEATURE_VECTOR_NAMES)}
+
+    def run(self, ctx: TitleContext) -> None:
+        from tagger.audio.features import FrameFeatures, feature_vector, frame_features, summarize
+        from tagger.media.decode import iter_audio
+
+        if ctx.media is None or not ctx.media.has_audio:
+            raise StageSkipped("no audio stream")
+        rate = self.settings.sample_rate_hz
+        parts = [frame_features(chunk, sample_rate_hz=rate)
+                 for chunk in iter_audio(ctx.title.video, sample_rate_hz=rate, chunk_s=self.settings.chunk_s)]
+        if not parts:
+            raise StageSkipped("audio stream holds no samples")
+        frames = FrameFeatures.concatenate(parts)
+        title = summarize(frames)
+        ctx.features.update({f"audio.{k}": v for k, v in title.items()})
+        if ctx.split is not None:
+            for scene, features in zip(ctx.split.scenes, ctx.scene_features):
+                piece = frames.slice(start_s=scene.start_s, end_s=scene.end_s)
+                features.update({f"audio.{k}": v for k, v in summarize(piece).items()})
+        ctx.vectors["audio"] = ("tagger-audio-features-v1", feature_vector(title))

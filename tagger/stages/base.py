@@ -1,0 +1,79 @@
+"""The one interface every stage implements, and the context a title carries through them."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from tagger.titles import TitleInput
+
+
+@dataclass
+class Evidence:
+    """Why a tag fired: one modality's score, and where in the title it came from."""
+    modality: str                 # text | clip | visual | audio | dialogue | tags
+    score: float                  # 0..1
+    source: str = ""              # synopsis | subtitles | keyframe | feature | parent
+    scene: int | None = None
+    start_s: float | None = None
+    end_s: float | None = None
+    cue: str | None = None        # subtitle or synopsis text that matched
+    feature: str | None = None
+    value: Any = None
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if v is not None and v != ""}
+
+
+@dataclass
+class TitleContext:
+    """What the stages know of one title; each stage reads earlier parts and adds its own."""
+    title: TitleInput
+    media: Any = None                                   # tagger.media.probe.MediaInfo
+    split: Any = None                                   # tagger.scenes.split.SplitResult
+    scene_features: list[dict] = field(default_factory=list)   # per scene, "visual.x"/"audio.x"
+    features: dict[str, Any] = field(default_factory=dict)     # per title, "visual.x" etc.
+    cues: list = field(default_factory=list)            # tagger.text.subtitles.Cue
+    subtitle_language: str | None = None
+    # modality -> tag id -> evidence; scorers add here, the tags stage fuses
+    scores: dict[str, dict[str, list[Evidence]]] = field(default_factory=dict)
+    vectors: dict[str, Any] = field(default_factory=dict)      # modality -> (model_id, np.ndarray)
+    tags: list[dict] = field(default_factory=list)      # fused title and scene tags
+    micro_genres: list[str] = field(default_factory=list)
+    embeddings: list[dict] = field(default_factory=list)       # space, model_id, version, vector
+    modalities: dict[str, dict] = field(default_factory=dict)  # stage -> report
+    space_dims: dict[str, int] = field(default_factory=dict)   # embedding space -> dimension, per pipeline
+
+    def add_score(self, modality: str, tag_id: str, evidence: Evidence) -> None:
+        self.scores.setdefault(modality, {}).setdefault(tag_id, []).append(evidence)
+
+
+class Stage:
+    """A step of a pipeline. Subclasses set `name`, `Settings` (a dataclass), and `run`.
+
+    Models are loaded in `setup`, once per process; `run` handles one title and raises
+    StageSkipped when it has nothing to work on.
+    """
+    name: ClassVar[str]
+    needs: ClassVar[tuple[str, ...]] = ()
+
+    @dataclass
+    class Settings:
+        pass
+
+    def __init__(self, settings, *, taxonomy):
+        self.settings = settings
+        self.taxonomy = taxonomy
+
+    def setup(self) -> None:
+        """Load models; called once before the first title."""
+
+    def versions(self) -> dict[str, str]:
+        """Models and library versions this stage's results depend on."""
+        return {}
+
+    def spaces(self) -> dict[str, int]:
+        """Embedding spaces this stage fills, with their dimensions (known after setup)."""
+        return {}
+
+    def run(self, ctx: TitleContext) -> None:
+        raise NotImplementedError

@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tagger.stages.base import Evidence, Stage, TitleContext
+
+
+class TagsStage(Stage):
+    """Fuses the modalities' scores into title and scene tags, then names micro-genres.
+
+    A tag's confidence is the weighted mean of the modalities that scored it: zero-shot text,
+    CLIP, and feature rules (visual, audio, dialogue). Modalities that did not run do not count
+    for or against it. A fired child tag lifts its parent to at least 0.9 of its confidence.
+    """
+    name = "tags"
+
+    @dataclass
+    class Settings:
+        threshold: float = 0.5
+        scene_threshold: float = 0.6
+        weights: dict[str, float] = field(default_factory=lambda: {
+            "text": 1.0, "clip": 1.0, "visual": 1.0, "audio": 1.0, "dialogue": 1.0})
+        max_micro_genres: int = 3
+
+        def validate(self):
+            if not 0 < self.threshold < 1:
+                return "threshold", "must be between 0 and 1"
+            if not 0 < self.scene_threshold < 1:
+                return "scene_threshold", "must be between 0 and 1"
+            return None
+
+    def versions(self) -> dict[str, str]:
+        return {"taxonomy": f"{self.taxonomy.id}@{self.taxonomy.version}", "digest": self.taxonomy.digest[:12]}
+
+    def run(self, ctx: TitleContext) -> None:
+        from tagger.tagging.microgenre import micro_genres
+
+        title_tags = self._fuse(ctx.features, {m: ctx.scores.get(m, {}) for m in ("text", "clip")}, scene=None)
+        title_tags = self._lift_parents(title_tags)
+        fired = self._cap_per_facet([t for t in title_tags.values() if t["confidence"] >= self.settings.threshold])
+        scene_tags = []
+        if ctx.split is not None:
+            for scene, features in zip(ctx.split.scenes, ctx.scene_features):
+                clip_here = {tag_id: [e for e in evs if e.scene == scene.index]
+                             for tag_id, evs in ctx.scores.get("clip-scene", {}).items()}
+                found = self._fuse(features, {"clip": {k: v for k, v in clip_here.items() if v}},
+                                   scene=scene, rules_only_modalities=("visual", "audio"))
+                for tag in found.values():
+                    if tag["confidence"] >= self.settings.scene_threshold:
+                        tag["scene"] = scene.index
+                        scene_tags.append(tag)
+        ctx.tags = sorted(fired, key=lambda t: -t["confidence"]) + scene_tags
+        scored = [(self.taxonomy.tag(t["tag"]), t["confidence"]) for t in fired]
+        ctx.micro_genres = micro_genres(scored, self.taxonomy.grammar, max_names=self.settings.max_micro_genres)
+
+    def _fuse(self, features: dict, scores: dict, *, scene, rules_only_modalities=None) -> dict[str, dict]:
+        weights = self.settings.weights
+        out = {}
+        for tag in self.taxonomy.tags:
+            parts: list[tuple[str, float, list[Evidence]]] = []
+            for modality, by_tag in scores.items():
+                evidence = by_tag.get(tag.id)
+                if evidence:
+                    parts.append((modality, max(e.score for e in evidence), evidence))
+            rule_score = tag.rule_confidence(features) if tag.rules else None
+            if rule_score is not None:
+                modality = tag.rules[0].feature.split(".")[0]
+                if rules_only_modalities is None or all(r.feature.split(".")[0] in rules_only_modalities
+                                                        for r in tag.rules):
+                    evidence = [Evidence(r.feature.split(".")[0], float(r.confidence(features)), "feature",
+                                         scene=scene.index if scene else None,
+                                         start_s=scene.start_s if scene else None,
+                                         end_s=scene.end_s if scene else None,
+                                         feature=r.feature, value=_plain(features.get(r.feature)))
+                                for r in tag.rules]
+                    parts.append((modality, rule_score, evidence))
+            if not parts:
+                continue
+            total = sum(weights.get(m, 1.0) for m, _, _ in parts)
+            if total <= 0:
+                continue
+            confidence = sum(weights.get(m, 1.0) * s for m, s, _ in parts) / total
+            out[tag.id] = {
+                "tag": tag.id, "facet": tag.facet, "label": tag.label,
+                "confidence": round(float(confidence), 4), "status": "auto", "scene": None,
+                "modalities": sorted({m for m, _, _ in parts}),
+                "evidence": [e.to_dict() for _, _, evs in parts for e in sorted(evs, key=lambda e: -e.score)[:3]],
+            }
+        return out
+
+    def _lift_parents(self, tags: dict[str, dict]) -> dict[str, dict]:
+        threshold = self.settings.threshold
+        for tag_id in list(tags):
+            child = tags[tag_id]
+            parent_id = self.taxonomy.tag(tag_id).parent
+            while child["confidence"] >= threshold and parent_id:
+                parent_tag = self.taxonomy.tag(parent_id)
+                lifted = round(0.9 * child["confidence"], 4)
+                parent = tags.setdefault(parent_id, {
+                    "tag": parent_id, "facet": parent_tag.facet, "label": parent_tag.label,
+                    "confidence": 0.0, "status": "auto", "scene": None, "modalities": [], "evidence": []})
+                if lifted > parent["confidence"]:
+                    parent["confidence"] = lifted
+                    parent["modalities"] = sorted(set(parent["modalities"]) | set(child["modalities"]))
+                    parent["evidence"].append(Evidence("tags", lifted, "child", value=child["tag"]).to_dict())
+                child, parent_id = parent, parent_tag.parent
+        return tags
+
+    def _cap_per_facet(self, tags: list[dict]) -> list[dict]:
+        kept, counts = [], {}
+        for tag in sorted(tags, key=lambda t: -t["confidence"]):
+            limit = self.taxonomy.facet(tag["facet"]).max_tags
+            if limit is not None and counts.get(tag["facet"], 0) >= limit:
+                continue
+            counts[tag["facet"]] = counts.get(tag["facet"], 0) + 1
+            kept.append(tag)
+        return kept
+
+
+def _plain(value):
+    if isinstance(value, float):
+        return round(value, 4)
+    return value

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tagger.errors import StageSkipped
+from tagger.stages.base import Stage, TitleContext
+
+
+class VisualStage(Stage):
+    """OpenCV descriptors per scene and title: light, colour, palette, motion, faces, pacing."""
+    name = "visual"
+    needs = ("scenes",)
+
+    @dataclass
+    class Settings:
+        palette_colors: int = 5
+
+    def versions(self) -> dict[str, str]:
+        import cv2
+
+        return {"opencv": cv2.__version__, "faces": "haarcascade_frontalface_default"}
+
+    def run(self, ctx: TitleContext) -> None:
+        if ctx.split is None or not ctx.split.scenes:
+            raise StageSkipped("no scenes (no video stream)")
+        from tagger.scenes.split import decode_jpeg
+        from tagger.vision.descriptors import combine_scenes, describe_scene
+        from tagger.vision.pacing import pacing
+
+        scene_dicts, durations = [], []
+        for scene, features in zip(ctx.split.scenes, ctx.scene_features):
+            keyframes = [decode_jpeg(k["jpeg"]) for k in scene.keyframes if k["jpeg"]]
+            described = describe_scene(scene.frame_stats, scene.motions, keyframes,
+                                       palette_colors=self.settings.palette_colors)
+            scene_dicts.append(described)
+            durations.append(max(scene.end_s - scene.start_s, 1e-3))
+            features.update({f"visual.{k}": v for k, v in described.items()})
+        title = combine_scenes(scene_dicts, durations, palette_colors=self.settings.palette_colors)
+        title.update(pacing(durations))
+        ctx.features.update({f"visual.{k}": v for k, v in title.items()})
