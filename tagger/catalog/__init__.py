@@ -1,0 +1,1 @@
+"""The catalog: one SQLite file (WAL) with a versioned schema, and its Parquet export."""

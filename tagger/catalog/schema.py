@@ -1,0 +1,98 @@
+"""Schema migrations, applied in order; PRAGMA user_version records how far a file has come."""
+
+MIGRATIONS: list[str] = [
+    # 1: titles, runs, assets, scenes, keyframes, features, tags, embeddings
+    """
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        tagger_version TEXT NOT NULL,
+        pipeline_name TEXT NOT NULL,
+        pipeline TEXT NOT NULL,          -- JSON: stages, settings, taxonomy
+        versions TEXT NOT NULL,          -- JSON: stage -> models and library versions
+        titles_ok INTEGER NOT NULL DEFAULT 0,
+        titles_failed INTEGER NOT NULL DEFAULT 0,
+        titles_skipped INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE titles (
+        id TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        metadata TEXT NOT NULL,          -- JSON: synopsis, year, original_language, regions, ...
+        status TEXT NOT NULL CHECK (status IN ('ok', 'failed')),
+        error TEXT,
+        source TEXT,
+        duration_s REAL,
+        media TEXT,                      -- JSON from the probe
+        modalities TEXT NOT NULL DEFAULT '{}',   -- JSON: stage -> ran/skipped/failed, reason, seconds
+        micro_genres TEXT NOT NULL DEFAULT '[]',
+        fingerprint TEXT,
+        run_id INTEGER REFERENCES runs(id),
+        analysis_s REAL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE assets (
+        title_id TEXT NOT NULL REFERENCES titles(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL CHECK (kind IN ('video', 'subtitle')),
+        path TEXT NOT NULL,
+        size_bytes INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        language TEXT,
+        PRIMARY KEY (title_id, path)
+    );
+    CREATE TABLE scenes (
+        title_id TEXT NOT NULL REFERENCES titles(id) ON DELETE CASCADE,
+        idx INTEGER NOT NULL,
+        start_s REAL NOT NULL,
+        end_s REAL NOT NULL,
+        start_frame INTEGER NOT NULL,
+        end_frame INTEGER NOT NULL,      -- exclusive: the next scene's start_frame
+        PRIMARY KEY (title_id, idx)
+    );
+    CREATE TABLE keyframes (
+        title_id TEXT NOT NULL REFERENCES titles(id) ON DELETE CASCADE,
+        scene_idx INTEGER NOT NULL,
+        frame INTEGER NOT NULL,
+        time_s REAL NOT NULL,
+        sharpness REAL NOT NULL,
+        jpeg BLOB NOT NULL,
+        PRIMARY KEY (title_id, scene_idx, frame)
+    );
+    CREATE TABLE features (
+        title_id TEXT NOT NULL REFERENCES titles(id) ON DELETE CASCADE,
+        scene_idx INTEGER NOT NULL,      -- -1 for the whole title
+        name TEXT NOT NULL,              -- "visual.brightness", "audio.tempo_bpm", ...
+        value TEXT NOT NULL,             -- JSON
+        PRIMARY KEY (title_id, scene_idx, name)
+    );
+    CREATE TABLE tags (
+        title_id TEXT NOT NULL REFERENCES titles(id) ON DELETE CASCADE,
+        tag TEXT NOT NULL,
+        scene_idx INTEGER NOT NULL,      -- -1 for the whole title
+        facet TEXT NOT NULL,
+        label TEXT NOT NULL,
+        confidence REAL NOT NULL CHECK (confidence >= 0 AND confidence <= 1),
+        status TEXT NOT NULL CHECK (status IN ('auto', 'accepted', 'rejected', 'added')),
+        modalities TEXT NOT NULL,        -- JSON list
+        stages TEXT NOT NULL,            -- JSON: stage -> model/version that scored it
+        evidence TEXT NOT NULL,          -- JSON list
+        run_id INTEGER REFERENCES runs(id),
+        editor TEXT,
+        comment TEXT,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (title_id, tag, scene_idx)
+    );
+    CREATE INDEX tags_by_tag ON tags (tag);
+    CREATE TABLE embeddings (
+        title_id TEXT NOT NULL REFERENCES titles(id) ON DELETE CASCADE,
+        space TEXT NOT NULL,             -- text | visual | audio | tags | fused
+        model_id TEXT NOT NULL,
+        dim INTEGER NOT NULL,
+        version TEXT NOT NULL,
+        vector BLOB NOT NULL,            -- float32 little-endian, L2-normalised
+        PRIMARY KEY (title_id, space)
+    );
+    """,
+]
