@@ -1,0 +1,206 @@
+"""`tagger ingest` end to end on the bundled sample titles and on generated ones."""
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from tagger.catalog.db import Catalog
+from tagger.cli import cli
+from tagger.synth import ShotSpec
+
+from conftest import write_title
+
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_media"
+
+
+def _ingest(*args):
+    result = CliRunner().invoke(cli, ["ingest", *map(str, args)])
+    return result
+
+
+@pytest.fixture(scope="module")
+def sample_catalog(tmp_path_factory):
+    path = tmp_path_factory.mktemp("catalog") / "samples.db"
+    result = _ingest(SAMPLES, "--catalog", path)
+    assert result.exit_code == 0, result.output
+    return path
+
+
+@pytest.fixture(scope="module")
+def samples(sample_catalog):
+    with Catalog(sample_catalog) as catalog:
+        return {title_id: catalog.title(title_id) for title_id in catalog.title_ids()}
+
+
+def _tag_ids(data):
+    return {t["tag"] for t in data["tags"]}
+
+
+def test_every_sample_ingests_with_every_stage(samples):
+    assert {"night-shift", "sunny-side-up", "quiet-valley"} <= set(samples)
+    for data in samples.values():
+        assert data["status"] == "ok"
+        assert all(report["status"] == "ran" for report in data["modalities"].values()), data["modalities"]
+        assert len(data["scenes"]) >= 3
+        assert data["micro_genres"]
+        assert {"text", "audio", "tags", "fused"} <= set(data["embeddings"])
+
+
+def test_thriller_and_comedy_measure_differently(samples):
+    thriller, comedy = samples["night-shift"]["features"], samples["sunny-side-up"]["features"]
+    assert thriller["visual"]["brightness"] < 0.35 < comedy["visual"]["brightness"]
+    assert thriller["visual"]["cuts_per_minute"] * 3 < comedy["visual"]["cuts_per_minute"]
+    assert thriller["audio"]["mode"] == "minor" and comedy["audio"]["mode"] == "major"
+    assert thriller["audio"]["arousal"] < comedy["audio"]["arousal"]
+    assert thriller["audio"]["valence"] < comedy["audio"]["valence"]
+    assert thriller["dialogue"]["words_per_minute"] < comedy["dialogue"]["words_per_minute"]
+    assert thriller["visual"]["warmth"] < comedy["visual"]["warmth"]
+
+
+def test_thriller_dark_and_tense_tags_are_not_the_comedys(samples):
+    thriller, comedy = _tag_ids(samples["night-shift"]), _tag_ids(samples["sunny-side-up"])
+    dark_tense = {"thriller", "psychological-thriller", "tense", "suspenseful", "dark", "low-key", "minor-key"}
+    assert len(thriller & dark_tense) >= 3, thriller
+    assert not (comedy & dark_tense), comedy & dark_tense
+    assert "comedy" in comedy and "comedy" not in thriller
+    assert samples["night-shift"]["micro_genres"][0] != samples["sunny-side-up"]["micro_genres"][0]
+    assert any("Thriller" in name for name in samples["night-shift"]["micro_genres"])
+    assert any("Documentar" in name for name in samples["quiet-valley"]["micro_genres"])
+
+
+def test_nature_piece_has_long_shots_and_few_cuts(samples):
+    nature, comedy = samples["quiet-valley"]["features"]["visual"], samples["sunny-side-up"]["features"]["visual"]
+    assert nature["median_shot_s"] > 4 * comedy["median_shot_s"]
+
+
+def test_every_tag_carries_confidence_evidence_and_stages(samples):
+    for data in samples.values():
+        for tag in data["tags"] + data["scene_tags"]:
+            assert 0.0 <= tag["confidence"] <= 1.0
+            assert tag["status"] == "auto" and tag["evidence"] and tag["stages"]
+            for evidence in tag["evidence"]:
+                assert evidence["modality"] in {"text", "clip", "visual", "audio", "dialogue", "tags"}
+        assert any(t["scene"] is not None for t in data["scene_tags"]), "no scene-level tags"
+
+
+def test_show_json_pins_the_public_field_names(sample_catalog):
+    result = CliRunner().invoke(cli, ["show", "night-shift", "--json", "--catalog", str(sample_catalog)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert {"id", "title", "status", "duration_s", "scenes", "tags", "micro_genres", "features",
+            "embeddings", "modalities"} <= set(data)
+    assert {"index", "start_s", "end_s", "start_frame", "end_frame"} <= set(data["scenes"][0])
+    assert {"tag", "facet", "label", "confidence", "status", "evidence"} <= set(data["tags"][0])
+    assert {"brightness", "saturation", "colorfulness", "cuts_per_minute", "median_shot_s"} <= set(
+        data["features"]["visual"])
+    assert {"tempo_bpm", "loudness_db", "mode", "arousal", "valence"} <= set(data["features"]["audio"])
+    assert {"words_per_minute", "lexical_diversity"} <= set(data["features"]["dialogue"])
+    assert all(isinstance(dim, int) and dim > 0 for dim in data["embeddings"].values())
+    assert all(r["status"] in {"ran", "skipped"} for r in data["modalities"].values())
+
+
+def test_fused_embeddings_are_unit_length_and_line_up(sample_catalog):
+    with Catalog(sample_catalog) as catalog:
+        ids, vectors = catalog.embeddings("fused")
+    assert len(ids) >= 3 and vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    similarity = vectors @ vectors.T
+    assert np.all(similarity[~np.eye(len(ids), dtype=bool)] < 0.999)
+
+
+def test_export_writes_parquet_for_pipelines(sample_catalog, tmp_path):
+    pd = pytest.importorskip("pandas")
+    result = CliRunner().invoke(cli, ["export", "--out", str(tmp_path), "--catalog", str(sample_catalog)])
+    assert result.exit_code == 0, result.output
+    titles = pd.read_parquet(tmp_path / "titles.parquet")
+    tags = pd.read_parquet(tmp_path / "tags.parquet")
+    embeddings = pd.read_parquet(tmp_path / "embeddings.parquet")
+    scenes = pd.read_parquet(tmp_path / "scenes.parquet")
+    assert set(titles["id"]) >= {"night-shift", "sunny-side-up"}
+    assert {"title_id", "tag", "facet", "confidence", "status", "scene"} <= set(tags.columns)
+    assert all(len(v) == d for v, d in zip(embeddings["vector"], embeddings["dim"]))
+    assert (scenes.groupby("title_id")["index"].min() == 0).all()
+
+
+# -- runs, skips and bad input on small generated titles -----------------------------------------
+
+SHOTS = [ShotSpec(2.0, (40, 40, 200), 0.5, 0.2, 1), ShotSpec(2.0, (200, 120, 30), 0.6, 0.2, 2)]
+
+
+def test_unchanged_title_is_skipped_and_force_reruns(tmp_path):
+    folder = write_title(tmp_path / "small", shots=SHOTS, synopsis="A quiet drama about two sisters.")
+    db = tmp_path / "c.db"
+    assert _ingest(folder, "--catalog", db).exit_code == 0
+    again = _ingest(folder, "--catalog", db)
+    assert again.exit_code == 0 and "skipped" in again.output
+    forced = _ingest(folder, "--catalog", db, "--force")
+    assert forced.exit_code == 0 and "1 ok" in forced.output
+    (folder / "title.toml").write_text('id = "small"\ntitle = "Small"\nsynopsis = "Now a comedy."\n')
+    changed = _ingest(folder, "--catalog", db)
+    assert "1 ok" in changed.output
+
+
+def test_broken_video_fails_its_title_and_the_batch_goes_on(tmp_path):
+    good = write_title(tmp_path / "titles" / "good", shots=SHOTS)
+    bad = tmp_path / "titles" / "bad"
+    bad.mkdir()
+    (bad / "bad.mp4").write_bytes(b"\x00\x01 not a video" * 100)
+    db = tmp_path / "c.db"
+    result = _ingest(tmp_path / "titles", "--catalog", db)
+    assert result.exit_code == 1
+    with Catalog(db) as catalog:
+        assert catalog.title("good")["status"] == "ok"
+        failed = catalog.title("bad")
+    assert failed["status"] == "failed" and "bad.mp4" in failed["error"]
+
+
+def test_a_title_that_breaks_later_keeps_its_stored_analysis(tmp_path):
+    folder = write_title(tmp_path / "t", shots=SHOTS)
+    db = tmp_path / "c.db"
+    assert _ingest(folder, "--catalog", db).exit_code == 0
+    (folder / "t.mp4").write_bytes(b"garbage" * 50)
+    assert _ingest(folder, "--catalog", db).exit_code == 1
+    with Catalog(db) as catalog:
+        data = catalog.title("t")
+    assert data["status"] == "failed" and "t.mp4" in data["error"]
+    assert len(data["scenes"]) == 2 and data["embeddings"]
+
+
+def test_metadata_only_manifest_runs_text_and_skips_the_rest(tmp_path):
+    manifest = tmp_path / "titles.csv"
+    manifest.write_text("id,title,synopsis\n"
+                        "m1,Deep Space,A crew drifts through deep space after their ship's reactor fails.\n"
+                        "m2,Bad Year,A row with a bad year.\n")
+    manifest.write_text(manifest.read_text() + "m3,Broken,Text,notayear\n")
+    db = tmp_path / "c.db"
+    result = _ingest("--manifest", manifest, "--catalog", db)
+    assert result.exit_code == 1   # m3 has more values than columns
+    with Catalog(db) as catalog:
+        data = catalog.title("m1")
+        broken = catalog.title("m3")
+    assert data["status"] == "ok" and data["modalities"]["text"]["status"] == "ran"
+    for stage in ("probe", "scenes", "visual", "audio"):
+        assert data["modalities"][stage]["status"] == "skipped" and data["modalities"][stage]["reason"]
+    assert data["tags"] and "text" in data["embeddings"]
+    assert broken["status"] == "failed" and "titles.csv:4" in broken["error"]
+
+
+def test_usage_errors_exit_2(tmp_path):
+    assert _ingest().exit_code == 2
+    assert _ingest(tmp_path / "missing").exit_code == 2
+    assert _ingest(tmp_path, "--pipeline", "nope").exit_code == 2
+
+
+def test_video_without_audio_or_subtitles_skips_those_stages(tmp_path):
+    folder = write_title(tmp_path / "silent", shots=SHOTS)
+    db = tmp_path / "c.db"
+    assert _ingest(folder, "--catalog", db).exit_code == 0
+    with Catalog(db) as catalog:
+        data = catalog.title("silent")
+    assert data["modalities"]["audio"] == {"status": "skipped", "reason": "no audio stream",
+                                           "seconds": data["modalities"]["audio"]["seconds"]}
+    assert data["modalities"]["text"]["status"] == "skipped"
+    assert data["modalities"]["visual"]["status"] == "ran"

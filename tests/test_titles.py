@@ -1,0 +1,86 @@
+"""Finding titles: folders, bare files, folders of titles, manifests, and their errors."""
+import json
+from pathlib import Path
+
+import pytest
+
+from tagger.errors import InputError
+from tagger.titles import discover, read_manifest
+
+
+def _touch(path: Path, text: str = "x") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_title_folder_reads_toml_and_subtitles(tmp_path):
+    folder = tmp_path / "dark-night"
+    _touch(folder / "movie.mp4")
+    _touch(folder / "movie.en.srt")
+    _touch(folder / "movie.fr.vtt")
+    _touch(folder / "title.toml", 'id = "dn-1"\ntitle = "Dark Night"\nyear = 2020\nregions = ["US"]\n')
+    [title] = discover([folder])
+    assert title.id == "dn-1" and title.title == "Dark Night" and title.year == 2020
+    assert title.video.endswith("movie.mp4")
+    assert [Path(s).name for s in title.subtitles] == ["movie.en.srt", "movie.fr.vtt"]
+
+
+def test_folder_of_titles_and_bare_videos(tmp_path):
+    _touch(tmp_path / "a" / "a.mp4")
+    _touch(tmp_path / "b" / "b.mkv")
+    _touch(tmp_path / "loose.webm")
+    titles = discover([tmp_path / "a", tmp_path / "b", tmp_path / "loose.webm"])
+    assert [t.id for t in titles] == ["a", "b", "loose"]
+    assert [t.id for t in discover([tmp_path])] == ["a", "b", "loose"]  # loose videos are titles too
+
+
+def test_malformed_title_toml_fails_only_that_title(tmp_path):
+    _touch(tmp_path / "good" / "good.mp4")
+    _touch(tmp_path / "bad" / "bad.mp4")
+    _touch(tmp_path / "bad" / "title.toml", 'title = "Bad"\nyear = "soon"\n')
+    titles = {t.id: t for t in discover([tmp_path])}
+    assert titles["good"].problem is None
+    assert "title.toml" in titles["bad"].problem and "year" in titles["bad"].problem
+
+
+def test_toml_syntax_error_names_the_line(tmp_path):
+    _touch(tmp_path / "t" / "t.mp4")
+    _touch(tmp_path / "t" / "title.toml", 'title = "ok"\nsynopsis = "unclosed\n')
+    [title] = discover([tmp_path / "t"])
+    assert "title.toml" in title.problem and "line 2" in title.problem
+
+
+def test_not_a_video_is_an_input_error(tmp_path):
+    with pytest.raises(InputError, match="notes.txt"):
+        discover([_touch(tmp_path / "notes.txt")])
+
+
+def test_csv_manifest_with_metadata_only_rows(tmp_path):
+    manifest = _touch(tmp_path / "titles.csv",
+                      "id,title,synopsis,year,regions,video,subtitles\n"
+                      "m1,Movie One,A heist in Paris.,1999,US|FR,,\n"
+                      "m2,Movie Two,Space opera.,2001,,media/m2.mp4,media/m2.en.srt|media/m2.de.srt\n")
+    m1, m2 = read_manifest(manifest)
+    assert m1.video is None and m1.regions == ["US", "FR"] and m1.year == 1999
+    assert m2.video == str(tmp_path / "media" / "m2.mp4")
+    assert len(m2.subtitles) == 2 and m2.source.endswith("titles.csv:3")
+
+
+def test_manifest_bad_row_fails_that_row_with_file_and_line(tmp_path):
+    manifest = _touch(tmp_path / "titles.jsonl", "\n".join([
+        json.dumps({"id": "ok1", "title": "Fine"}),
+        "{not json",
+        json.dumps({"id": "y", "year": "nineteen"}),
+        json.dumps({"id": "ok1", "title": "Again"}),
+    ]))
+    titles = read_manifest(manifest)
+    assert [t.problem is None for t in titles] == [True, False, False, False]
+    assert "titles.jsonl:2" in titles[1].problem
+    assert "titles.jsonl:3" in titles[2].problem and "year" in titles[2].problem
+    assert "repeats line 1" in titles[3].problem and titles[3].id == "titles.jsonl:4"
+
+
+def test_manifest_without_id_column_is_rejected(tmp_path):
+    with pytest.raises(InputError, match="id"):
+        read_manifest(_touch(tmp_path / "m.csv", "title,synopsis\nA,B\n"))
