@@ -82,3 +82,56 @@ def test_no_weights_configured_is_refused():
 def test_unknown_pretrained_tag_lists_known_tags():
     with pytest.raises(WeightsUnavailable, match="laion2b"):
         resolve_weights("ViT-B-32", "no-such-tag")
+
+
+def _clip_pipeline(tmp_path, pretrained):
+    path = tmp_path / "tiny-clip.toml"
+    path.write_text(f'name = "tiny-clip"\nstages = ["probe", "scenes", "visual", "clip", "tags", "embed"]\n'
+                    f'[clip]\nmodel = "tagger-tiny-clip"\npretrained = "{pretrained}"\n'
+                    f'[embed]\nspaces = ["visual", "tags"]\n')
+    return path
+
+
+def test_clip_stage_in_a_pipeline_embeds_keyframes(tmp_path, tiny_checkpoint):
+    from click.testing import CliRunner
+
+    from conftest import write_title
+    from tagger.catalog.db import Catalog
+    from tagger.cli import cli
+    from tagger.synth import ShotSpec
+
+    folder = write_title(tmp_path / "t", shots=[ShotSpec(2.0, (40, 40, 200), 0.5, 0.2, 1),
+                                                ShotSpec(2.0, (200, 120, 30), 0.6, 0.2, 2)])
+    db = tmp_path / "c.db"
+    result = CliRunner().invoke(cli, ["ingest", str(folder), "--catalog", str(db),
+                                      "--pipeline", str(_clip_pipeline(tmp_path, tiny_checkpoint))])
+    assert result.exit_code == 0, result.output
+    with Catalog(db) as catalog:
+        data = catalog.title("t")
+        ids, visual = catalog.embeddings("visual")
+    assert data["modalities"]["clip"]["status"] == "ran"
+    assert data["embeddings"]["visual"] == 32
+    np.testing.assert_allclose(np.linalg.norm(visual[0]), 1.0, atol=1e-5)
+    assert data["embedding_models"]["fused"]["model_id"].startswith("visual:32+tags:")
+
+
+def test_clip_stage_without_weights_skips_and_the_rest_runs(tmp_path):
+    from click.testing import CliRunner
+
+    from conftest import write_title
+    from tagger.catalog.db import Catalog
+    from tagger.cli import cli
+    from tagger.synth import ShotSpec
+
+    folder = write_title(tmp_path / "t", shots=[ShotSpec(2.0, (40, 40, 200), 0.5, 0.2, 1)])
+    db = tmp_path / "c.db"
+    result = CliRunner().invoke(cli, ["ingest", str(folder), "--catalog", str(db),
+                                      "--pipeline", str(_clip_pipeline(tmp_path, tmp_path / "none.pt"))])
+    assert result.exit_code == 0, result.output
+    with Catalog(db) as catalog:
+        data = catalog.title("t")
+    assert data["status"] == "ok"
+    assert data["modalities"]["clip"]["status"] == "skipped"
+    assert "none.pt not found" in data["modalities"]["clip"]["reason"]
+    assert "visual" not in data["embeddings"] and data["modalities"]["visual"]["status"] == "ran"
+    assert not any("clip" in t["modalities"] for t in data["tags"])

@@ -204,3 +204,43 @@ def test_video_without_audio_or_subtitles_skips_those_stages(tmp_path):
                                            "seconds": data["modalities"]["audio"]["seconds"]}
     assert data["modalities"]["text"]["status"] == "skipped"
     assert data["modalities"]["visual"]["status"] == "ran"
+
+
+def test_malformed_subtitle_fails_the_title_naming_file_and_line(tmp_path):
+    folder = write_title(tmp_path / "subs", shots=SHOTS)
+    (folder / "subs.en.srt").write_text("1\n00:00:01,000 --> 00:00:02,000\nHello\n\n2\n00:00:0x,000 -> nope\nBye\n")
+    db = tmp_path / "c.db"
+    assert _ingest(folder, "--catalog", db).exit_code == 1
+    with Catalog(db) as catalog:
+        error = catalog.title("subs")["error"]
+    assert "subs.en.srt:6" in error
+
+
+def test_workers_give_the_same_results_as_one_process(tmp_path):
+    titles = tmp_path / "titles"
+    for i, colour in enumerate([(40, 40, 200), (30, 200, 40)]):
+        write_title(titles / f"w{i}", shots=[ShotSpec(2.0, colour, 0.5, 0.2, i), ShotSpec(2.0, (200, 120, 30), 0.6, 0.2, 9)],
+                    synopsis="A detective hunts a killer through a rainy city.")
+    one, two = tmp_path / "one.db", tmp_path / "two.db"
+    assert _ingest(titles, "--catalog", one).exit_code == 0
+    result = _ingest(titles, "--catalog", two, "--workers", "2")
+    assert result.exit_code == 0, result.output
+    with Catalog(one) as a, Catalog(two) as b:
+        for title_id in ("w0", "w1"):
+            x, y = a.title(title_id), b.title(title_id)
+            assert [s["start_frame"] for s in x["scenes"]] == [s["start_frame"] for s in y["scenes"]]
+            assert {t["tag"]: t["confidence"] for t in x["tags"]} == {t["tag"]: t["confidence"] for t in y["tags"]}
+
+
+def test_taxonomy_commands(tmp_path):
+    runner = CliRunner()
+    listed = runner.invoke(cli, ["taxonomy", "list", "--facet", "pacing"])
+    assert listed.exit_code == 0 and "slow-burn" in listed.output and "thriller" not in listed.output
+    ok = runner.invoke(cli, ["taxonomy", "validate", str(Path(__file__).parents[1] / "taxonomies" / "default.toml")])
+    assert ok.exit_code == 0 and "ok" in ok.output
+    broken = tmp_path / "t.toml"
+    broken.write_text('[taxonomy]\nid = "t"\nversion = "1"\n[[facets]]\nid = "genre"\nlabel = "G"\n'
+                      'description = "d"\n[[tags]]\nid = "x"\nfacet = "genre"\nlabel = "X"\n'
+                      'description = "d"\npromts = ["a"]\n')
+    bad = runner.invoke(cli, ["taxonomy", "validate", str(broken)])
+    assert bad.exit_code == 1 and "t.toml" in bad.output and "x" in bad.output and "promts" in bad.output

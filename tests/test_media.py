@@ -1,0 +1,83 @@
+"""Probing and decoding with PyAV: rotation, variable frame rate, audio chunks, bad files."""
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from tagger import synth
+from tagger.errors import MediaError
+from tagger.media.decode import iter_audio, iter_frames
+from tagger.media.probe import probe
+
+
+def _encode(path, frames, *, rotation=0, pts=None, time_base=Fraction(1, 24)):
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=24)
+        stream.width, stream.height, stream.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv420p"
+        if rotation:
+            stream.set_display_rotation(rotation)
+        if pts is not None:
+            stream.codec_context.time_base = time_base
+        for i, image in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+            if pts is not None:
+                frame.pts, frame.time_base = pts[i], time_base
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def test_rotated_video_is_measured_and_decoded_upright(tmp_path):
+    image = np.zeros((32, 64, 3), np.uint8)
+    image[:, :32] = 255   # left half white as stored
+    path = _encode(tmp_path / "r.mp4", [image] * 12, rotation=90)
+    info = probe(path)
+    assert info.rotation_deg == 90 and (info.width, info.height) == (32, 64)
+    first = next(iter_frames(path, analysis_width=320, rotation_deg=info.rotation_deg))
+    assert first.image.shape == (64, 32, 3)
+    # 90 degrees counter-clockwise: the stored left half is shown at the bottom.
+    assert first.image[:24].mean() < 20 and first.image[-24:].mean() > 235
+
+
+def test_variable_frame_rate_uses_presentation_times(tmp_path):
+    frames = [np.full((32, 64, 3), i * 10, np.uint8) for i in range(20)]
+    # 1000 Hz clock; gaps alternate between 40 ms and 80 ms.
+    pts = np.cumsum([0] + [40 if i % 2 else 80 for i in range(19)]).tolist()
+    path = _encode(tmp_path / "vfr.mp4", frames, pts=pts, time_base=Fraction(1, 1000))
+    info = probe(path)
+    assert info.variable_frame_rate
+    times = [f.time_s for f in iter_frames(path, analysis_width=64)]
+    np.testing.assert_allclose(times, np.array(pts) / 1000, atol=0.002)
+
+
+def test_audio_is_decoded_in_chunks_at_the_asked_rate(tmp_path):
+    audio = synth.chord("A", "minor", duration_s=5.0, sample_rate_hz=22050)
+    shots = [synth.ShotSpec(5.0, (90, 90, 90), 0.5, 0.1, 1)]
+    path = synth.write_video(tmp_path / "a.mp4", synth.render_shots(shots, fps=24, size=(64, 36)), fps=24,
+                             audio=audio)
+    chunks = list(iter_audio(path, sample_rate_hz=16000, chunk_s=2.0))
+    assert [len(c) for c in chunks[:2]] == [32000, 32000]
+    assert abs(sum(len(c) for c in chunks) / 16000 - 5.0) < 0.1
+    assert all(c.dtype == np.float32 for c in chunks)
+
+
+@pytest.mark.parametrize("content", [b"", b"\x00garbage" * 200])
+def test_broken_file_names_the_file(tmp_path, content):
+    path = tmp_path / "broken.mp4"
+    path.write_bytes(content)
+    with pytest.raises(MediaError, match="broken.mp4"):
+        probe(path)
+
+
+def test_missing_file_names_the_file(tmp_path):
+    with pytest.raises(MediaError, match="nothing.mkv: file not found"):
+        probe(tmp_path / "nothing.mkv")
+
+
+def test_cover_art_is_not_video(shared_media):
+    info = probe(shared_media / "vibe_ace_jazz.ogg")
+    assert not info.has_video and info.has_audio
