@@ -64,7 +64,7 @@ def print_summary(outcomes: list[Outcome], catalog_path: str) -> None:
 
 
 def print_title(data: dict) -> None:
-    out = Console()
+    out = Console(width=max(Console().width, 120))
     out.print(f"[bold]{data['title']}[/bold] ({data['id']})  status: {data['status']}")
     if data.get("error"):
         out.print(f"[red]error:[/red] {data['error']}")
@@ -79,7 +79,10 @@ def print_title(data: dict) -> None:
     palette = data["features"].get("visual", {}).get("palette")
     if palette:
         out.print("palette: " + " ".join(f"[on {p['hex']}]  [/] {p['hex']} {p['share']:.0%}" for p in palette))
-    table = Table("tag", "facet", "confidence", "status", "from", "evidence")
+    table = Table()
+    for column in ("tag", "facet", "confidence", "status", "from"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("evidence", overflow="ellipsis", no_wrap=True, max_width=60)
     for tag in data["tags"]:
         evidence = tag["evidence"][0] if tag["evidence"] else {}
         table.add_row(tag["label"], tag["facet"], f"{tag['confidence']:.2f}", tag["status"],

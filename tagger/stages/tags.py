@@ -84,7 +84,7 @@ class TagsStage(Stage):
                 "tag": tag.id, "facet": tag.facet, "label": tag.label,
                 "confidence": round(float(confidence), 4), "status": "auto", "scene": None,
                 "modalities": sorted({m for m, _, _ in parts}),
-                "evidence": [e.to_dict() for _, _, evs in parts for e in sorted(evs, key=lambda e: -e.score)[:3]],
+                "evidence": [e.to_dict() for _, _, evs in parts for e in _strongest(evs)],
             }
         return out
 
@@ -115,6 +115,14 @@ class TagsStage(Stage):
             counts[tag["facet"]] = counts.get(tag["facet"], 0) + 1
             kept.append(tag)
         return kept
+
+
+def _strongest(evidence: list[Evidence]) -> list[Evidence]:
+    """A rule's conditions in the taxonomy's order (the first is the tag's main measure);
+    otherwise the three strongest pieces."""
+    if evidence and evidence[0].source == "feature":
+        return evidence
+    return sorted(evidence, key=lambda e: -e.score)[:3]
 
 
 def _plain(value):

@@ -28,7 +28,7 @@ FRAME_STAT_NAMES = ("brightness", "contrast", "saturation", "colorfulness", "war
 SCALE_SHARE_NAMES = {"close-up": "closeup_share", "medium": "medium_share", "wide": "wide_share"}
 
 # Pixels sampled over all frames for the palette k-means: enough for stable shares, cheap.
-PALETTE_MAX_PIXELS = 20_000
+PALETTE_MAX_PIXELS = 5_000   # shares move by under 2 points against 20k (measured on the samples); 4x faster
 # CIE76 delta E under which two palette colours count as one (about "just different" on a
 # screen; k-means splits flat areas into near-identical clusters otherwise).
 PALETTE_MERGE_DELTA_E = 10.0
