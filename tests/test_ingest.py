@@ -100,6 +100,10 @@ def test_show_json_pins_the_public_field_names(sample_catalog):
     assert {"words_per_minute", "lexical_diversity"} <= set(data["features"]["dialogue"])
     assert all(isinstance(dim, int) and dim > 0 for dim in data["embeddings"].values())
     assert all(r["status"] in {"ran", "skipped"} for r in data["modalities"].values())
+    # The run records the exact stages, settings, models and versions behind the result.
+    assert data["run"]["pipeline"] == "default" and data["run"]["settings"]["tags"]["threshold"] == 0.5
+    assert data["run"]["versions"]["text"]["model"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert data["run"]["taxonomy"]["digest"]
 
 
 def test_fused_embeddings_are_unit_length_and_line_up(sample_catalog):
@@ -186,6 +190,15 @@ def test_metadata_only_manifest_runs_text_and_skips_the_rest(tmp_path):
         assert data["modalities"][stage]["status"] == "skipped" and data["modalities"][stage]["reason"]
     assert data["tags"] and "text" in data["embeddings"]
     assert broken["status"] == "failed" and "titles.csv:4" in broken["error"]
+
+
+def test_catalog_path_comes_from_the_environment(tmp_path):
+    folder = write_title(tmp_path / "env", shots=SHOTS)
+    db = tmp_path / "from-env.db"
+    result = CliRunner(env={"TAGGER_CATALOG": str(db)}).invoke(cli, ["ingest", str(folder)])
+    assert result.exit_code == 0, result.output
+    with Catalog(db) as catalog:
+        assert catalog.title_ids() == ["env"]
 
 
 def test_usage_errors_exit_2(tmp_path):

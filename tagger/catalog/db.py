@@ -236,10 +236,18 @@ class Catalog:
             "scene_tags": [t for t in tags if t["scene"] is not None],
             "micro_genres": json.loads(row["micro_genres"]), "features": features,
             "embeddings": embeddings, "embedding_models": embedding_models,
-            "modalities": json.loads(row["modalities"]), "run_id": row["run_id"],
+            "modalities": json.loads(row["modalities"]), "run": self._run_summary(row["run_id"]),
             "analysis_s": row["analysis_s"], "updated_at": row["updated_at"],
         })
         return out
+
+    def _run_summary(self, run_id: int | None) -> dict | None:
+        run = self.run(run_id) if run_id is not None else None
+        if run is None:
+            return None
+        return {"id": run["id"], "started_at": run["started_at"], "tagger_version": run["tagger_version"],
+                "pipeline": run["pipeline"].get("name"), "taxonomy": run["pipeline"].get("taxonomy"),
+                "settings": run["pipeline"].get("settings"), "versions": run["versions"]}
 
     def embeddings(self, space: str) -> tuple[list[str], np.ndarray]:
         rows = self.conn.execute("SELECT title_id, vector FROM embeddings WHERE space=? ORDER BY title_id",
