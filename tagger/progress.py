@@ -56,7 +56,7 @@ def print_summary(outcomes: list[Outcome], catalog_path: str) -> None:
     speed = f", {media / seconds:.1f}x real time" if seconds and media else ""
     table.caption = (f"{counts['ok']} ok, {counts['skipped']} skipped, {counts['failed']} failed; "
                      f"{seconds:.1f} s analysing{speed}")
-    out = Console(width=max(Console().width, 120))
+    out = Console(width=max(Console().width, 150))
     out.print(table)
     for o in outcomes:
         if o.status == "failed":

@@ -25,7 +25,18 @@ class SplitSettings:
     min_scene_s: float = 0.5
     sample_fps: float = 4.0           # frames per second analysed for stats and keyframes
     keyframes_per_scene: int = 2
-    max_candidates_per_scene: int = 48
+    max_candidates_per_scene: int = 48   # older candidates are thinned out past this
+
+    def validate(self):
+        if self.analysis_width < 32:
+            return "analysis_width", "must be at least 32 pixels"
+        if self.sample_fps <= 0:
+            return "sample_fps", "must be positive"
+        if self.keyframes_per_scene < 1:
+            return "keyframes_per_scene", "must be at least 1"
+        if self.max_candidates_per_scene < 2 * self.keyframes_per_scene:
+            return "max_candidates_per_scene", "must be at least twice keyframes_per_scene"
+        return None
 
 
 @dataclass

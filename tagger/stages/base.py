@@ -34,7 +34,8 @@ class TitleContext:
     features: dict[str, Any] = field(default_factory=dict)     # per title, "visual.x" etc.
     cues: list = field(default_factory=list)            # tagger.text.subtitles.Cue
     subtitle_language: str | None = None
-    # modality -> tag id -> evidence; scorers add here, the tags stage fuses
+    # modality -> tag id -> evidence; scorers add here, the tags stage fuses. "clip-scene" holds
+    # CLIP's per-scene scores, kept apart from its title-level ones.
     scores: dict[str, dict[str, list[Evidence]]] = field(default_factory=dict)
     vectors: dict[str, Any] = field(default_factory=dict)      # modality -> (model_id, np.ndarray)
     tags: list[dict] = field(default_factory=list)      # fused title and scene tags

@@ -54,13 +54,13 @@ class TextStage(Stage):
             ctx.features.update({f"dialogue.{k}": v for k, v in metrics.items()})
 
         def score(units: np.ndarray) -> np.ndarray:
-            sims = self.bank.tag_similarity(units)
-            return confidences(sims, z_center=s.z_center, z_width=s.z_width, min_similarity=s.min_similarity), sims
+            return confidences(self.bank.tag_similarity(units), z_center=s.z_center, z_width=s.z_width,
+                               min_similarity=s.min_similarity)
 
         parts, weights = [], []
         if synopsis:
             vector = self.encoder.encode([synopsis])
-            conf, _ = score(vector)
+            conf = score(vector)
             for t, tag_id in enumerate(self.bank.tag_ids):
                 if conf[0, t] > 0.05:
                     ctx.add_score("text", tag_id, Evidence("text", float(conf[0, t]), "synopsis",
@@ -71,7 +71,7 @@ class TextStage(Stage):
             cue_vectors = self.encoder.encode([c.text for c in ctx.cues])
             spans = windows(ctx.cues, window_s=s.window_s)
             window_vectors = np.stack([_unit(cue_vectors[list(w.cue_indices)].mean(axis=0)) for w in spans])
-            conf, _ = score(window_vectors)
+            conf = score(window_vectors)
             cue_sims = self.bank.tag_similarity(cue_vectors)
             self._window_evidence(ctx, spans, conf, cue_sims)
             parts.append(_unit(cue_vectors.mean(axis=0)))
