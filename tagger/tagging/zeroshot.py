@@ -14,38 +14,33 @@ import numpy as np
 
 @dataclass
 class PromptBank:
-    """All prompts of a taxonomy, embedded once; `owner[i]` is the tag index of prompt i."""
+    """One vector per tag: the normalised mean of its embedded prompts (prompt ensembling,
+    as CLIP's zero-shot classifiers do; on TMDB overviews it beat the best single prompt)."""
     tag_ids: list[str]
-    vectors: np.ndarray   # (P, d), L2-normalised
-    owner: np.ndarray     # (P,) int
+    vectors: np.ndarray   # (T, d), L2-normalised
 
     def tag_similarity(self, units: np.ndarray) -> np.ndarray:
-        """(U, T) best cosine over each tag's prompts; tags without prompts get NaN."""
-        sims = units @ self.vectors.T
-        out = np.full((units.shape[0], len(self.tag_ids)), np.nan, np.float32)
-        for tag_index in np.unique(self.owner):
-            out[:, tag_index] = sims[:, self.owner == tag_index].max(axis=1)
-        return out
+        """(U, T) cosine similarity of each unit to each tag."""
+        return units @ self.vectors.T
 
 
 def build_bank(tags, prompts_of, encode) -> PromptBank:
-    """`prompts_of(tag)` gives the prompts to use; `encode(list[str])` gives normalised rows."""
-    texts, owner, tag_ids = [], [], []
+    """`prompts_of(tag)` gives a tag's prompts; `encode(list[str])` gives normalised rows."""
+    tags = [t for t in tags if prompts_of(t)]
+    rows = []
     for tag in tags:
-        tag_ids.append(tag.id)
-        for prompt in prompts_of(tag):
-            texts.append(prompt)
-            owner.append(len(tag_ids) - 1)
-    vectors = encode(texts) if texts else np.zeros((0, 1), np.float32)
-    return PromptBank(tag_ids, np.asarray(vectors, np.float32), np.asarray(owner, int))
+        mean = np.asarray(encode(list(prompts_of(tag))), np.float32).mean(axis=0)
+        rows.append(mean / (np.linalg.norm(mean) + 1e-12))
+    vectors = np.stack(rows) if rows else np.zeros((0, 1), np.float32)
+    return PromptBank([t.id for t in tags], vectors.astype(np.float32))
 
 
 def confidences(similarity: np.ndarray, *, z_center: float, z_width: float,
                 min_similarity: float) -> np.ndarray:
-    """(U, T) confidences in [0, 1] from (U, T) similarities (NaN for tags without prompts)."""
-    mean = np.nanmean(similarity, axis=1, keepdims=True)
-    std = np.nanstd(similarity, axis=1, keepdims=True) + 1e-6
+    """(U, T) confidences in [0, 1] from (U, T) similarities."""
+    mean = similarity.mean(axis=1, keepdims=True)
+    std = similarity.std(axis=1, keepdims=True) + 1e-6
     z = (similarity - mean) / std
     conf = 1.0 / (1.0 + np.exp(-(z - z_center) / z_width))
     conf[similarity < min_similarity] *= 0.5   # weak absolute match: never above one half
-    return np.nan_to_num(conf, nan=0.0)
+    return conf
