@@ -136,3 +136,12 @@ def test_default_taxonomy_grammar(scored, expected):
     tax = load_taxonomy("default")
     names = micro_genres([(tax.tag(t), c) for t, c in scored], tax.grammar)
     assert names[0] == expected
+
+
+def test_one_adjective_per_facet():
+    documentary = tag("documentary", "genre", noun="Documentaries")
+    nature = tag("nature-documentary", "subgenre", adjective="Nature")
+    wildlife = tag("wildlife-documentary", "subgenre", adjective="Wildlife")
+    names = micro_genres([(documentary, 0.9), (nature, 0.85), (wildlife, 0.8), (SLOW, 0.6)], GRAMMAR)
+    assert names[0] == "Slow-burn Nature Documentaries"
+    assert all(not ("Nature" in n and "Wildlife" in n) for n in names)

@@ -119,7 +119,8 @@ def _build(noun: _Part, shift: int, by_role: dict[str, list[_Part]],
     for part in by_role[ADJECTIVE][shift:]:
         if len(adjectives) >= grammar.max_adjectives:
             break
-        if fits(part):
+        # One adjective per facet: "Nature Wildlife Documentaries" says one thing twice.
+        if fits(part) and all(a.tag.facet != part.tag.facet for a in adjectives):
             adjectives.append(part)
             take(part)
     facet_rank = {facet: i for i, facet in enumerate(grammar.adjective_order)}
