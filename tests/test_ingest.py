@@ -257,3 +257,31 @@ def test_taxonomy_commands(tmp_path):
                       'description = "d"\npromts = ["a"]\n')
     bad = runner.invoke(cli, ["taxonomy", "validate", str(broken)])
     assert bad.exit_code == 1 and "t.toml" in bad.output and "x" in bad.output and "promts" in bad.output
+
+
+def test_list_json_shows_every_title_with_status(sample_catalog):
+    result = CliRunner().invoke(cli, ["list", "--json", "--catalog", str(sample_catalog)])
+    assert result.exit_code == 0
+    rows = {r["id"]: r for r in json.loads(result.output)}
+    assert rows["night-shift"]["status"] == "ok" and rows["night-shift"]["scenes"] == 5
+    assert rows["sunny-side-up"]["scenes"] > rows["night-shift"]["scenes"]
+
+
+def test_a_custom_taxonomy_replaces_the_default(tmp_path):
+    taxonomy = tmp_path / "mini.toml"
+    taxonomy.write_text(
+        '[taxonomy]\nid = "mini"\nversion = "1"\n'
+        '[[facets]]\nid = "pacing"\nlabel = "Pacing"\ndescription = "Editing rhythm."\n'
+        '[[tags]]\nid = "choppy"\nfacet = "pacing"\nlabel = "Choppy"\ndescription = "Many cuts."\n'
+        'rules = [{ feature = "visual.cuts_per_minute", above = 20.0, width = 2.0 }]\n'
+        '[[tags]]\nid = "calm"\nfacet = "pacing"\nlabel = "Calm"\ndescription = "Few cuts."\n'
+        'rules = [{ feature = "visual.cuts_per_minute", below = 20.0, width = 2.0 }]\n')
+    fast = [ShotSpec(1.0, c, 0.5, 0.2, i) for i, c in enumerate([(40, 40, 200), (200, 120, 30)] * 3)]
+    folder = write_title(tmp_path / "choppy-title", shots=fast)
+    db = tmp_path / "c.db"
+    result = _ingest(folder, "--catalog", db, "--taxonomy", taxonomy)
+    assert result.exit_code == 0, result.output
+    with Catalog(db) as catalog:
+        data = catalog.title("choppy-title")
+    assert [t["tag"] for t in data["tags"]] == ["choppy"]
+    assert data["embeddings"]["tags"] == 2 and data["run"]["taxonomy"]["id"] == "mini"
