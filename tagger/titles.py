@@ -44,7 +44,7 @@ def discover(paths: list[str | Path]) -> list[TitleInput]:
     """Title folders, folders of title folders, and bare video files, in a stable order."""
     titles: list[TitleInput] = []
     for raw in paths:
-        path = Path(raw)
+        path = Path(raw).absolute()   # stored paths must not depend on where ingest ran
         if path.is_file():
             if path.suffix.lower() not in VIDEO_SUFFIXES:
                 raise InputError(path, f"not a video file (expected one of {', '.join(sorted(VIDEO_SUFFIXES))})")
@@ -220,7 +220,7 @@ def _manifest_title(path: Path, line: int, row: dict) -> TitleInput:
     if not row.get("id"):
         raise InputError(path, "missing title id", line=line, field="id")
     meta = clean_metadata(row, path=path, line=line)
-    base = path.parent
+    base = path.parent.absolute()
     video = row.get("video") or None
     if video is not None:
         video = str((base / video) if not Path(video).is_absolute() else Path(video))

@@ -84,3 +84,11 @@ def test_manifest_bad_row_fails_that_row_with_file_and_line(tmp_path):
 def test_manifest_without_id_column_is_rejected(tmp_path):
     with pytest.raises(InputError, match="id"):
         read_manifest(_touch(tmp_path / "m.csv", "title,synopsis\nA,B\n"))
+
+
+def test_paths_are_stored_absolute_whatever_the_working_folder(tmp_path, monkeypatch):
+    _touch(tmp_path / "a" / "a.mp4")
+    _touch(tmp_path / "a" / "a.en.srt")
+    monkeypatch.chdir(tmp_path)
+    [title] = discover(["a"])
+    assert Path(title.video).is_absolute() and Path(title.subtitles[0]).is_absolute()

@@ -214,7 +214,7 @@ class Catalog:
                    "keyframes": keyframes.get(s["idx"], []),
                    "features": scene_features.get(s["idx"], {})}
                   for s in self.conn.execute("SELECT * FROM scenes WHERE title_id=? ORDER BY idx", (title_id,))]
-        tags = [_tag_dict(t) for t in self.conn.execute(
+        tags = [tag_dict(t) for t in self.conn.execute(
             "SELECT * FROM tags WHERE title_id=? ORDER BY scene_idx, confidence DESC", (title_id,))]
         embeddings = {e["space"]: e["dim"] for e in self.conn.execute(
             "SELECT space, dim FROM embeddings WHERE title_id=?", (title_id,))}
@@ -256,18 +256,38 @@ class Catalog:
             return [], np.zeros((0, 0), np.float32)
         return [r[0] for r in rows], np.stack([np.frombuffer(r[1], "<f4") for r in rows])
 
+    def setting(self, key: str, *, default=None) -> str | None:
+        """A value from the settings table; with default (a callable), a missing one is stored once."""
+        row = self.conn.execute("SELECT value FROM settings WHERE key=?", (key,)).fetchone()
+        if row is not None or default is None:
+            return row[0] if row else None
+        # INSERT OR IGNORE: when two processes race, the first value wins and both read it back.
+        self.conn.execute("INSERT OR IGNORE INTO settings (key, value) VALUES (?, ?)", (key, default()))
+        return self.conn.execute("SELECT value FROM settings WHERE key=?", (key,)).fetchone()[0]
+
     def keyframe_jpeg(self, title_id: str, scene_idx: int, frame: int) -> bytes | None:
         row = self.conn.execute("SELECT jpeg FROM keyframes WHERE title_id=? AND scene_idx=? AND frame=?",
                                 (title_id, scene_idx, frame)).fetchone()
         return bytes(row[0]) if row else None
 
 
-def _tag_dict(t: sqlite3.Row) -> dict:
+def tag_dict(t: sqlite3.Row) -> dict:
     return {"tag": t["tag"], "facet": t["facet"], "label": t["label"], "confidence": t["confidence"],
             "status": t["status"], "scene": None if t["scene_idx"] == TITLE_SCENE else t["scene_idx"],
             "modalities": json.loads(t["modalities"]), "stages": json.loads(t["stages"]),
-            "evidence": json.loads(t["evidence"]), "editor": t["editor"], "comment": t["comment"]}
+            "evidence": json.loads(t["evidence"]), "editor": t["editor"], "comment": t["comment"],
+            "version": t["version"], "updated_at": t["updated_at"]}
 
 
 def _statements(script: str) -> list[str]:
-    return [s.strip() for s in script.split(";") if s.strip()]
+    """Split a migration into statements; sqlite3.complete_statement keeps a `;` inside a string
+    or a trigger body where it belongs (executescript would commit the open transaction)."""
+    statements, pending = [], ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            statements.append(pending.strip())
+            pending = ""
+    if pending.strip():
+        statements.append(pending.strip())
+    return statements

@@ -81,7 +81,7 @@ class TextStage(Stage):
 
     def _window_evidence(self, ctx, spans, conf, cue_sims) -> None:
         """Title-level dialogue score per tag: mean of its two best windows, down-weighted;
-        evidence points at the best window and, inside it, the cue closest to the tag."""
+        evidence is the cue in the best window closest to the tag, with that cue's own times."""
         top = min(2, len(spans))
         for t, tag_id in enumerate(self.bank.tag_ids):
             order = np.argsort(-conf[:, t])[:top]
@@ -92,7 +92,7 @@ class TextStage(Stage):
             cue_index = max(best.cue_indices, key=lambda i: cue_sims[i, t])
             cue = ctx.cues[cue_index]
             ctx.add_score("text", tag_id, Evidence("text", value, "subtitles", scene=_scene_at(ctx, cue.start_s),
-                                                   start_s=best.start_s, end_s=best.end_s, cue=_clip(cue.text)))
+                                                   start_s=cue.start_s, end_s=cue.end_s, cue=_clip(cue.text)))
 
 
 _BANKS: dict[tuple[str, str], object] = {}
