@@ -95,4 +95,35 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (title_id, space)
     );
     """,
+    # 2: editors' review: a version per tag for optimistic concurrency, editors with hashed
+    #    passwords and tokens, the append-only decision log, and settings (the session secret)
+    """
+    ALTER TABLE tags ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+    CREATE INDEX tags_by_status ON tags (status, title_id);
+    CREATE TABLE editors (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        password_hash TEXT NOT NULL,     -- scrypt$n$r$p$salt_hex$hash_hex
+        token_hash TEXT NOT NULL UNIQUE, -- sha256 hex of the API token (the token is shown once)
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE tag_decisions (         -- append-only: rows are inserted, never updated or deleted
+        id INTEGER PRIMARY KEY,
+        title_id TEXT NOT NULL,          -- no foreign key: the log outlives the tag rows it describes
+        tag TEXT NOT NULL,
+        scene_idx INTEGER NOT NULL,
+        editor TEXT NOT NULL,
+        at TEXT NOT NULL,
+        before_status TEXT,              -- NULL when the decision created the row (an added tag)
+        before_confidence REAL,
+        after_status TEXT NOT NULL CHECK (after_status IN ('accepted', 'rejected', 'added')),
+        version INTEGER NOT NULL,        -- the tag's version after the decision
+        comment TEXT
+    );
+    CREATE INDEX tag_decisions_by_title ON tag_decisions (title_id, id);
+    CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    """,
 ]
