@@ -1,0 +1,95 @@
+"""The review queue: pending (auto) title-level tags, most valuable decision first.
+
+    priority = uncertainty * (1 + recency + reach) / 3          (0..1)
+
+    uncertainty = 1 - (confidence - threshold) / (1 - threshold), clipped to 0..1:
+                  1 for a tag right at the pipeline's threshold, 0 for a certain one
+    recency     = 0.5 ** (age_days / 365): 1 for a title released today (or later), 0.5 a year on;
+                  age from release_date, else 1 July of year, else when the catalog first saw it
+    reach       = min(1, ln(1 + scenes + tags) / ln(1 + 100)): titles with more scenes and
+                  tags (more of the catalog depends on them) first; a stand-in for popularity
+                  until the catalog holds viewing numbers
+
+Ties go to the lower confidence, then title id and tag id, so the order is stable.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+
+from tagger.catalog.db import TITLE_SCENE
+
+DEFAULT_THRESHOLD = 0.5      # the default pipeline's; used when a title's run recorded none
+HALF_LIFE_DAYS = 365.0
+REACH_FULL_AT = 100          # scenes + tags at which reach reaches 1
+
+
+def uncertainty(confidence: float, threshold: float) -> float:
+    if threshold >= 1.0:
+        return 1.0
+    return min(1.0, max(0.0, 1.0 - (confidence - threshold) / (1.0 - threshold)))
+
+
+def recency(metadata: dict, created_at: str, *, today: dt.date) -> float:
+    released = None
+    if metadata.get("release_date"):
+        try:
+            released = dt.date.fromisoformat(str(metadata["release_date"])[:10])
+        except ValueError:
+            released = None
+    if released is None and metadata.get("year"):
+        released = dt.date(int(metadata["year"]), 7, 1)
+    if released is None:
+        released = dt.date.fromisoformat(created_at[:10])
+    age_days = max(0, (today - released).days)
+    return 0.5 ** (age_days / HALF_LIFE_DAYS)
+
+
+def reach(scene_count: int, tag_count: int) -> float:
+    return min(1.0, math.log1p(scene_count + tag_count) / math.log1p(REACH_FULL_AT))
+
+
+def priority(confidence: float, threshold: float, recency_score: float, reach_score: float) -> float:
+    return uncertainty(confidence, threshold) * (1.0 + recency_score + reach_score) / 3.0
+
+
+def review_queue(catalog, *, limit: int | None = 50, title_id: str | None = None, facet: str | None = None,
+                 today: dt.date | None = None) -> list[dict]:
+    """Pending title-level tags, highest priority first, each with its score's parts."""
+    today = today or dt.date.today()
+    titles = {}
+    for r in catalog.conn.execute(
+            "SELECT t.id, t.title, t.metadata, t.created_at, r.pipeline,"
+            " (SELECT COUNT(*) FROM scenes s WHERE s.title_id=t.id) AS scene_count,"
+            " (SELECT COUNT(*) FROM tags g WHERE g.title_id=t.id AND g.scene_idx=? AND g.status!='rejected')"
+            "   AS tag_count"
+            " FROM titles t LEFT JOIN runs r ON r.id = t.run_id", (TITLE_SCENE,)):
+        settings = json.loads(r["pipeline"]).get("settings", {}) if r["pipeline"] else {}
+        titles[r["id"]] = {
+            "title": r["title"],
+            "threshold": float((settings.get("tags") or {}).get("threshold", DEFAULT_THRESHOLD)),
+            "recency": recency(json.loads(r["metadata"]), r["created_at"], today=today),
+            "reach": reach(r["scene_count"], r["tag_count"]),
+        }
+    sql = "SELECT * FROM tags WHERE status='auto' AND scene_idx=?"
+    args: list = [TITLE_SCENE]
+    if title_id is not None:
+        sql += " AND title_id=?"
+        args.append(title_id)
+    if facet is not None:
+        sql += " AND facet=?"
+        args.append(facet)
+    items = []
+    for t in catalog.conn.execute(sql, args):
+        title = titles[t["title_id"]]
+        items.append({
+            "title_id": t["title_id"], "title": title["title"], "tag": t["tag"], "facet": t["facet"],
+            "label": t["label"], "confidence": t["confidence"], "version": t["version"],
+            "evidence": json.loads(t["evidence"]),
+            "priority": round(priority(t["confidence"], title["threshold"], title["recency"], title["reach"]), 4),
+            "uncertainty": round(uncertainty(t["confidence"], title["threshold"]), 4),
+            "recency": round(title["recency"], 4), "reach": round(title["reach"], 4),
+        })
+    items.sort(key=lambda i: (-i["priority"], i["confidence"], i["title_id"], i["tag"]))
+    return items if limit is None else items[:limit]

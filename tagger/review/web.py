@@ -1,0 +1,269 @@
+"""The review web app (Flask): pages for signed-in editors and a JSON API under /api.
+
+Pages use a signed session cookie (key kept in the catalog) and a CSRF token on every
+state-changing request (form field ``csrf_token`` or header ``X-CSRF-Token``). The API takes
+``Authorization: Bearer TOKEN``; the pages' own scripts call it with their session and the
+CSRF header. Media are looked up in the catalog by title id and index, never by a path from
+the request. Each request opens its own Catalog connection (SQLite in WAL mode).
+"""
+from __future__ import annotations
+
+import hmac
+import mimetypes
+import secrets
+from pathlib import Path
+
+from flask import Flask, abort, g, jsonify, redirect, render_template, request, send_file, session, url_for
+
+from tagger.catalog.db import Catalog
+from tagger.review import auth, present
+from tagger.review.decisions import (ACTIONS, ConflictError, NotFoundError, ReviewError, bulk_decide, decide,
+                                     history, title_taxonomy)
+from tagger.review.queue import review_queue
+from tagger.review.search import STATUSES, facets_in_catalog, find_titles, search_taxonomy
+
+UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def create_app(catalog_path: str) -> Flask:
+    app = Flask(__name__)
+    with Catalog(catalog_path) as catalog:
+        app.secret_key = auth.session_secret(catalog)
+    app.config.update(CATALOG=str(catalog_path), SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
+    app.json.sort_keys = False   # keep the field order of `tagger show --json`
+
+    def catalog() -> Catalog:
+        if "catalog" not in g:
+            g.catalog = Catalog(app.config["CATALOG"])
+        return g.catalog
+
+    @app.teardown_appcontext
+    def close_catalog(_error):
+        opened = g.pop("catalog", None)
+        if opened is not None:
+            opened.close()
+
+    def csrf_token() -> str:
+        if "csrf" not in session:
+            session["csrf"] = secrets.token_urlsafe(32)
+        return session["csrf"]
+
+    app.jinja_env.globals.update(csrf_token=csrf_token, clock=present.clock)
+
+    def bearer_token() -> str | None:
+        header = request.headers.get("Authorization", "")
+        return header[7:].strip() if header.lower().startswith("bearer ") else None
+
+    @app.before_request
+    def authenticate():
+        """Who is asking: g.editor from the bearer token (API) or the session (pages)."""
+        g.editor = None
+        token = bearer_token()
+        if request.path.startswith("/api/") and token is not None:
+            g.editor = auth.editor_by_token(catalog(), token)
+            if g.editor is None:
+                return _api_error(401, "invalid API token")
+            return None   # a bearer token is not sent by browsers on their own: no CSRF check needed
+        name = session.get("editor")
+        if name and auth.editor_exists(catalog(), name):
+            g.editor = name
+        if request.path.startswith("/api/") and g.editor is None:
+            return _api_error(401, "sign in or send Authorization: Bearer TOKEN (see `tagger editors add`)")
+        if request.method in UNSAFE_METHODS:
+            sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token") or ""
+            if not session.get("csrf") or not hmac.compare_digest(sent, session["csrf"]):
+                if request.path.startswith("/api/"):
+                    return _api_error(403, "missing or wrong CSRF token (header X-CSRF-Token)")
+                abort(403, "missing or wrong CSRF token; reload the page and try again")
+        if g.editor is None and request.endpoint not in ("login", "static"):
+            return redirect(url_for("login", next=request.full_path if request.query_string else request.path))
+        return None
+
+    # -- pages ----------------------------------------------------------------------------
+    @app.route("/login", methods=["GET", "POST"])
+    def login():
+        error = None
+        target = request.values.get("next", "")
+        if not target.startswith("/") or target.startswith("//"):
+            target = url_for("catalog_page")   # only local paths: no open redirect
+        if request.method == "POST":
+            name = auth.editor_by_password(catalog(), request.form.get("name", ""), request.form.get("password", ""))
+            if name:
+                session.clear()
+                session["editor"] = name
+                return redirect(target)
+            error = "wrong name or password"
+        return render_template("login.html", error=error, next=target), 401 if error else 200
+
+    @app.post("/logout")
+    def logout():
+        session.clear()
+        return redirect(url_for("login"))
+
+    @app.get("/")
+    def catalog_page():
+        filters = _title_filters()
+        return render_template("catalog.html", titles=find_titles(catalog(), **filters), filters=filters,
+                               facets=facets_in_catalog(catalog()), statuses=STATUSES)
+
+    @app.get("/titles/<title_id>")
+    def title_page(title_id):
+        data = _title_or_404(title_id)
+        tags = [present.tag_view(t, data["scenes"]) for t in data["tags"]]
+        scene_tags: dict[int, list[str]] = {}
+        for t in data["scene_tags"]:
+            if t["status"] != "rejected":
+                scene_tags.setdefault(t["scene"], []).append(t["label"])
+        videos = [a for a in data["assets"] if a["kind"] == "video"]
+        visual = data["features"].get("visual", {})
+        return render_template(
+            "title.html", t=data, groups=present.group_by_facet(tags), scene_tags=scene_tags,
+            has_video=bool(videos), palette=present.palette(visual), pacing=present.pacing(visual, data["scenes"]),
+            mood=present.audio_mood(data["features"].get("audio", {})),
+            dialogue=data["features"].get("dialogue", {}), history=history(catalog(), title_id)[-20:][::-1],
+            facets=sorted({t["facet"] for t in data["tags"]}))
+
+    @app.get("/queue")
+    def queue_page():
+        return render_template("queue.html", items=review_queue(catalog(), limit=100,
+                                                                facet=request.args.get("facet") or None),
+                               facets=facets_in_catalog(catalog()), facet=request.args.get("facet", ""))
+
+    @app.get("/titles/<title_id>/keyframes/<int:scene_idx>/<int:frame>.jpg")
+    def keyframe(title_id, scene_idx, frame):
+        jpeg = catalog().keyframe_jpeg(title_id, scene_idx, frame)
+        if jpeg is None:
+            abort(404, f"no keyframe {frame} of scene {scene_idx} for title {title_id!r}")
+        response = app.response_class(jpeg, mimetype="image/jpeg")
+        response.headers["Cache-Control"] = "private, max-age=300"
+        return response
+
+    @app.get("/titles/<title_id>/video/<int:index>")
+    def video(title_id, index):
+        """The title's index-th video asset (by path); Range requests give 206 so the player can seek."""
+        paths = [r[0] for r in catalog().conn.execute(
+            "SELECT path FROM assets WHERE title_id=? AND kind='video' ORDER BY path", (title_id,))]
+        if not 0 <= index < len(paths):
+            abort(404, f"title {title_id!r} has no video {index}")
+        path = Path(paths[index])
+        if not path.is_file():
+            abort(404, f"video file {path} of title {title_id!r} is gone; re-ingest the title")
+        mimetype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return send_file(path, mimetype=mimetype, conditional=True, max_age=0)
+
+    # -- API ------------------------------------------------------------------------------
+    @app.get("/api/titles")
+    def api_titles():
+        return jsonify(find_titles(catalog(), **_title_filters()))
+
+    @app.get("/api/titles/<title_id>")
+    def api_title(title_id):
+        return jsonify(_title_or_404(title_id))
+
+    @app.get("/api/titles/<title_id>/history")
+    def api_history(title_id):
+        return _api_call(lambda: history(catalog(), title_id, request.args.get("tag") or None))
+
+    @app.post("/api/titles/<title_id>/decisions")
+    def api_decide(title_id):
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            return _api_error(400, "send a JSON object: {\"tag\": ..., \"action\": accept|reject|add, "
+                                   "\"version\": N, \"comment\": ...}")
+        problem = _check_fields(body, {"tag": str, "action": str}, {"version": int, "scene": int, "comment": str})
+        if problem:
+            return _api_error(400, problem)
+        if body["action"] not in ACTIONS:
+            return _api_error(400, f"action: expected one of {', '.join(ACTIONS)}, got {body['action']!r}")
+        scene = body.get("scene")
+        return _api_call(lambda: decide(catalog(), title_id, body["tag"], body["action"], editor=g.editor,
+                                        comment=body.get("comment") or None,
+                                        scene_idx=-1 if scene is None else scene,
+                                        expected_version=body.get("version")))
+
+    @app.post("/api/bulk")
+    def api_bulk():
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            return _api_error(400, "send a JSON object: {\"action\": accept|reject, \"title\": ..., \"facet\": ...,"
+                                   " \"min_confidence\": ..., \"max_confidence\": ...}")
+        problem = _check_fields(body, {"action": str}, {"title": str, "facet": str, "comment": str,
+                                                        "min_confidence": (int, float),
+                                                        "max_confidence": (int, float)})
+        if problem:
+            return _api_error(400, problem)
+        return _api_call(lambda: bulk_decide(
+            catalog(), body["action"], editor=g.editor, title_id=body.get("title") or None,
+            facet=body.get("facet") or None, min_confidence=body.get("min_confidence"),
+            max_confidence=body.get("max_confidence"), comment=body.get("comment") or None))
+
+    @app.get("/api/queue")
+    def api_queue():
+        limit = request.args.get("limit", "50")
+        if not limit.isdigit():
+            return _api_error(400, f"limit: expected a whole number, got {limit!r}")
+        return jsonify(review_queue(catalog(), limit=int(limit), title_id=request.args.get("title") or None,
+                                    facet=request.args.get("facet") or None))
+
+    @app.get("/api/titles/<title_id>/taxonomy")
+    def api_taxonomy_search(title_id):
+        """Taxonomy tags matching ?q= that the title does not carry yet (for "add tag")."""
+        data = _title_or_404(title_id)
+        present_ids = {t["tag"] for t in data["tags"]}
+        return jsonify(search_taxonomy(title_taxonomy(catalog(), title_id), request.args.get("q", ""),
+                                       exclude=present_ids))
+
+    @app.errorhandler(404)
+    @app.errorhandler(403)
+    @app.errorhandler(400)
+    def http_error(error):
+        if request.path.startswith("/api/"):
+            return _api_error(error.code, error.description)
+        return render_template("error.html", code=error.code, message=error.description), error.code
+
+    def _title_or_404(title_id: str) -> dict:
+        data = catalog().title(title_id)
+        if data is None:
+            abort(404, f"no title {title_id!r} in the catalog")
+        return data
+
+    return app
+
+
+def _title_filters() -> dict:
+    args = request.args
+    return {"q": args.get("q", ""), "tag": args.get("tag", ""), "facet": args.get("facet", ""),
+            "status": args.get("status", "") if args.get("status") in STATUSES else "",
+            "pending": args.get("pending") in ("1", "on", "true")}
+
+
+def _check_fields(body: dict, required: dict, optional: dict) -> str | None:
+    for name, kind in required.items():
+        if name not in body:
+            return f"{name}: required"
+    for name, kind in {**required, **optional}.items():
+        value = body.get(name)
+        if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+            return f"{name}: wrong type {type(value).__name__}"
+    unknown = set(body) - set(required) - set(optional)
+    return f"unknown field(s): {', '.join(sorted(unknown))}" if unknown else None
+
+
+def _api_error(code: int, message: str, **extra):
+    response = jsonify({"error": message, **extra})
+    response.status_code = code
+    if code == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="tagger"'
+    return response
+
+
+def _api_call(work):
+    """Run a review operation; its errors become 404 / 409 / 400 JSON answers."""
+    try:
+        return jsonify(work())
+    except NotFoundError as error:
+        return _api_error(404, str(error))
+    except ConflictError as error:
+        return _api_error(409, str(error), current=error.current)
+    except ReviewError as error:
+        return _api_error(400, str(error))
