@@ -108,6 +108,11 @@ def test_accept_reject_add_are_logged_and_survive_a_rewrite(catalog):
         ("thriller", "alice", "auto", "accepted", 2), ("tense", "bob", "auto", "rejected", 2),
         ("hospital", "alice", None, "added", 1)]
     assert log[0]["before_confidence"] == 0.9 and log[0]["comment"] == "clearly"
+    # The log is append-only in the database itself, not only by convention.
+    for statement in ("UPDATE tag_decisions SET editor='mallory'", "DELETE FROM tag_decisions"):
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            catalog.conn.execute(statement)
+    assert len(history(catalog, "t1")) == 3
 
 
 def test_export_carries_effective_tags_with_their_status(catalog, tmp_path):

@@ -107,7 +107,7 @@ MIGRATIONS: list[str] = [
         token_hash TEXT NOT NULL UNIQUE, -- sha256 hex of the API token (the token is shown once)
         created_at TEXT NOT NULL
     );
-    CREATE TABLE tag_decisions (         -- append-only: rows are inserted, never updated or deleted
+    CREATE TABLE tag_decisions (         -- append-only: the triggers below refuse updates and deletes
         id INTEGER PRIMARY KEY,
         title_id TEXT NOT NULL,          -- no foreign key: the log outlives the tag rows it describes
         tag TEXT NOT NULL,
@@ -121,6 +121,10 @@ MIGRATIONS: list[str] = [
         comment TEXT
     );
     CREATE INDEX tag_decisions_by_title ON tag_decisions (title_id, id);
+    CREATE TRIGGER tag_decisions_no_update BEFORE UPDATE ON tag_decisions
+    BEGIN SELECT RAISE(ABORT, 'tag_decisions is append-only'); END;
+    CREATE TRIGGER tag_decisions_no_delete BEFORE DELETE ON tag_decisions
+    BEGIN SELECT RAISE(ABORT, 'tag_decisions is append-only'); END;
     CREATE TABLE settings (
         key TEXT PRIMARY KEY,
         value TEXT NOT NULL
