@@ -16,6 +16,17 @@ class AudioStage(Stage):
         sample_rate_hz: int = 22050
         chunk_s: float = 30.0
 
+    def setup(self) -> None:
+        """Compile librosa's numba kernels now (about 20 s once per process), so that the cost
+        is not counted against the first title."""
+        import numpy as np
+
+        from tagger.audio.features import frame_features, summarize
+
+        rate = self.settings.sample_rate_hz
+        noise = np.random.default_rng(0).normal(0, 0.1, 4 * rate).astype(np.float32)
+        summarize(frame_features(noise, sample_rate_hz=rate))
+
     def versions(self) -> dict[str, str]:
         import librosa
 
