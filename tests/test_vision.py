@@ -363,3 +363,14 @@ def test_flower_has_no_faces(shared_media):
     frames = decode_evenly(shared_media / "flower.mp4", 6)
     assert all(faces.detect_faces(f) == [] for f in frames)
     assert describe_scene([], [], frames)["shot_scale"] == "wide"
+
+
+def test_describe_scene_looks_for_faces_in_the_first_keyframes_only(shared_media):
+    frames = decode_evenly(shared_media / "friday.mp4", 12)
+    with_face = next(f for f in frames if faces.detect_faces(f))
+    blank = np.full_like(with_face, 128)
+    assert describe_scene([], [], [blank, with_face])["face_share"] == 0.5
+    assert describe_scene([], [], [blank, with_face], face_keyframes=1)["face_share"] == 0.0
+    assert describe_scene([], [], [with_face, blank], face_keyframes=1)["face_share"] == 1.0
+    # the palette still sees every keyframe
+    assert len(describe_scene([], [], [blank, with_face], face_keyframes=0)["palette"]) > 1

@@ -14,6 +14,12 @@ class VisualStage(Stage):
     @dataclass
     class Settings:
         palette_colors: int = 5
+        face_keyframes_per_scene: int = 1   # the sharpest ones; faces cost ~85 ms per keyframe
+
+        def validate(self):
+            if self.face_keyframes_per_scene < 0:
+                return "face_keyframes_per_scene", "must be 0 or more"
+            return None
 
     def versions(self) -> dict[str, str]:
         import cv2
@@ -29,9 +35,11 @@ class VisualStage(Stage):
 
         scene_dicts, durations = [], []
         for scene, features in zip(ctx.split.scenes, ctx.scene_features):
-            keyframes = [decode_jpeg(k["jpeg"]) for k in scene.keyframes if k["jpeg"]]
+            sharpest_first = sorted((k for k in scene.keyframes if k["jpeg"]), key=lambda k: -k["sharpness"])
+            keyframes = [decode_jpeg(k["jpeg"]) for k in sharpest_first]
             described = describe_scene(scene.frame_stats, scene.motions, keyframes,
-                                       palette_colors=self.settings.palette_colors)
+                                       palette_colors=self.settings.palette_colors,
+                                       face_keyframes=self.settings.face_keyframes_per_scene)
             scene_dicts.append(described)
             durations.append(max(scene.end_s - scene.start_s, 1e-3))
             features.update({f"visual.{k}": v for k, v in described.items()})

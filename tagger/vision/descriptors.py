@@ -223,12 +223,15 @@ def _dominant_scale(shares: dict[str, float]) -> str:
 
 
 def describe_scene(frame_stats_list: list[dict], motions: list[float],
-                   keyframes_bgr: list[np.ndarray], *, palette_colors: int = 5) -> dict:
+                   keyframes_bgr: list[np.ndarray], *, palette_colors: int = 5,
+                   face_keyframes: int | None = None) -> dict:
     """Scene-level visual dict (no ``visual.`` prefix).
 
     ``frame_stats_list``: :func:`frame_stats` dicts of the scene's analysed frames;
     ``motions``: :func:`motion` values between its consecutive analysed frames;
-    ``keyframes_bgr``: a few representative frames, used for the palette and faces.
+    ``keyframes_bgr``: a few representative frames, used for the palette and faces;
+    ``face_keyframes``: look for faces in only the first this many (face detection is the
+    costliest step here, about 85 ms a frame; None: all).
     Returns the FRAME_STAT_NAMES means, ``motion`` (mean), ``palette``, ``face_share``
     (keyframes with a face), ``closeup_share``/``medium_share``/``wide_share`` (keyframes by
     :func:`faces.shot_scale`, summing to 1 when there are keyframes) and ``shot_scale``.
@@ -243,11 +246,12 @@ def describe_scene(frame_stats_list: list[dict], motions: list[float],
     result["palette"] = palette(list(keyframes_bgr), colors=palette_colors)
     with_face = 0
     scale_counts = dict.fromkeys(SCALE_SHARE_NAMES, 0)
-    for keyframe in keyframes_bgr:
+    examined = list(keyframes_bgr)[:face_keyframes]
+    for keyframe in examined:
         boxes = _faces.detect_faces(keyframe)
         with_face += bool(boxes)
         scale_counts[_faces.shot_scale(boxes, frame_height=keyframe.shape[0])] += 1
-    n = len(keyframes_bgr)
+    n = len(examined)
     result["face_share"] = with_face / n if n else 0.0
     for scale, key in SCALE_SHARE_NAMES.items():
         result[key] = scale_counts[scale] / n if n else 0.0
