@@ -374,3 +374,19 @@ def test_describe_scene_looks_for_faces_in_the_first_keyframes_only(shared_media
     assert describe_scene([], [], [with_face, blank], face_keyframes=1)["face_share"] == 1.0
     # the palette still sees every keyframe
     assert len(describe_scene([], [], [blank, with_face], face_keyframes=0)["palette"]) > 1
+
+
+def test_combine_scenes_pools_many_scene_colours():
+    # 300 scenes, each a slightly different red and blue: more colours than the pairwise merge
+    # takes directly, so they are pooled first; the shares must come through.
+    rng = np.random.default_rng(1)
+    scenes = []
+    for _ in range(300):
+        red = "#%02x%02x%02x" % (int(rng.integers(235, 256)), int(rng.integers(0, 12)), int(rng.integers(0, 12)))
+        blue = "#%02x%02x%02x" % (int(rng.integers(0, 12)), int(rng.integers(0, 12)), int(rng.integers(235, 256)))
+        scenes.append(scene_dict(palette=[{"hex": red, "share": 0.75}, {"hex": blue, "share": 0.25}]))
+    title = combine_scenes(scenes, [2.0] * len(scenes))
+    assert len(title["palette"]) == 2
+    (first, second) = title["palette"]
+    assert hex_to_rgb(first["hex"])[0] > 200 and first["share"] == pytest.approx(0.75, abs=0.01)
+    assert hex_to_rgb(second["hex"])[2] > 200 and second["share"] == pytest.approx(0.25, abs=0.01)

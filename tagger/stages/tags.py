@@ -43,8 +43,8 @@ class TagsStage(Stage):
             for scene, features in zip(ctx.split.scenes, ctx.scene_features):
                 clip_here = {tag_id: [e for e in evs if e.scene == scene.index]
                              for tag_id, evs in ctx.scores.get("clip-scene", {}).items()}
-                found = self._fuse(features, {"clip": {k: v for k, v in clip_here.items() if v}},
-                                   scene=scene, rules_only_modalities=("visual", "audio"))
+                # A scene has visual and audio features only, so dialogue rules stay silent here.
+                found = self._fuse(features, {"clip": {k: v for k, v in clip_here.items() if v}}, scene=scene)
                 for tag in found.values():
                     if tag["confidence"] >= self.settings.scene_threshold:
                         tag["scene"] = scene.index
@@ -53,7 +53,7 @@ class TagsStage(Stage):
         scored = [(self.taxonomy.tag(t["tag"]), t["confidence"]) for t in fired]
         ctx.micro_genres = micro_genres(scored, self.taxonomy.grammar, max_names=self.settings.max_micro_genres)
 
-    def _fuse(self, features: dict, scores: dict, *, scene, rules_only_modalities=None) -> dict[str, dict]:
+    def _fuse(self, features: dict, scores: dict, *, scene) -> dict[str, dict]:
         weights = self.settings.weights
         out = {}
         for tag in self.taxonomy.tags:
@@ -64,16 +64,13 @@ class TagsStage(Stage):
                     parts.append((modality, max(e.score for e in evidence), evidence))
             rule_score = tag.rule_confidence(features) if tag.rules else None
             if rule_score is not None:
-                modality = tag.rules[0].feature.split(".")[0]
-                if rules_only_modalities is None or all(r.feature.split(".")[0] in rules_only_modalities
-                                                        for r in tag.rules):
-                    evidence = [Evidence(r.feature.split(".")[0], float(r.confidence(features)), "feature",
-                                         scene=scene.index if scene else None,
-                                         start_s=scene.start_s if scene else None,
-                                         end_s=scene.end_s if scene else None,
-                                         feature=r.feature, value=_plain(features.get(r.feature)))
-                                for r in tag.rules]
-                    parts.append((modality, rule_score, evidence))
+                evidence = [Evidence(r.feature.split(".")[0], float(r.confidence(features)), "feature",
+                                     scene=scene.index if scene else None,
+                                     start_s=scene.start_s if scene else None,
+                                     end_s=scene.end_s if scene else None,
+                                     feature=r.feature, value=_plain(features.get(r.feature)))
+                            for r in tag.rules]
+                parts.append((tag.rules[0].feature.split(".")[0], rule_score, evidence))
             if not parts:
                 continue
             total = sum(weights.get(m, 1.0) for m, _, _ in parts)

@@ -145,6 +145,35 @@ def _kmeans(points: np.ndarray, k: int, rng: np.random.Generator) -> tuple[np.nd
     return centres_arr[used], remap[labels]
 
 
+def _weighted_kmeans(points: np.ndarray, weights: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Deterministic weighted k-means: (centres, summed weights). Returns the points as they are
+    when there are no more than k. Seeds: the heaviest point, then each time the point with the
+    largest weight x squared distance to the seeds chosen so far."""
+    points = np.asarray(points, np.float64)
+    weights = np.asarray(weights, np.float64)
+    if len(points) <= k:
+        return points, weights
+    seeds = [int(np.argmax(weights))]
+    closest = ((points - points[seeds[0]]) ** 2).sum(axis=1)
+    while len(seeds) < k and (weights * closest).max() > 0:
+        seeds.append(int(np.argmax(weights * closest)))
+        closest = np.minimum(closest, ((points - points[seeds[-1]]) ** 2).sum(axis=1))
+    centres = points[seeds].copy()
+    labels = np.full(len(points), -1)
+    for _ in range(KMEANS_MAX_ITERATIONS):
+        new_labels = ((points[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2).argmin(axis=1)
+        if np.array_equal(new_labels, labels):
+            break
+        labels = new_labels
+        for j in range(len(centres)):
+            members = labels == j
+            if weights[members].sum() > 0:
+                centres[j] = np.average(points[members], axis=0, weights=weights[members])
+    masses = np.bincount(labels, weights=weights, minlength=len(centres))
+    keep = masses > 0
+    return centres[keep], masses[keep]
+
+
 def _merge_weighted(centres_lab: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Merge the closest pair of colours while it is nearer than PALETTE_MERGE_DELTA_E
     (weighted mean in Lab). Returns (centres, weights)."""
@@ -285,7 +314,10 @@ def combine_scenes(scene_dicts: list[dict], durations_s: list[float], *,
             masses.append(float(entry["share"]) * w)
     merged_palette: list[dict] = []
     if colours:
-        centres, merged = _merge_weighted(np.array(colours), np.array(masses))
+        # A film has thousands of scene colours: pool them into a few weighted clusters first,
+        # since the pairwise merge below is cubic in the number of colours.
+        centres, pooled = _weighted_kmeans(np.array(colours), np.array(masses), 4 * palette_colors)
+        centres, merged = _merge_weighted(centres, pooled)
         merged_palette = _palette_entries(centres, merged, palette_colors)
 
     # Keys in the scenes' order (describe_scene's), so title and scene dicts read alike.
