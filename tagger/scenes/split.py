@@ -56,8 +56,6 @@ class SceneCut:
 class SplitResult:
     scenes: list[SceneCut]
     frame_count: int
-    duration_s: float
-    analysis_size: tuple[int, int]   # (width, height)
 
 
 class _SceneBuffer:
@@ -99,7 +97,6 @@ def split_video(path: str | Path, *, fps: float, rotation_deg: int, duration_s: 
     buffer = _SceneBuffer(0)
     cut_frames = [0]
     previous_gray = None
-    size = (0, 0)
 
     def close(buf: _SceneBuffer, end_frame: int) -> None:
         start_s = times[buf.start_frame]
@@ -118,7 +115,6 @@ def split_video(path: str | Path, *, fps: float, rotation_deg: int, duration_s: 
     for decoded in iter_frames(path, analysis_width=settings.analysis_width, rotation_deg=rotation_deg):
         times.append(decoded.time_s)
         image = decoded.image
-        size = (image.shape[1], image.shape[0])
         timecode = FrameTimecode(decoded.index, fps=rate)
         for detector in detectors:
             for cut in detector.process_frame(timecode, image):
@@ -150,7 +146,7 @@ def split_video(path: str | Path, *, fps: float, rotation_deg: int, duration_s: 
         end_s = max(duration_s, times[-1] + step)
         close(buffer, frame_count)
         scenes[-1].end_s = end_s
-    return SplitResult(scenes, frame_count, times[-1] + 1.0 / float(rate) if times else 0.0, size)
+    return SplitResult(scenes, frame_count)
 
 
 def _finish(index: int, buf: _SceneBuffer, end_frame: int, start_s: float, end_s: float | None,
