@@ -1,0 +1,51 @@
+"""Collaborative signals: implicit ALS with fold-in for new users, and item-item cosine."""
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+
+def fit_als(positives: sp.csr_matrix, *, factors, regularization, alpha, iterations, random_state):
+    from implicit.als import AlternatingLeastSquares
+    from threadpoolctl import threadpool_limits
+
+    # implicit runs its own threads; a multi-threaded BLAS underneath only fights them
+    # (implicit warns about exactly this).
+    with threadpool_limits(1, "blas"):
+        model = AlternatingLeastSquares(factors=factors, regularization=regularization, alpha=alpha,
+                                        iterations=iterations, random_state=random_state,
+                                        calculate_training_loss=False)
+        model.fit(positives.tocsr(), show_progress=False)
+    if hasattr(model, "to_cpu"):
+        model = model.to_cpu()
+    return model
+
+
+def fold_in(model, histories: list[np.ndarray], n_items: int) -> np.ndarray:
+    """User factors solved against fixed item factors from each history (zero for an empty one)."""
+    rows = history_matrix(histories, n_items)
+    factors = np.zeros((len(histories), model.item_factors.shape[1]), np.float32)
+    nonempty = np.flatnonzero(np.diff(rows.indptr))
+    if len(nonempty):
+        factors[nonempty] = model.recalculate_user(np.arange(len(nonempty)), rows[nonempty])
+    return factors
+
+
+def item_cosine(positives: sp.csr_matrix, neighbours: int) -> sp.csr_matrix:
+    """Item-item cosine over user columns, keeping each item's `neighbours` most similar."""
+    m = positives.T.tocsr().astype(np.float32)
+    norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
+    m = sp.diags(1.0 / np.maximum(norms, 1e-9)) @ m
+    sim = (m @ m.T).toarray()
+    np.fill_diagonal(sim, 0.0)
+    if neighbours < sim.shape[1]:
+        cut = np.partition(sim, -neighbours, axis=1)[:, -neighbours][:, None]
+        sim[sim < cut] = 0.0
+    return sp.csr_matrix(sim)
+
+
+def history_matrix(histories, n_items) -> sp.csr_matrix:
+    """One row per history, 1.0 at its titles."""
+    indptr = np.cumsum([0] + [len(h) for h in histories])
+    indices = np.concatenate(histories).astype(np.int32) if indptr[-1] else np.zeros(0, np.int32)
+    return sp.csr_matrix((np.ones(len(indices), np.float32), indices, indptr), shape=(len(histories), n_items))

@@ -1,0 +1,156 @@
+"""Viewing events and what each says about taste.
+
+An events file (CSV with a header, or JSONL) has one event per row: user, title, kind, value,
+timestamp, and optionally region. Kinds and their values:
+
+    play        started the title (value unused)
+    completion  share of the title watched, 0..1
+    watch       seconds watched
+    rating      stars, 0.5..5
+    rewatch     started it again after finishing (value unused)
+    abandon     stopped for good after `value` seconds
+
+Each event becomes a signed weight (finishing says more than clicking; abandoning after five
+minutes says the title did not work), weights fade with a half-life, and a user's weights per
+title add up. A positive sum is a like, a negative one a dislike.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tagger.errors import InputError
+
+KINDS = ("play", "completion", "watch", "rating", "rewatch", "abandon")
+FIELDS = ("user", "title", "kind", "value", "timestamp")
+FULL_WATCH_S = 1800.0      # watching this long counts as much as finishing
+TRIED_S = 300.0            # abandoning after this long is a considered "no"
+
+
+@dataclass(frozen=True)
+class Event:
+    user: str
+    title: str
+    kind: str
+    value: float
+    time_s: float           # unix seconds
+    region: str | None = None
+
+
+def event_weight(kind: str, value: float) -> float:
+    """How much one event says for (+) or against (-) the title, in about [-1, 1.5]."""
+    if kind == "play":
+        return 0.2
+    if kind == "completion":
+        return 1.0 if value >= 0.9 else 0.2 + 0.8 * max(0.0, min(value, 1.0)) ** 2
+    if kind == "watch":
+        return 0.2 + 0.8 * min(max(value, 0.0) / FULL_WATCH_S, 1.0)
+    if kind == "rating":
+        return (value - 3.0) / 2.0          # 5 -> 1, 4 -> 0.5, 3 -> 0, 1 -> -1
+    if kind == "rewatch":
+        return 1.5
+    if kind == "abandon":
+        return -0.6 if value >= TRIED_S else -0.2
+    raise ValueError(f"unknown event kind {kind!r} (valid: {', '.join(KINDS)})")
+
+
+def decayed(weight: float, age_s: float, half_life_days: float) -> float:
+    """Old taste fades: half the weight every `half_life_days` (0 turns fading off)."""
+    if half_life_days <= 0 or age_s <= 0:
+        return weight
+    return weight * 0.5 ** (age_s / (half_life_days * 86400.0))
+
+
+def affinities(events: list[Event], *, now_s: float, half_life_days: float) -> dict[str, dict[str, float]]:
+    """user -> title -> summed, faded weight. Events after `now_s` are ignored."""
+    out: dict[str, dict[str, float]] = {}
+    for e in events:
+        if e.time_s > now_s:
+            continue
+        mine = out.setdefault(e.user, {})
+        mine[e.title] = mine.get(e.title, 0.0) + decayed(event_weight(e.kind, e.value), now_s - e.time_s,
+                                                         half_life_days)
+    return out
+
+
+def read_events(path: str | Path) -> list[Event]:
+    """Events from a .csv or .jsonl file; a bad row raises InputError naming the line and field."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "interactions file not found")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        rows = _csv_rows(path)
+    elif suffix in (".jsonl", ".ndjson"):
+        rows = _jsonl_rows(path)
+    else:
+        raise InputError(path, "interactions must be a .csv or .jsonl file")
+    return [_event(path, line, row) for line, row in rows]
+
+
+def _csv_rows(path: Path):
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        missing = [f for f in FIELDS if f not in (reader.fieldnames or [])]
+        if missing:
+            raise InputError(path, f"the header must name {', '.join(FIELDS)}", line=1, field=missing[0])
+        for row in reader:
+            yield reader.line_num, row
+
+
+def _jsonl_rows(path: Path):
+    with path.open(encoding="utf-8-sig") as handle:
+        for number, text in enumerate(handle, 1):
+            if not text.strip():
+                continue
+            try:
+                row = json.loads(text)
+            except json.JSONDecodeError as error:
+                raise InputError(path, f"invalid JSON: {error.msg}", line=number) from None
+            if not isinstance(row, dict):
+                raise InputError(path, "each line must be a JSON object", line=number)
+            yield number, row
+
+
+def _event(path: Path, line: int, row: dict) -> Event:
+    for name in ("user", "title", "kind", "timestamp"):
+        if row.get(name) in (None, ""):
+            raise InputError(path, "missing value", line=line, field=name)
+    kind = str(row["kind"]).strip().lower()
+    if kind not in KINDS:
+        raise InputError(path, f"unknown kind {kind!r} (valid: {', '.join(KINDS)})", line=line, field="kind")
+    value = row.get("value")
+    try:
+        value = float(value) if value not in (None, "") else 0.0
+    except (TypeError, ValueError):
+        raise InputError(path, f"expected a number, got {value!r}", line=line, field="value") from None
+    if not np.isfinite(value) or (kind == "rating" and not 0.0 <= value <= 5.0) or \
+            (kind == "completion" and not 0.0 <= value <= 1.0) or value < 0:
+        raise InputError(path, f"value {value!r} is out of range for {kind}", line=line, field="value")
+    region = row.get("region") or None
+    return Event(user=str(row["user"]).strip(), title=str(row["title"]).strip(), kind=kind, value=value,
+                 time_s=parse_time_s(row["timestamp"], path=path, line=line), region=region)
+
+
+def parse_time_s(value, *, path=None, line=None) -> float:
+    """Unix seconds from a number or an ISO 8601 date/time (UTC when no zone is given)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    text = str(value).strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(path or "<events>", f"expected unix seconds or an ISO date, got {value!r}",
+                         line=line, field="timestamp") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return moment.timestamp()

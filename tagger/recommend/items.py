@@ -1,0 +1,93 @@
+"""The titles a recommender ranks: metadata, content embeddings and reviewed tags, by row."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+# Editors' decisions stick: a rejected tag is gone, an accepted or added one is certain.
+DECIDED_CONFIDENCE = {"accepted": 1.0, "added": 1.0}
+EMBEDDING_SPACES = ("text", "visual", "audio")
+
+
+@dataclass
+class ItemTable:
+    ids: list[str]
+    titles: list[str]
+    synopses: list[str]
+    genres: list[list[str]]            # the provider's genres (metadata), not tags
+    year: np.ndarray                   # float, NaN where unknown
+    regions: list[list[str]]
+    added_s: np.ndarray                # when the title entered the catalog (unix seconds)
+    tag_ids: list[str]
+    tag_labels: list[str]
+    tags: sp.csr_matrix                # (titles, tags) confidence in [0, 1]
+    embeddings: dict[str, np.ndarray] = field(default_factory=dict)   # space -> (titles, dim), zero rows where missing
+
+    def __post_init__(self):
+        self.index = {title_id: i for i, title_id in enumerate(self.ids)}
+        if len(self.index) != len(self.ids):
+            raise ValueError("title ids repeat in the item table")
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def rows(self, title_ids) -> np.ndarray:
+        """Row numbers of title ids; an unknown id raises KeyError naming it."""
+        out = []
+        for title_id in title_ids:
+            if title_id not in self.index:
+                raise KeyError(f"unknown title {title_id!r}: not in the catalog (see `tagger list`)")
+            out.append(self.index[title_id])
+        return np.array(out, dtype=np.int64)
+
+    @classmethod
+    def from_catalog(cls, catalog) -> "ItemTable":
+        """Every title whose last ingest succeeded, with its current (reviewed) title-level tags."""
+        conn = catalog.conn
+        rows = conn.execute("SELECT id, title, metadata, created_at FROM titles WHERE status='ok' ORDER BY id").fetchall()
+        ids = [r["id"] for r in rows]
+        index = {t: i for i, t in enumerate(ids)}
+        meta = [json.loads(r["metadata"]) for r in rows]
+        tag_rows = conn.execute("SELECT title_id, tag, label, confidence, status FROM tags"
+                                " WHERE scene_idx=-1 AND status != 'rejected'").fetchall()
+        tag_ids = sorted({t["tag"] for t in tag_rows})
+        tag_index = {t: i for i, t in enumerate(tag_ids)}
+        labels = {t["tag"]: t["label"] for t in tag_rows}
+        r, c, v = [], [], []
+        for t in tag_rows:
+            if t["title_id"] in index:
+                r.append(index[t["title_id"]])
+                c.append(tag_index[t["tag"]])
+                v.append(DECIDED_CONFIDENCE.get(t["status"], t["confidence"]))
+        tags = sp.csr_matrix((np.array(v, np.float32), (r, c)), shape=(len(ids), len(tag_ids)))
+        embeddings = {}
+        for space in EMBEDDING_SPACES:
+            found = conn.execute("SELECT title_id, vector FROM embeddings WHERE space=?", (space,)).fetchall()
+            found = [f for f in found if f["title_id"] in index]
+            if not found:
+                continue
+            dim = len(found[0]["vector"]) // 4
+            matrix = np.zeros((len(ids), dim), np.float32)
+            for f in found:
+                vector = np.frombuffer(f["vector"], "<f4")
+                if vector.size == dim:   # a title from an older model of another size stays zero
+                    matrix[index[f["title_id"]]] = vector
+            embeddings[space] = matrix
+        return cls(ids=ids, titles=[r["title"] for r in rows], synopses=[m.get("synopsis") or "" for m in meta],
+                   genres=[list(m.get("genres") or []) for m in meta],
+                   year=np.array([m.get("year") or _year_of(m.get("release_date")) for m in meta], float),
+                   regions=[list(m.get("regions") or []) for m in meta],
+                   added_s=np.array([_unix_s(r["created_at"]) for r in rows], float),
+                   tag_ids=tag_ids, tag_labels=[labels[t] for t in tag_ids], tags=tags, embeddings=embeddings)
+
+
+def _year_of(release_date: str | None) -> float:
+    return float(release_date[:4]) if release_date else np.nan
+
+
+def _unix_s(iso: str) -> float:
+    return dt.datetime.fromisoformat(iso).timestamp()

@@ -1,0 +1,153 @@
+"""`tagger recommend ...` and `tagger evaluate coldstart`. Imports stay inside the commands."""
+from __future__ import annotations
+
+import json
+
+import click
+
+CATALOG_HELP = "Catalog file (SQLite). Default: $TAGGER_CATALOG or ./tagger.db"
+
+
+def _catalog_option(func):
+    return click.option("--catalog", "catalog_path", envvar="TAGGER_CATALOG", default="tagger.db",
+                        show_default=True, help=CATALOG_HELP)(func)
+
+
+def _common(func):
+    func = click.option("-k", "k", type=click.IntRange(1, 1000), default=10, show_default=True,
+                        help="How many titles.")(func)
+    func = click.option("--json", "as_json", is_flag=True, help="JSON instead of a table.")(func)
+    return _catalog_option(func)
+
+
+def _interactions_option(required: bool):
+    return click.option("--interactions", "interactions_path", type=click.Path(), required=required,
+                        help="Viewing events (.csv or .jsonl: user, title, kind, value, timestamp[, region]).")
+
+
+def _split(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def _model(catalog_path: str, interactions_path: str | None):
+    from tagger.catalog.db import Catalog
+    from tagger.errors import TaggerError
+    from tagger.recommend import ItemTable, Recommender, read_events
+
+    try:
+        with Catalog(catalog_path) as catalog:
+            items = ItemTable.from_catalog(catalog)
+        events = read_events(interactions_path) if interactions_path else []
+    except TaggerError as error:
+        raise click.ClickException(str(error)) from None
+    if len(items) == 0:
+        raise click.ClickException(f"{catalog_path}: no titles in the catalog; run `tagger ingest` first")
+    return Recommender().fit(items, events)
+
+
+def _show(query: dict, recommendations, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps({"query": query, "recommendations": [r.to_dict() for r in recommendations]},
+                              indent=2, ensure_ascii=False))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=", ".join(f"{k}: {v}" for k, v in query.items() if v not in (None, [], "")))
+    for column in ("#", "id", "title", "score", "why"):
+        table.add_column(column, justify="right" if column in ("#", "score") else "left")
+    for rank, r in enumerate(recommendations, 1):
+        table.add_row(str(rank), r.title_id, r.title, f"{r.score:.2f}", "; ".join(r.reasons))
+    Console().print(table)
+
+
+def _run(work):
+    try:
+        return work()
+    except KeyError as error:
+        raise click.ClickException(error.args[0]) from None
+
+
+@click.group()
+def recommend() -> None:
+    """Recommendations from the catalog's tags and embeddings (and viewing events, when given)."""
+
+
+@recommend.command("similar")
+@click.argument("title_id")
+@_common
+@_interactions_option(required=False)
+def recommend_similar(title_id, k, as_json, catalog_path, interactions_path) -> None:
+    """Titles like TITLE_ID: content embeddings and shared tags (plus co-viewing, with events)."""
+    model = _model(catalog_path, interactions_path)
+    _show({"similar_to": title_id, "k": k}, _run(lambda: model.similar(title_id, k)), as_json)
+
+
+@recommend.command("user")
+@click.argument("user")
+@_common
+@_interactions_option(required=True)
+@click.option("--region", default=None, help="The viewer's region (default: from their events).")
+def recommend_user(user, k, as_json, catalog_path, interactions_path, region) -> None:
+    """A row for USER, who has events in --interactions."""
+    model = _model(catalog_path, interactions_path)
+    _show({"user": user, "region": region, "k": k}, _run(lambda: model.recommend_user(user, k, region=region)),
+          as_json)
+
+
+@recommend.command("new-user")
+@click.option("--likes", default=None, help="Comma-separated title ids liked at sign-up (zero to five).")
+@click.option("--tags", default=None, help="Comma-separated tags, moods or genres chosen at sign-up.")
+@click.option("--region", default=None, help="Region for the popularity prior.")
+@_common
+@_interactions_option(required=False)
+def recommend_new_user(likes, tags, region, k, as_json, catalog_path, interactions_path) -> None:
+    """A first row for someone who has watched nothing yet."""
+    model = _model(catalog_path, interactions_path)
+    liked, chosen = _split(likes), _split(tags)
+    _show({"likes": liked, "tags": chosen, "region": region, "k": k},
+          _run(lambda: model.recommend_new_user(liked, chosen, region=region, k=k)), as_json)
+
+
+@click.group()
+def evaluate() -> None:
+    """Measure the recommender against baselines on real ratings."""
+
+
+@evaluate.command("coldstart")
+@click.option("--data", "data_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder with movielens-small/ and tmdb/ (see README).")
+@click.option("--seeds", default="0,1,2,3,4", show_default=True, help="Comma-separated split seeds.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None, help="Write the results here.")
+@click.option("--catalog", "catalog_path", default="tagger-eval.db", show_default=True,
+              help="Catalog for the evaluation titles (reused between runs).")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Processes for ingesting the titles.")
+def evaluate_coldstart(data_dir, seeds, json_path, catalog_path, workers) -> None:
+    """Item cold start and new users on MovieLens with TMDB overviews, side by side with baselines."""
+    import time
+
+    from rich.console import Console
+
+    from tagger.errors import TaggerError
+    from tagger.recommend.evaluate import coldstart
+
+    try:
+        seed_list = [int(s) for s in _split(seeds)]
+    except ValueError:
+        raise click.BadParameter(f"expected comma-separated integers, got {seeds!r}", param_hint="--seeds") from None
+    console = Console(stderr=True)
+    started = time.perf_counter()
+    try:
+        console.print(f"ingesting the evaluation titles into {catalog_path} (unchanged ones are skipped)")
+        data, items = coldstart.load_items(data_dir, catalog_path, workers=workers)
+    except TaggerError as error:
+        raise click.ClickException(str(error)) from None
+    console.print(f"{len(items)} titles ready in {time.perf_counter() - started:.0f} s; evaluating seeds {seed_list}")
+    results = coldstart.evaluate(data, items, seeds=seed_list, log=console.print)
+    results["meta"]["seconds"] = round(time.perf_counter() - started, 1)
+    coldstart.print_table(results)
+    if json_path:
+        with open(json_path, "w", encoding="utf-8") as handle:
+            json.dump(results, handle, indent=2)
+        console.print(f"wrote {json_path}")
