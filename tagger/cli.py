@@ -8,6 +8,7 @@ import sys
 import click
 
 from tagger import __version__
+from tagger.executors import EXECUTORS, default_executor, executor_class
 
 CATALOG_HELP = "Catalog file (SQLite). Default: $TAGGER_CATALOG or ./tagger.db"
 
@@ -46,20 +47,36 @@ def cli(verbose: bool) -> None:
 @click.option("--pipeline", "pipeline_name", default="default", show_default=True,
               help="Pipeline name (see `tagger pipelines`) or path to a .toml file.")
 @click.option("--taxonomy", "taxonomy_name", default=None, help="Taxonomy name or .toml path (default: the pipeline's).")
-@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Processes analysing titles.")
+@click.option("--workers", type=click.IntRange(1, 1024), default=None,
+              help="Processes (pool) or actors (ray) analysing titles, each loading the models once. "
+                   "Default: 1 (inline); pool: one per CPU; ray: the cluster's CPUs.")
+@click.option("--executor", type=click.Choice(list(EXECUTORS)), default=None,
+              help="Where titles are analysed: inline (this process), pool (local processes), "
+                   "ray (Ray actors, local or a cluster). Default: inline, or pool with --workers above 1.")
+@click.option("--ray-address", default=None, metavar="HOST:PORT",
+              help="With --executor ray: join this running Ray cluster instead of starting a local one.")
 @click.option("--force", is_flag=True, help="Re-analyse titles even when nothing changed.")
-def ingest(paths, manifest, catalog_path, pipeline_name, taxonomy_name, workers, force) -> None:
+def ingest(paths, manifest, catalog_path, pipeline_name, taxonomy_name, workers, executor, ray_address,
+           force) -> None:
     """Analyse titles: title folders, folders of them, video files, or manifests.
 
     Exit status: 0 when every title succeeded (or was unchanged), 1 when any failed, 2 for usage errors.
     """
-    from tagger.errors import InputError
+    from tagger.errors import InputError, TaggerError
     from tagger.ingest import ingest as run_ingest
     from tagger.pipeline import load_pipeline
     from tagger.titles import discover, read_manifest
 
     if not paths and not manifest:
         raise click.UsageError("give title folders, video files, or --manifest FILE")
+    if ray_address and executor != "ray":
+        raise click.UsageError("--ray-address needs --executor ray")
+    if executor == "inline" and workers not in (None, 1):
+        raise click.UsageError("--executor inline analyses in this process; use pool or ray for --workers")
+    try:
+        executor_class(executor or default_executor(workers)).check_available()
+    except TaggerError as error:
+        raise click.ClickException(str(error)) from None
     try:
         pipeline = load_pipeline(pipeline_name)
         titles = discover(list(paths)) if paths else []
@@ -77,8 +94,12 @@ def ingest(paths, manifest, catalog_path, pipeline_name, taxonomy_name, workers,
 
     catalog = _open_catalog(catalog_path)
     with catalog:
-        outcomes = run_ingest(titles, catalog=catalog, pipeline=pipeline, taxonomy=taxonomy_name,
-                              workers=workers, force=force, progress=RichProgress())
+        try:
+            outcomes = run_ingest(titles, catalog=catalog, pipeline=pipeline, taxonomy=taxonomy_name,
+                                  workers=workers, force=force, progress=RichProgress(), executor=executor,
+                                  executor_options={"address": ray_address} if ray_address else None)
+        except TaggerError as error:   # the executor could not start: no Ray cluster, models fail to load
+            raise click.ClickException(str(error)) from None
     print_summary(outcomes, catalog_path)
     sys.exit(1 if any(o.status == "failed" for o in outcomes) else 0)
 
@@ -392,6 +413,12 @@ def serve(catalog_path, host, port, threads) -> None:
     app = create_app(catalog_path)
     click.echo(f"tagger review on http://{host}:{port}/ (catalog {catalog_path}); Ctrl-C stops", err=True)
     waitress.serve(app, host=host, port=port, threads=threads, ident="tagger")
+
+
+from tagger.recommend_cli import evaluate, recommend  # noqa: E402  (kept apart: cli.py is long enough)
+
+cli.add_command(recommend)
+cli.add_command(evaluate)
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable
 
 from tagger import __version__
 from tagger.errors import StageSkipped, TaggerError
@@ -59,6 +59,10 @@ class Engine:
     def versions(self) -> dict:
         return {stage.name: stage.versions() for stage in self.stages}
 
+    def info(self) -> dict:
+        """What the batch needs from a loaded engine (maybe in a worker): digest, run description, versions."""
+        return {"digest": self.digest, "pipeline": self.describe(), "versions": self.versions()}
+
     def describe(self) -> dict:
         """What a run records: exact stages, settings, taxonomy, models and versions."""
         described = self.pipeline.describe()
@@ -70,6 +74,14 @@ class Engine:
     def digest(self) -> str:
         text = json.dumps([self.pipeline.digest, self.taxonomy.digest, self.versions(), __version__], sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()
+
+    def prepare(self, titles: list[TitleInput]) -> None:
+        """Let stages batch work for titles analysed next; a failure here only loses the speed-up."""
+        for stage in self.stages:
+            try:
+                stage.prepare([t for t in titles if not t.problem])
+            except Exception:  # noqa: BLE001  run() does the same work per title
+                log.debug("stage %s could not prepare a batch:\n%s", stage.name, traceback.format_exc())
 
     def analyse(self, title: TitleInput, *, on_stage: Callable[[str], None] | None = None) -> dict:
         """Run every stage on one title; returns a result for Catalog.write_title or write_failure."""
@@ -171,23 +183,6 @@ def title_fingerprint(title: TitleInput, assets: list[dict], engine_digest: str)
 
 # -- the batch ----------------------------------------------------------------------------
 
-_WORKER_ENGINE: Engine | None = None
-_WORKER_EVENTS = None
-
-
-def _worker_init(pipeline: Pipeline, taxonomy: str | None, events) -> None:
-    global _WORKER_ENGINE, _WORKER_EVENTS
-    _WORKER_ENGINE = Engine(pipeline, taxonomy=taxonomy)
-    _WORKER_EVENTS = events
-
-
-def _worker_analyse(title: TitleInput) -> dict:
-    def on_stage(stage: str) -> None:
-        if _WORKER_EVENTS is not None:
-            _WORKER_EVENTS.put((title.id, stage))
-    return _WORKER_ENGINE.analyse(title, on_stage=on_stage)
-
-
 class Progress:
     """What the batch tells as it goes; the command line shows bars, tests may listen."""
 
@@ -198,70 +193,55 @@ class Progress:
 
 
 def ingest(titles: list[TitleInput], *, catalog, pipeline: Pipeline, taxonomy: str | None = None,
-           workers: int = 1, force: bool = False, progress: Progress | None = None) -> list[Outcome]:
-    """Analyse titles and write each to the catalog; a failed title never stops the batch."""
+           workers: int | None = None, force: bool = False, progress: Progress | None = None,
+           executor: str | None = None, executor_options: dict | None = None) -> list[Outcome]:
+    """Analyse titles and write each to the catalog; a failed title never stops the batch.
+
+    `executor` names where titles are analysed (see tagger.executors; default: this process for
+    one worker, a process pool for more); `executor_options` go to it (ray: `address`).
+    """
+    from tagger.executors import default_executor, executor_class
+
     progress = progress or Progress()
-    # The parent's engine gives the versions for fingerprints; with --workers it analyses nothing.
-    engine = Engine(pipeline, taxonomy=taxonomy)
-    digest = engine.digest
-    run_id = catalog.start_run(tagger_version=__version__, pipeline=engine.describe(),
-                               versions=engine.versions())
-    outcomes: list[Outcome] = []
-    pending: list[tuple[TitleInput, str, list[dict]]] = []
-    progress.start(titles, pipeline.stages)
-    try:
-        for title in titles:
-            try:
-                assets = collect_assets(title, catalog.known_sha256) if not title.problem else []
-            except TaggerError as error:
-                title.problem = str(error)
-                assets = []
-            fingerprint = title_fingerprint(title, assets, digest)
-            previous = catalog.fingerprint(title.id)
-            if not force and not title.problem and previous == ("ok", fingerprint):
-                outcome = Outcome(title.id, "skipped", note="unchanged since the last run with this pipeline")
+    runner_class = executor_class(executor or default_executor(workers))
+    with runner_class(pipeline, taxonomy=taxonomy, workers=workers, on_stage=progress.stage,
+                      **(executor_options or {})) as runner:
+        info = runner.engine_info()
+        run_id = catalog.start_run(tagger_version=__version__, pipeline=info["pipeline"],
+                                   versions=info["versions"])
+        outcomes: list[Outcome] = []
+        pending: list[tuple[TitleInput, str, list[dict]]] = []
+        progress.start(titles, pipeline.stages)
+        try:
+            for title in titles:
+                try:
+                    assets = collect_assets(title, catalog.known_sha256) if not title.problem else []
+                except TaggerError as error:
+                    title.problem = str(error)
+                    assets = []
+                fingerprint = title_fingerprint(title, assets, info["digest"])
+                previous = catalog.fingerprint(title.id)
+                if not force and not title.problem and previous == ("ok", fingerprint):
+                    outcome = Outcome(title.id, "skipped", note="unchanged since the last run with this pipeline")
+                    outcomes.append(outcome)
+                    progress.done(outcome)
+                    continue
+                pending.append((title, fingerprint, assets))
+            analysed: dict[int, Outcome] = {}
+            for position, result in runner.map([title for title, _, _ in pending]):
+                _, fingerprint, assets = pending[position]
+                result["fingerprint"] = fingerprint if result["status"] == "ok" else None
+                result["assets"] = assets
+                analysed[position] = outcome = _store(catalog, result, run_id)
                 outcomes.append(outcome)
                 progress.done(outcome)
-                continue
-            pending.append((title, fingerprint, assets))
-        results = _analyse_all(pending, engine if workers <= 1 else None, pipeline, taxonomy, workers, progress)
-        for (title, fingerprint, assets), result in zip(pending, results):
-            result["fingerprint"] = fingerprint if result["status"] == "ok" else None
-            result["assets"] = assets
-            outcome = _store(catalog, result, run_id)
-            outcomes.append(outcome)
-            progress.done(outcome)
-    finally:
-        progress.stop()
-        counts = {s: sum(o.status == s for o in outcomes) for s in ("ok", "failed", "skipped")}
-        catalog.finish_run(run_id, **counts)
+            # Titles finish in any order; the summary lists them as they were given.
+            outcomes[len(outcomes) - len(analysed):] = [analysed[p] for p in sorted(analysed)]
+        finally:
+            progress.stop()
+            counts = {s: sum(o.status == s for o in outcomes) for s in ("ok", "failed", "skipped")}
+            catalog.finish_run(run_id, **counts)
     return outcomes
-
-
-def _analyse_all(pending, engine, pipeline, taxonomy, workers, progress) -> Iterable[dict]:
-    """Results in input order, each as soon as it and those before it are done."""
-    if engine is not None:
-        for title, _, _ in pending:
-            yield engine.analyse(title, on_stage=lambda stage, t=title: progress.stage(t.id, stage))
-        return
-    import multiprocessing
-    import queue
-    from concurrent.futures import ProcessPoolExecutor
-
-    context = multiprocessing.get_context("spawn")
-    manager = context.Manager()
-    events = manager.Queue()
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_init,
-                             initargs=(pipeline, taxonomy, events)) as pool:
-        futures = [pool.submit(_worker_analyse, title) for title, _, _ in pending]
-        for future in futures:
-            while not future.done():
-                try:
-                    progress.stage(*events.get(timeout=0.2))
-                except queue.Empty:
-                    pass
-            yield future.result()
-    manager.shutdown()
 
 
 def _store(catalog, result: dict, run_id: int) -> Outcome:

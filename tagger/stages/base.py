@@ -76,5 +76,9 @@ class Stage:
         """Embedding spaces this stage fills, with their dimensions (known after setup)."""
         return {}
 
+    def prepare(self, titles: list) -> None:
+        """Optional batch work for titles about to run in this process (e.g. one encoder call
+        for many synopses); run() must give the same result without it."""
+
     def run(self, ctx: TitleContext) -> None:
         raise NotImplementedError

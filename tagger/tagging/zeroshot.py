@@ -27,9 +27,13 @@ class PromptBank:
 def build_bank(tags, prompts_of, encode) -> PromptBank:
     """`prompts_of(tag)` gives a tag's prompts; `encode(list[str])` gives normalised rows."""
     tags = [t for t in tags if prompts_of(t)]
-    rows = []
-    for tag in tags:
-        mean = np.asarray(encode(list(prompts_of(tag))), np.float32).mean(axis=0)
+    prompts = [list(prompts_of(tag)) for tag in tags]
+    # One encoder call for every prompt: a call per tag cost most of an engine's start-up.
+    encoded = np.asarray(encode([p for group in prompts for p in group]), np.float32) if tags else None
+    rows, start = [], 0
+    for group in prompts:
+        mean = encoded[start:start + len(group)].mean(axis=0)
+        start += len(group)
         rows.append(mean / (np.linalg.norm(mean) + 1e-12))
     vectors = np.stack(rows) if rows else np.zeros((0, 1), np.float32)
     return PromptBank([t.id for t in tags], vectors.astype(np.float32))
