@@ -158,8 +158,11 @@ class LightFMWarp(Baseline):
         # Item-cold queries come from training users: find each by their history row.
         users = self._users_of(histories)
         bias, vectors = self.item_vectors
-        u_bias, u_vectors = self.user_vectors
-        return u_vectors[users] @ vectors[candidates].T + bias[candidates][None, :]
+        _, u_vectors = self.user_vectors
+        # A user with no training positives has an untrained vector: rank by title bias alone.
+        known = users >= 0
+        mine = np.where(known[:, None], u_vectors[np.maximum(users, 0)], 0.0)
+        return mine @ vectors[candidates].T + bias[candidates][None, :]
 
     def _users_of(self, histories):
         lookup = {}
@@ -167,7 +170,7 @@ class LightFMWarp(Baseline):
             row = self.positives.indices[self.positives.indptr[u]:self.positives.indptr[u + 1]]
             if len(row):
                 lookup[tuple(sorted(row))] = u
-        return np.array([lookup[tuple(sorted(h))] for h in histories])
+        return np.array([lookup.get(tuple(sorted(h)), -1) for h in histories])
 
 
 def _genre_matrix(items: ItemTable) -> sp.csr_matrix:
