@@ -27,6 +27,7 @@ import scipy.sparse as sp
 from tagger.recommend.collab import fit_als, fold_in, history_matrix, item_cosine
 from tagger.recommend.content import ContentWeights, TasteModel, content_matrix, profile_vectors
 from tagger.recommend.events import Event, affinities
+from tagger.recommend.index import VectorIndex
 from tagger.recommend.items import ItemTable
 from tagger.recommend.popularity import Popularity
 from tagger.recommend.rank import explore, mmr, shared_tags
@@ -95,14 +96,21 @@ class Queries:
     def similar(self, title_id: str, k: int = 10) -> list[Recommendation]:
         """Titles like this one: content cosine, plus item-item similarity where viewers exist."""
         row = int(self.items.rows([title_id])[0])
-        relevance = self.unit_content @ self.unit_content[row]
-        if self.knn is not None and self.item_viewers[row] > 0:
-            collab = self.knn[row].toarray().ravel()
-            trust = self.item_viewers / (self.item_viewers + self.settings.item_history_half)
+        # Candidates: the nearest content vectors (exact, or IVF in large catalogs) and the
+        # title's co-viewed neighbours; the blend and re-rank work on that pool only.
+        hits = self.content_index.search(self.unit_content[row], max(k, self.settings.rerank_pool),
+                                         exclude={title_id})[0]
+        pool = self.items.rows(hits.ids)
+        collab_row = self.knn[row] if self.knn is not None and self.item_viewers[row] > 0 else None
+        if collab_row is not None:
+            pool = np.union1d(pool, collab_row.indices[collab_row.indices != row])
+        relevance = self.unit_content[pool] @ self.unit_content[row]
+        if collab_row is not None:
+            collab = collab_row[:, pool].toarray().ravel()
+            trust = self.item_viewers[pool] / (self.item_viewers[pool] + self.settings.item_history_half)
             relevance = _z(relevance[None, :])[0] + self.settings.collab_weight * trust * _z(collab[None, :])[0]
-        relevance[row] = -np.inf
-        pool = np.argsort(-relevance, kind="stable")[:max(k, self.settings.rerank_pool)]
-        picks = mmr(relevance[pool], self.unit_content[pool], k, self.settings.diversity)
+        picks = mmr(relevance, self.unit_content[pool], k, self.settings.diversity)
+        relevance_of = dict(zip(pool.tolist(), relevance.tolist()))
         tags = self.items.tags
         out = []
         for p in picks:
@@ -115,7 +123,7 @@ class Queries:
             if genres and not shared:
                 reasons.append("same genres: " + ", ".join(genres[:3]))
             reasons.append(f"content similarity {float(self.unit_content[row] @ self.unit_content[title]):.2f}")
-            out.append(self._recommendation(title, float(relevance[title]), reasons, {}))
+            out.append(self._recommendation(title, float(relevance_of[title]), reasons, {}))
         return out
 
     def recommend_user(self, user: str, k: int = 10, *, now_s: float | None = None,
@@ -147,6 +155,13 @@ class Queries:
         return {user: self.recommend_user(user, k, **kwargs) for user in users}
 
     # -- internals --------------------------------------------------------------------------
+    @property
+    def content_index(self) -> VectorIndex:
+        """Content vectors for nearest-neighbour search, built on first use."""
+        if getattr(self, "_content_index", None) is None:
+            self._content_index = VectorIndex(self.items.ids, self.unit_content)
+        return self._content_index
+
     @property
     def _user_index(self) -> dict[str, int]:
         if not hasattr(self, "_users"):
@@ -313,6 +328,7 @@ class Recommender(Queries):
         unit = self.content[:, :-1]
         norms = np.linalg.norm(unit, axis=1, keepdims=True)
         self.unit_content = np.divide(unit, norms, out=np.zeros_like(unit), where=norms > 0)
+        self._content_index = None
 
     def _appeal(self) -> np.ndarray:
         """Popularity predicted from content (ridge on titles with viewers): the prior of a title

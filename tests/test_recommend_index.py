@@ -1,0 +1,239 @@
+import math
+
+import numpy as np
+import pytest
+
+from tagger.recommend.index import VectorIndex, _top_k
+
+# Unit vectors in the plane at these angles (degrees); a query at 3 degrees ranks them by angle.
+ANGLES_DEG = {"a0": 0, "a5": 5, "a15": 15, "a30": 30, "a60": 60, "a100": 100, "a170": 170, "a250": 250}
+
+
+def plane(angle_deg: float, scale: float = 1.0) -> np.ndarray:
+    return scale * np.array([math.cos(math.radians(angle_deg)), math.sin(math.radians(angle_deg))])
+
+
+def angle_index(**kwargs) -> VectorIndex:
+    # Lengths differ on purpose: the index normalises, so only angles count.
+    vectors = np.stack([plane(a, scale=1 + i) for i, a in enumerate(ANGLES_DEG.values())])
+    return VectorIndex(list(ANGLES_DEG), vectors, **kwargs)
+
+
+def clustered(n: int, dimension: int = 64, clusters: int = 40, seed: int = 0) -> np.ndarray:
+    """Unit rows scattered around random cluster centres (cosine ~0.6 to the centre)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((clusters, dimension))
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    noise = rng.standard_normal((n, dimension))
+    noise /= np.linalg.norm(noise, axis=1, keepdims=True)
+    rows = centres[rng.integers(0, clusters, n)] + 1.3 * noise
+    return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+
+
+def brute_force(vectors: np.ndarray, query: np.ndarray, k: int, skip=()) -> list[int]:
+    scores = vectors.astype(np.float64) @ query.astype(np.float64)
+    return [int(r) for r in np.argsort(-scores, kind="stable") if r not in skip][:k]
+
+
+def test_exact_search_ranks_by_angle_with_cosine_scores():
+    index = angle_index()
+    assert index.mode == "exact"
+    [hit] = index.search(plane(3), 8)
+    assert hit.ids == ["a5", "a0", "a15", "a30", "a60", "a100", "a250", "a170"]
+    expected = [math.cos(math.radians(abs(ANGLES_DEG[i] - 3) if i != "a250" else 113)) for i in hit.ids]
+    np.testing.assert_allclose(hit.scores, expected, atol=1e-6)
+    assert hit.scores.dtype == np.float32
+
+
+def test_huge_and_tiny_rows_normalise_without_overflow():
+    index = VectorIndex(["big", "small"], np.array([[3e30, 4e30], [3e-30, -4e-30]]))
+    np.testing.assert_allclose(index.vector("big"), [0.6, 0.8], rtol=1e-6)
+    np.testing.assert_allclose(index.vector("small"), [0.6, -0.8], rtol=1e-6)
+
+
+def test_zero_rows_stay_zero_and_score_zero():
+    vectors = np.stack([plane(0), np.zeros(2), plane(120)])
+    index = VectorIndex(["east", "none", "far"], vectors)
+    [hit] = index.search(plane(10), 3)
+    assert hit.ids == ["east", "none", "far"]  # cos 10 > 0 > cos 110
+    assert hit.scores[1] == 0.0
+    assert np.all(index.vector("none") == 0)
+
+
+def test_exclude_removes_ids_and_still_returns_k():
+    index = angle_index()
+    [hit] = index.search(plane(3), 3, exclude={"a5", "a0", "not-in-index"})
+    assert hit.ids == ["a15", "a30", "a60"]
+    [hit] = index.search(plane(3), 10, exclude={"a5"})
+    assert len(hit.ids) == 7 and "a5" not in hit.ids  # fewer only when fewer rows are eligible
+
+
+def test_allowed_mask_limits_results():
+    index = angle_index()
+    allowed = np.array([angle >= 60 for angle in ANGLES_DEG.values()])
+    [hit] = index.search(plane(3), 2, allowed=allowed)
+    assert hit.ids == ["a60", "a100"]
+
+
+def test_batch_and_single_queries_agree_and_float64_queries_match_float32():
+    vectors = clustered(3000)
+    ids = [f"t{i}" for i in range(len(vectors))]
+    for index in (VectorIndex(ids, vectors, ann_from=None), VectorIndex(ids, vectors, ann_from=0)):
+        queries = vectors[:20] + 0.01
+        batch = index.search(queries, 10, exclude={"t0", "t7"})
+        assert len(batch) == 20
+        for query, together in zip(queries, batch):
+            [alone] = index.search(query, 10, exclude={"t0", "t7"})
+            assert alone.ids == together.ids
+            np.testing.assert_allclose(alone.scores, together.scores, rtol=1e-5)
+            [as_float64] = index.search(query.astype(np.float64), 10, exclude={"t0", "t7"})
+            assert as_float64.ids == alone.ids
+
+
+def test_exact_matches_brute_force_on_random_data():
+    vectors = clustered(5000, dimension=48, seed=3)
+    index = VectorIndex([str(i) for i in range(5000)], vectors, ann_from=None)
+    for row in (0, 17, 4999):
+        [hit] = index.search(vectors[row], 10, exclude={str(row)})
+        assert [int(i) for i in hit.ids] == brute_force(vectors, vectors[row], 10, skip={row})
+
+
+def test_top_k_prefilter_is_exact_on_large_arrays_with_masked_scores():
+    rng = np.random.default_rng(5)
+    scores = rng.standard_normal(200_000).astype(np.float32)
+    scores[rng.choice(200_000, 1000, replace=False)] = -np.inf
+    scores[123] = scores.max() + 1  # a clear winner
+    top = _top_k(scores, 25)
+    assert top[0] == 123
+    assert list(top) == list(np.argsort(-scores, kind="stable")[:25])
+
+
+def test_ivf_recall_at_10_against_exact_on_clustered_data():
+    vectors = clustered(4000, dimension=64, clusters=40, seed=1)
+    ids = [f"t{i}" for i in range(len(vectors))]
+    exact = VectorIndex(ids, vectors, ann_from=None)
+    ivf = VectorIndex(ids, vectors, ann_from=1000)  # defaults for nlist and nprobe
+    assert ivf.mode == "ivf" and ivf.nlist == 63 and ivf.nprobe < ivf.nlist
+    rng = np.random.default_rng(2)
+    recalls = []
+    for row in rng.choice(len(vectors), 200, replace=False):
+        [truth] = exact.search(vectors[row], 10, exclude={ids[row]})
+        [found] = ivf.search(vectors[row], 10, exclude={ids[row]})
+        assert len(found.ids) == 10 and ids[row] not in found.ids
+        recalls.append(len(set(truth.ids) & set(found.ids)) / 10)
+    assert np.mean(recalls) >= 0.95
+    # The same index with one probe is measurably worse: nprobe is doing something.
+    one_probe = [len(set(exact.search(vectors[r], 10)[0].ids) & set(ivf.search(vectors[r], 10, nprobe=1)[0].ids))
+                 / 10 for r in range(100)]
+    assert np.mean(one_probe) < np.mean(recalls)
+
+
+def test_ivf_probes_more_lists_when_filters_leave_too_few():
+    vectors = clustered(4000, dimension=64, clusters=40, seed=1)
+    ids = [f"t{i}" for i in range(len(vectors))]
+    ivf = VectorIndex(ids, vectors, ann_from=0, nlist=40, nprobe=1)
+    query = vectors[0]
+    # Allow only the 15 rows least like the query: none of them sit in the query's list.
+    allowed_rows = np.argsort(vectors @ query)[:15]
+    allowed = np.zeros(len(vectors), dtype=bool)
+    allowed[allowed_rows] = True
+    [hit] = ivf.search(query, 10, allowed=allowed)
+    assert len(hit.ids) == 10
+    assert {int(i[1:]) for i in hit.ids} <= set(allowed_rows.tolist())
+    assert np.all(np.diff(hit.scores) <= 0)
+
+
+def test_exact_on_an_ivf_index_equals_the_exact_index():
+    vectors = clustered(2000, seed=4)
+    ids = [f"t{i}" for i in range(len(vectors))]
+    ivf = VectorIndex(ids, vectors, ann_from=0)
+    exact = VectorIndex(ids, vectors, ann_from=None)
+    allowed = np.arange(2000) % 3 == 0
+    a = ivf.search(vectors[:5], 10, exact=True, exclude={"t3"}, allowed=allowed)
+    b = exact.search(vectors[:5], 10, exclude={"t3"}, allowed=allowed)
+    assert [x.ids for x in a] == [x.ids for x in b]
+
+
+def test_mode_follows_ann_from():
+    vectors = clustered(500)
+    ids = [str(i) for i in range(500)]
+    assert VectorIndex(ids, vectors, ann_from=501).mode == "exact"
+    assert VectorIndex(ids, vectors, ann_from=500).mode == "ivf"
+    assert VectorIndex(ids, vectors, ann_from=None).mode == "exact"
+
+
+@pytest.mark.parametrize("ann_from", [None, 0])
+def test_save_and_load_give_identical_results(tmp_path, ann_from):
+    vectors = clustered(3000, seed=6)
+    ids = [f"title-{i}" for i in range(len(vectors))]
+    index = VectorIndex(ids, vectors, ann_from=ann_from, nprobe=3 if ann_from == 0 else None)
+    index.save(tmp_path / "idx")
+    loaded = VectorIndex.load(tmp_path / "idx")
+    assert (loaded.mode, loaded.nlist, loaded.nprobe, len(loaded)) == (index.mode, index.nlist, index.nprobe, 3000)
+    queries = vectors[::300] + 0.05
+    for before, after in zip(index.search(queries, 10, exclude={"title-0"}),
+                             loaded.search(queries, 10, exclude={"title-0"})):
+        assert before.ids == after.ids
+        assert np.array_equal(before.scores, after.scores)
+    with np.load(tmp_path / "idx" / "arrays.npz", allow_pickle=False) as arrays:
+        assert all(arrays[name].dtype != object for name in arrays.files)
+
+
+def test_load_rejects_a_folder_that_is_not_an_index(tmp_path):
+    (tmp_path / "index.json").write_text('{"format": "something else"}')
+    with pytest.raises(ValueError, match="not a VectorIndex"):
+        VectorIndex.load(tmp_path)
+
+
+def test_empty_index_returns_no_results():
+    index = VectorIndex([], np.zeros((0, 8), dtype=np.float32))
+    [hit] = index.search(np.ones(8), 5)
+    assert hit.ids == [] and hit.scores.shape == (0,)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda idx: idx.search(np.ones(3), 2), r"dimension 2, got \(3,\)"),
+    (lambda idx: idx.search(np.ones((4, 5)), 2), r"dimension 2, got \(4, 5\)"),
+    (lambda idx: idx.search(plane(0), 0), "k must be positive, got 0"),
+    (lambda idx: idx.search(plane(0), -3), "k must be positive, got -3"),
+    (lambda idx: idx.search(plane(0), 2.5), "k must be an integer"),
+    (lambda idx: idx.search(np.array([np.nan, 1.0]), 2), "query must be finite"),
+    (lambda idx: idx.search(plane(0), 2, exclude="a0"), "collection of ids, not a single string"),
+    (lambda idx: idx.search(plane(0), 2, allowed=np.ones(3, dtype=bool)), r"shape \(8,\)"),
+    (lambda idx: idx.search(plane(0), 2, allowed=np.ones(8)), "boolean mask"),
+])
+def test_bad_search_input_says_what_is_wrong(call, message):
+    with pytest.raises(ValueError, match=message):
+        call(angle_index())
+
+
+@pytest.mark.parametrize("ids, vectors, message", [
+    (["a", "b"], np.ones((3, 4)), "2 ids for 3 vectors"),
+    (["a", "a"], np.ones((2, 4)), "'a' appears more than once"),
+    (["a"], np.ones(4), "2-d array"),
+    (["a"], np.array([[1.0, np.inf]]), "must be finite"),
+    (["a"], np.array([[1e300, 1.0]]), "too large for float32"),
+    (["a"], np.array([["x", "y"]]), "must be numbers, got dtype <U1"),
+])
+def test_bad_build_input_says_what_is_wrong(ids, vectors, message):
+    with pytest.raises(ValueError, match=message):
+        VectorIndex(ids, vectors)
+
+
+def test_bad_ivf_parameters_say_what_is_wrong():
+    vectors = clustered(100)
+    ids = [str(i) for i in range(100)]
+    with pytest.raises(ValueError, match="nlist must be between 1 and the row count 100, got 500"):
+        VectorIndex(ids, vectors, ann_from=0, nlist=500)
+    with pytest.raises(ValueError, match="nprobe must be between 1 and nlist 10, got 11"):
+        VectorIndex(ids, vectors, ann_from=0, nlist=10, nprobe=11)
+    ivf = VectorIndex(ids, vectors, ann_from=0, nlist=10)
+    with pytest.raises(ValueError, match="nprobe must be between 1 and nlist 10, got 0"):
+        ivf.nprobe = 0
+    ivf.nprobe = 10
+    assert ivf.nprobe == 10
+    with pytest.raises(ValueError, match="nprobe only applies to an IVF index"):
+        VectorIndex(ids, vectors, ann_from=None).nprobe = 2
+    # nprobe means nothing to an exact index (ann_from may have picked exact): ignored, not an error.
+    exact = VectorIndex(ids, vectors, ann_from=None, nprobe=2)
+    assert exact.search(vectors[0], 3, nprobe=2)[0].ids == exact.search(vectors[0], 3)[0].ids
