@@ -232,3 +232,20 @@ def test_random_scores_differ_by_seed(cold):
         scorer.fit(cold["world"].train, cold["world"].items)
     assert not np.array_equal(first.score(cold["histories"], cold["times"], cold["held"]),
                               second.score(cold["histories"], cold["times"], cold["held"]))
+
+
+def test_fold_in_matches_implicit_recalculate_user():
+    """Our cached-gram fold-in solves the same least squares as implicit's own."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    from tagger.recommend.collab import fit_als, fold_in, history_matrix
+
+    likes = sp.random(120, 90, density=0.1, format="csr", dtype=np.float32, random_state=3)
+    likes.data[:] = 1.0
+    model = fit_als(likes, factors=6, regularization=0.05, alpha=2.0, iterations=4, random_state=0)
+    histories = [np.array([1, 5, 9]), np.array([3]), np.array([], dtype=np.int64)]
+    ours = fold_in(model, histories, 90)
+    theirs = model.recalculate_user(np.arange(2), history_matrix(histories[:2], 90))
+    assert np.allclose(ours[:2], theirs, atol=1e-4)
+    assert not ours[2].any()

@@ -22,12 +22,22 @@ def fit_als(positives: sp.csr_matrix, *, factors, regularization, alpha, iterati
 
 
 def fold_in(model, histories: list[np.ndarray], n_items: int) -> np.ndarray:
-    """User factors solved against fixed item factors from each history (zero for an empty one)."""
-    rows = history_matrix(histories, n_items)
-    factors = np.zeros((len(histories), model.item_factors.shape[1]), np.float32)
-    nonempty = np.flatnonzero(np.diff(rows.indptr))
-    if len(nonempty):
-        factors[nonempty] = model.recalculate_user(np.arange(len(nonempty)), rows[nonempty])
+    """User factors solved against fixed item factors from each history (zero for an empty one).
+
+    The same least squares as implicit's recalculate_user (confidence alpha for each liked
+    title): (Y'Y + reg I + (alpha - 1) Y_h'Y_h) u = alpha Y_h'1, checked against it in the
+    tests. Y'Y is computed once per model; implicit recomputes it per call (16 ms at 100k)."""
+    Y = model.item_factors
+    gram = getattr(model, "_tagger_gram", None)
+    if gram is None:
+        gram = model._tagger_gram = (Y.T @ Y).astype(np.float64)
+    base = gram + model.regularization * np.eye(Y.shape[1])
+    factors = np.zeros((len(histories), Y.shape[1]), np.float32)
+    for u, history in enumerate(histories):
+        if len(history) == 0:
+            continue
+        Yh = Y[np.asarray(history, np.int64)].astype(np.float64)
+        factors[u] = np.linalg.solve(base + (model.alpha - 1.0) * Yh.T @ Yh, model.alpha * Yh.sum(axis=0))
     return factors
 
 

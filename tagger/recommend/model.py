@@ -63,6 +63,8 @@ class RecommenderSettings:
     diversity: float = 0.2                    # MMR trade-off: 0 = pure relevance
     exploration: float = 0.1                  # share of slots given to Thompson-sampled tag arms
     rerank_pool: int = 200
+    full_scan_up_to: int = 20_000             # larger catalogs score a retrieved candidate pool
+    candidates_per_part: int = 300
 
     @classmethod
     def from_dict(cls, data: dict) -> "RecommenderSettings":
@@ -200,16 +202,20 @@ class Queries:
                    chosen_tags=()) -> list[Recommendation]:
         s = self.settings
         now_s = time.time() if now_s is None else now_s      # no time given: now (release, popularity)
-        candidates = np.arange(len(self.items))
+        liked = np.asarray(liked, np.int64)
+        candidates = self._candidates(liked, np.asarray(weights, float), extra, now_s, region)
         history_size = len(liked) + (1 if extra is not None else 0)
-        parts = self.parts([np.asarray(liked, np.int64)], candidates, now_s=now_s, weights=[np.asarray(weights)],
+        parts = self.parts([liked], candidates, now_s=now_s, weights=[np.asarray(weights)],
                            extra_profiles=extra, regions=[region])
         parts["history_size"] = np.array([float(history_size)])
         total = self.blend(parts)[0]
-        total[np.asarray(seen, np.int64)] = -np.inf
-        pool = np.argsort(-total, kind="stable")[:max(k, s.rerank_pool)]
-        pool = pool[np.isfinite(total[pool])]
-        order = mmr(total[pool], self.unit_content[pool], max(k, len(pool)), s.diversity)
+        total[np.isin(candidates, np.asarray(seen, np.int64))] = -np.inf
+        head = np.argsort(-total, kind="stable")[:max(k, s.rerank_pool)]
+        head = head[np.isfinite(total[head])]              # positions in `candidates`
+        pool = candidates[head]                            # title rows
+        order = mmr(total[head], self.unit_content[pool], k, s.diversity)
+        picked = set(order)
+        order += [i for i in range(len(pool)) if i not in picked]   # the rest, by relevance
         tags = self.items.tags
         liked_tags = np.asarray(tags[liked].sum(axis=0)).ravel() if len(liked) else np.zeros(tags.shape[1])
         disliked_tags = np.asarray(tags[list(disliked)].sum(axis=0)).ravel() if len(disliked) else np.zeros(tags.shape[1])
@@ -219,13 +225,37 @@ class Queries:
         weights_now = self._part_weights(history_size)
         out = []
         for p in order:
-            title = int(pool[p])
-            contributions = {name: float(weights_now[name] * parts[name][0, title]) for name in PARTS}
+            title, position = int(pool[p]), int(head[p])
+            contributions = {name: float(weights_now[name] * parts[name][0, position]) for name in PARTS}
             reasons = self._reasons(title, liked, contributions, region, chosen_tags)
             if p in explored:
                 reasons.insert(0, f"exploring: {self.items.tag_labels[explored[p]]}")
-            out.append(self._recommendation(title, float(total[title]), reasons, contributions))
+            out.append(self._recommendation(title, float(total[position]), reasons, contributions))
         return out
+
+    def _candidates(self, liked, weights, extra, now_s, region) -> np.ndarray:
+        """Every title in a small catalog; in a large one, the union of the best few hundred by
+        each part (taste-model search through the index, popularity, ALS and co-viewing,
+        the newest), which the full blend then ranks."""
+        n = len(self.items)
+        if n <= self.settings.full_scan_up_to:
+            return np.arange(n)
+        size = self.settings.candidates_per_part
+        profile = profile_vectors(self.content, [liked], [weights], extra)[0]
+        found = [self.items.rows(self.taste_index.search(profile @ self.taste.S, size)[0].ids),
+                 _top(self.popularity.scores(now_s, region), size),
+                 self._newest[:size]]
+        if self.als is not None and len(liked):
+            found.append(_top(fold_in(self.als, [liked], n)[0] @ self.als.item_factors.T, size))
+            found.append((history_matrix([liked], n) @ self.knn).indices)
+        return np.unique(np.concatenate(found).astype(np.int64))
+
+    @property
+    def taste_index(self) -> VectorIndex:
+        """Content rows (bias included) for retrieving by the taste model's query p' S."""
+        if getattr(self, "_taste_index", None) is None:
+            self._taste_index = VectorIndex(self.items.ids, self.content)
+        return self._taste_index
 
     def _part_weights(self, n_u: float) -> dict[str, float]:
         s = self.settings
@@ -242,7 +272,7 @@ class Queries:
                 closeness = closeness + self.knn[liked][:, title].toarray().ravel()
             anchor = int(liked[int(np.argmax(closeness))])
             reasons.append(f"because you liked {self.items.titles[anchor]}")
-            profile_tags = np.asarray(self.items.tags[liked].max(axis=0).todense()).ravel()
+            profile_tags = self._profile_tags(tuple(int(x) for x in liked))
             shared = shared_tags(profile_tags, self.items.tags[title].toarray().ravel(), self.items.tag_labels)
             if shared:
                 reasons.append("shares: " + ", ".join(shared))
@@ -259,6 +289,13 @@ class Queries:
         if contributions["freshness"] > 0.1:
             reasons.append("new in the catalog")
         return reasons or ["popular now"]
+
+    def _profile_tags(self, liked: tuple[int, ...]) -> np.ndarray:
+        """Strongest confidence of each tag over the liked titles (cached for one query's reasons)."""
+        if getattr(self, "_profile_tags_for", (None,))[0] != liked:
+            value = np.asarray(self.items.tags[list(liked)].max(axis=0).todense()).ravel()
+            self._profile_tags_for = (liked, value)
+        return self._profile_tags_for[1]
 
     def _recommendation(self, title: int, score: float, reasons: list[str], parts: dict) -> Recommendation:
         return Recommendation(self.items.ids[title], self.items.titles[title], score, reasons, parts)
@@ -328,7 +365,8 @@ class Recommender(Queries):
         unit = self.content[:, :-1]
         norms = np.linalg.norm(unit, axis=1, keepdims=True)
         self.unit_content = np.divide(unit, norms, out=np.zeros_like(unit), where=norms > 0)
-        self._content_index = None
+        self._content_index = self._taste_index = None
+        self._newest = np.argsort(-self.items.added_s, kind="stable")
 
     def _appeal(self) -> np.ndarray:
         """Popularity predicted from content (ridge on titles with viewers): the prior of a title
@@ -400,6 +438,11 @@ class Recommender(Queries):
         ref_year = np.array([dt.datetime.fromtimestamp(t, dt.timezone.utc).year if np.isfinite(t) else 9999
                              for t in now], float)[:, None]
         return ~(np.isfinite(year)[None, :] & (year[None, :] > ref_year))
+
+
+def _top(scores: np.ndarray, k: int) -> np.ndarray:
+    k = min(k, len(scores))
+    return np.argpartition(-scores, k - 1)[:k] if k else np.zeros(0, np.int64)
 
 
 def _z(scores: np.ndarray) -> np.ndarray:

@@ -49,7 +49,8 @@ def explore(order: list[int], pool_tags: sp.csr_matrix, liked_tags: np.ndarray, 
     if slots == 0 or pool_tags.shape[1] == 0:
         return order[:k], {}
     head = list(order[:k])
-    rest = [i for i in order[k:]] + [i for i in range(pool_tags.shape[0]) if i not in set(order)]
+    shown = set(order)
+    rest = [i for i in order[k:]] + [i for i in range(pool_tags.shape[0]) if i not in shown]
     explored: dict[int, int] = {}
     # Explored titles go to evenly spaced positions in the second half of the list.
     positions = np.linspace(k // 2, k - 1, slots).astype(int)
