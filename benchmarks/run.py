@@ -2,14 +2,17 @@
 the decoding floor, for a long generated title, the sample titles and the real clips.
 
     python benchmarks/run.py [--minutes 10] [--pipeline default] [--json benchmarks/results.json]
+    python benchmarks/run.py --text-only      # the text encoder backends alone
 
 Each title runs in its own process so that peak memory (ru_maxrss) is that title's. In that
 process the models load first, a short warm-up title pays for JIT compilation, then:
 - the decoding floor: PyAV alone decoding the video at the pipeline's analysis width;
 - the ingest: every stage of the pipeline on the same file.
 The headline is ingest seconds divided by floor seconds, both measured in the same process.
-Also measured: text encoder sentences per second and CLIP images per second (a tiny model with
-random weights stands in where no CLIP weights exist, so only its speed means anything).
+Also measured: text encoder sentences per second for each backend (torch, onnx, onnx-int8, taking
+turns in one process) with the speed-up over torch and the cosine difference from torch's vectors,
+and CLIP images per second (a tiny model with random weights stands in where no CLIP weights
+exist, so only its speed means anything).
 """
 from __future__ import annotations
 
@@ -127,15 +130,92 @@ def run_child(folder: Path, pipeline: str) -> dict:
 
 # -- model throughput -----------------------------------------------------------------------
 
-def text_throughput(count: int = 512) -> dict:
-    from tagger.text.encoder import get_encoder
+TEXT_BACKENDS = ("torch", "onnx", "onnx-int8")
+TMDB = ROOT.parent / "shared" / "data" / "tmdb" / "tmdb_5000_movies.csv"
 
-    encoder = get_encoder()
-    sentences = [f"Line {i}: the detective walks into the rain and asks who saw the car." for i in range(count)]
-    encoder.encode(sentences[:32])
-    started = time.perf_counter()
-    encoder.encode(sentences)
-    return {"model": encoder.model_id, "sentences_per_s": count / (time.perf_counter() - started)}
+
+def real_sentences(tmdb_limit: int = 1000) -> list[str]:
+    """What the text stage embeds: sample subtitles and synopses, the taxonomy's prompts, TMDB
+    overviews (when ../shared/data is there), and edge cases (empty, past the 256-token limit)."""
+    import csv
+    import tomllib
+
+    from tagger.tagging.taxonomy import load_taxonomy
+    from tagger.text.subtitles import read_subtitles
+
+    sentences = []
+    for path in sorted((ROOT / "sample_media").glob("*/*")):
+        if path.suffix in (".srt", ".vtt"):
+            sentences += [cue.text for cue in read_subtitles(path)]
+        elif path.name == "title.toml":
+            sentences.append(tomllib.loads(path.read_text()).get("synopsis", ""))
+    sentences += [prompt for tag in load_taxonomy("default").tags for prompt in tag.prompts]
+    if TMDB.is_file():
+        with open(TMDB, newline="", encoding="utf-8") as f:
+            overviews = [row["overview"] for row in csv.DictReader(f) if row["overview"].strip()]
+        sentences += overviews[:tmdb_limit]
+    sentences += ["", " ", "!!!", "word " * 400, " ".join(sentences[-40:])]
+    return sentences
+
+
+def text_throughput(count: int = 512, sample: int = 256, rounds: int = 5) -> dict:
+    """Each text backend's cosine difference from torch on all real sentences, and its sentences
+    per second on `count` short lines and on `sample` real sentences. The backends take turns
+    within each round so that load on a shared machine hits all alike; the best round counts."""
+    import numpy as np
+
+    from tagger.text.encoder import TextEncoder, backend_problem
+
+    lines = [f"Line {i}: the detective walks into the rain and asks who saw the car." for i in range(count)]
+    real = real_sentences()
+    real_sample = real[:: max(1, len(real) // sample)][:sample]
+    encoders, report = {}, {}
+    for backend in TEXT_BACKENDS:
+        if backend_problem(backend):
+            report[backend] = {"skipped": backend_problem(backend)}
+            continue
+        started = time.perf_counter()
+        encoders[backend] = TextEncoder(backend=backend)
+        onnx_model = encoders[backend]._onnx
+        report[backend] = {"model_id": encoders[backend].model_id, "version": encoders[backend].version,
+                           "setup_s": time.perf_counter() - started,
+                           "exported_now": bool(onnx_model and onnx_model.exported)}
+    vectors = {backend: encoder.encode(real) for backend, encoder in encoders.items()}   # also warms up
+    best = {(b, name): float("inf") for b in encoders for name in ("lines", "real")}
+    for _ in range(rounds):
+        for backend, encoder in encoders.items():
+            for name, sentences in (("lines", lines), ("real", real_sample)):
+                started = time.perf_counter()
+                encoder.encode(sentences)
+                best[backend, name] = min(best[backend, name], time.perf_counter() - started)
+    for backend in encoders:
+        entry = report[backend]
+        entry["sentences_per_s"] = count / best[backend, "lines"]
+        entry["real_sentences_per_s"] = len(real_sample) / best[backend, "real"]
+        entry["speedup"] = best["torch", "lines"] / best[backend, "lines"]
+        entry["real_speedup"] = best["torch", "real"] / best[backend, "real"]
+        difference = 1.0 - np.sum(vectors[backend] * vectors["torch"], axis=1)
+        entry["max_cosine_diff"] = float(difference.max())
+        entry["mean_cosine_diff"] = float(difference.mean())
+    return {"model": encoders["torch"].model_id, "sentences_per_s": report["torch"]["sentences_per_s"],
+            "lines": count, "real_sample": len(real_sample), "real_sentences": len(real), "rounds": rounds,
+            "backends": report}
+
+
+def print_text_table(text: dict) -> None:
+    print(f"\ntext encoder ({text['model']}): sentences/s (best of {text['rounds']} rounds) on "
+          f"{text['lines']} short lines and on {text['real_sample']} real sentences; cosine difference "
+          f"from torch on all {text['real_sentences']} real sentences; setup: construction (torch's includes "
+          f"the imports)")
+    print(f"{'backend':10} {'lines/s':>8} {'x torch':>8} {'real/s':>8} {'x torch':>8} {'max diff':>9} "
+          f"{'mean diff':>10} {'setup s':>8}")
+    for backend, r in text["backends"].items():
+        if "skipped" in r:
+            print(f"{backend:10} skipped: {r['skipped']}")
+            continue
+        setup = f"{r['setup_s']:.1f}" + (" (export)" if r["exported_now"] else "")
+        print(f"{backend:10} {r['sentences_per_s']:8.0f} {r['speedup']:8.2f} {r['real_sentences_per_s']:8.0f} "
+              f"{r['real_speedup']:8.2f} {r['max_cosine_diff']:9.1e} {r['mean_cosine_diff']:10.1e} {setup:>8}")
 
 
 def clip_throughput(count: int = 64) -> dict:
@@ -175,11 +255,21 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0, help="length of the generated title (0: none)")
     parser.add_argument("--pipeline", default="default")
-    parser.add_argument("--json", default=str(ROOT / "benchmarks" / "results.json"))
+    parser.add_argument("--json", help="where the report goes (default: benchmarks/results.json, "
+                                        "or results-text.json with --text-only)")
+    parser.add_argument("--text-only", action="store_true", help="only the text encoder backends")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         print(json.dumps(measure_one(args.one, args.pipeline)))
+        return 0
+    if args.text_only:
+        text = text_throughput()
+        print_text_table(text)
+        out = args.json or str(ROOT / "benchmarks" / "results-text.json")
+        Path(out).write_text(json.dumps({"cpu_count": os.cpu_count(), "models": {"text": text},
+                                         "measured_at": time.strftime("%Y-%m-%d %H:%M:%S")}, indent=2))
+        print(f"wrote {out}")
         return 0
     folders = []
     if args.minutes > 0:
@@ -196,12 +286,13 @@ def main() -> int:
     models = {"text": text_throughput(), "clip": clip_throughput()}
     print()
     print_table(rows)
-    print(f"\ntext encoder: {models['text']['sentences_per_s']:.0f} sentences/s ({models['text']['model']})")
+    print_text_table(models["text"])
     print(f"CLIP image encoder: {models['clip']['images_per_s']:.1f} images/s ({models['clip']['model']})")
     report = {"pipeline": args.pipeline, "cpu_count": os.cpu_count(), "titles": rows, "models": models,
               "measured_at": time.strftime("%Y-%m-%d %H:%M:%S")}
-    Path(args.json).write_text(json.dumps(report, indent=2))
-    print(f"wrote {args.json}")
+    out = args.json or str(ROOT / "benchmarks" / "results.json")
+    Path(out).write_text(json.dumps(report, indent=2))
+    print(f"wrote {out}")
     return 0
 
 

@@ -21,12 +21,20 @@ class TextStage(Stage):
         min_similarity: float = 0.25
         subtitle_weight: float = 0.8              # dialogue speaks less directly than a synopsis
         synopsis_share: float = 0.6               # of the title's text embedding
+        backend: str = "torch"                    # torch | onnx | onnx-int8 (pip install 'tagger[onnx]')
+
+        def validate(self):
+            from tagger.text.encoder import backend_problem
+
+            problem = backend_problem(self.backend)
+            return ("backend", problem) if problem else None
 
     def setup(self) -> None:
         from tagger.text.encoder import get_encoder
 
-        self.encoder = get_encoder(self.settings.model)
+        self.encoder = get_encoder(self.settings.model, self.settings.backend)
         self.bank = _bank(self.encoder, self.taxonomy)
+        self._prepared: dict[str, np.ndarray] = {}   # synopsis -> vector, filled by prepare()
 
     def versions(self) -> dict[str, str]:
         return {"model": self.encoder.model_id, "library": self.encoder.version}
@@ -59,7 +67,8 @@ class TextStage(Stage):
 
         parts, weights = [], []
         if synopsis:
-            vector = self.encoder.encode([synopsis])
+            prepared = self._prepared.pop(synopsis, None)
+            vector = prepared[None, :] if prepared is not None else self.encoder.encode([synopsis])
             conf = score(vector)
             for t, tag_id in enumerate(self.bank.tag_ids):
                 if conf[0, t] > 0.05:
@@ -78,6 +87,12 @@ class TextStage(Stage):
             weights.append(1.0 - s.synopsis_share if synopsis else 1.0)
         text_vector = _unit(sum(w * p for w, p in zip(weights, parts)))
         ctx.vectors["text"] = (self.encoder.model_id, text_vector.astype(np.float32))
+
+    def prepare(self, titles) -> None:
+        """Synopses of the next titles in one encoder call: metadata-only batches (a catalog
+        backfill) are otherwise dominated by per-call overhead."""
+        synopses = list(dict.fromkeys((t.synopsis or "").strip() for t in titles if (t.synopsis or "").strip()))
+        self._prepared = dict(zip(synopses, self.encoder.encode(synopses))) if synopses else {}
 
     def _window_evidence(self, ctx, spans, conf, cue_sims) -> None:
         """Title-level dialogue score per tag: mean of its two best windows, down-weighted;
