@@ -112,7 +112,6 @@ class Queries:
             trust = self.item_viewers[pool] / (self.item_viewers[pool] + self.settings.item_history_half)
             relevance = _z(relevance[None, :])[0] + self.settings.collab_weight * trust * _z(collab[None, :])[0]
         picks = mmr(relevance, self.unit_content[pool], k, self.settings.diversity)
-        relevance_of = dict(zip(pool.tolist(), relevance.tolist()))
         tags = self.items.tags
         out = []
         for p in picks:
@@ -125,7 +124,7 @@ class Queries:
             if genres and not shared:
                 reasons.append("same genres: " + ", ".join(genres[:3]))
             reasons.append(f"content similarity {float(self.unit_content[row] @ self.unit_content[title]):.2f}")
-            out.append(self._recommendation(title, float(relevance_of[title]), reasons, {}))
+            out.append(self._recommendation(title, float(relevance[p]), reasons, {}))
         return out
 
     def recommend_user(self, user: str, k: int = 10, *, now_s: float | None = None,
