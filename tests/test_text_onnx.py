@@ -22,8 +22,9 @@ needs_onnxruntime = pytest.mark.skipif(importlib.util.find_spec("onnxruntime") i
 
 
 def varied_sentences() -> list[str]:
-    """Sample subtitles and synopses, TMDB overviews where ../shared/data is present, one line
-    far past the 256-token limit, and near-empty ones."""
+    """Sample subtitles and synopses, the taxonomy's prompts, TMDB overviews where
+    ../shared/data is present, one line far past the 256-token limit, and near-empty ones."""
+    from tagger.tagging.taxonomy import load_taxonomy
     from tagger.text.subtitles import read_subtitles
 
     sentences = []
@@ -32,6 +33,7 @@ def varied_sentences() -> list[str]:
             sentences += [cue.text for cue in read_subtitles(path)]
         elif path.name == "title.toml":
             sentences.append(tomllib.loads(path.read_text())["synopsis"])
+    sentences += [prompt for tag in load_taxonomy("default").tags for prompt in tag.prompts][:200]
     if TMDB.is_file():
         with open(TMDB, newline="", encoding="utf-8") as f:
             sentences += [row["overview"] for row in csv.DictReader(f) if row["overview"].strip()][:150]
