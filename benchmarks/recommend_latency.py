@@ -48,6 +48,11 @@ TITLE_SPREAD = 1.5         # noise norm around the topic: cosine 1/sqrt(1 + 1.5*
 
 def make_catalog(n: int, dimension: int = DIMENSION, seed: int = 0) -> np.ndarray:
     """(n, dimension) float32 unit rows in genres > topics > titles; deterministic from the seed."""
+    return make_catalog_with_topics(n, dimension, seed)[0]
+
+
+def make_catalog_with_topics(n: int, dimension: int = DIMENSION, seed: int = 0):
+    """make_catalog's vectors, each title's topic and each topic's genre."""
     rng = np.random.default_rng(seed)
 
     def unit(a: np.ndarray) -> np.ndarray:
@@ -56,7 +61,8 @@ def make_catalog(n: int, dimension: int = DIMENSION, seed: int = 0) -> np.ndarra
     genres = unit(rng.standard_normal((64, dimension), dtype=np.float32))
     topic_count = max(64, n // 200)
     # Topics near their genre (cosine ~0.7); topic sizes skewed (lognormal), as catalogs are.
-    topics = unit(genres[rng.integers(0, 64, topic_count)]
+    genre_of_topic = rng.integers(0, 64, topic_count)
+    topics = unit(genres[genre_of_topic]
                   + unit(rng.standard_normal((topic_count, dimension), dtype=np.float32)))
     popularity = rng.lognormal(0.0, 1.0, topic_count)
     topic_of_title = rng.choice(topic_count, n, p=popularity / popularity.sum())
@@ -65,7 +71,7 @@ def make_catalog(n: int, dimension: int = DIMENSION, seed: int = 0) -> np.ndarra
         stop = min(n, start + 65536)
         noise = unit(rng.standard_normal((stop - start, dimension), dtype=np.float32))
         out[start:stop] = unit(topics[topic_of_title[start:stop]] + TITLE_SPREAD * noise)
-    return out
+    return out, topic_of_title, genre_of_topic
 
 
 def make_queries(vectors: np.ndarray, count: int, seed: int) -> dict[str, tuple[np.ndarray, list[np.ndarray]]]:

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from tagger.recommend.index import VectorIndex, _top_k
+from tagger.recommend.index import VectorIndex, top_k
 
 # Unit vectors in the plane at these angles (degrees); a query at 3 degrees ranks them by angle.
 ANGLES_DEG = {"a0": 0, "a5": 5, "a15": 15, "a30": 30, "a60": 60, "a100": 100, "a170": 170, "a250": 250}
@@ -103,7 +103,7 @@ def test_top_k_prefilter_is_exact_on_large_arrays_with_masked_scores():
     scores = rng.standard_normal(200_000).astype(np.float32)
     scores[rng.choice(200_000, 1000, replace=False)] = -np.inf
     scores[123] = scores.max() + 1  # a clear winner
-    top = _top_k(scores, 25)
+    top = top_k(scores, 25)
     assert top[0] == 123
     assert list(top) == list(np.argsort(-scores, kind="stable")[:25])
 

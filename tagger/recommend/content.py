@@ -100,9 +100,10 @@ class TasteModel:
         self.S = (left @ X @ right).astype(np.float32)
         return self
 
-    def profile_scores(self, profiles: np.ndarray, content: np.ndarray) -> np.ndarray:
-        """(profiles, titles): profiles are (n, d) mean content vectors (with the bias set)."""
-        return (profiles @ self.S) @ content.T
+    def queries(self, profiles: np.ndarray) -> np.ndarray:
+        """(n, d) taste queries of (n, d) profiles (mean content vectors with the bias set):
+        a profile's affinity for a title x is its query . x."""
+        return profiles @ self.S
 
 
 def profile_vectors(content: np.ndarray, histories: list[np.ndarray], weights: list[np.ndarray] | None = None,

@@ -31,6 +31,8 @@ class ItemTable:
         self.index = {title_id: i for i, title_id in enumerate(self.ids)}
         if len(self.index) != len(self.ids):
             raise ValueError("title ids repeat in the item table")
+        self.tags = sp.csr_matrix(self.tags, dtype=np.float32)
+        self.tags.sum_duplicates()      # tag_rows reads the arrays directly
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -43,6 +45,18 @@ class ItemTable:
                 raise KeyError(f"unknown title {title_id!r}: not in the catalog (see `tagger list`)")
             out.append(self.index[title_id])
         return np.array(out, dtype=np.int64)
+
+    def tag_rows(self, rows) -> np.ndarray:
+        """Dense (len(rows), tags) confidences of a few titles, read straight from the sparse
+        arrays (scipy's row slicing costs ~0.2 ms a call, which adds up within one query)."""
+        rows = np.asarray(rows, np.int64)
+        starts = self.tags.indptr[rows]
+        lengths = self.tags.indptr[rows + 1] - starts
+        before = np.cumsum(lengths) - lengths
+        positions = np.arange(lengths.sum()) + np.repeat(starts - before, lengths)
+        out = np.zeros((len(rows), self.tags.shape[1]), np.float32)
+        out[np.repeat(np.arange(len(rows)), lengths), self.tags.indices[positions]] = self.tags.data[positions]
+        return out
 
     @classmethod
     def from_catalog(cls, catalog) -> "ItemTable":

@@ -1,6 +1,7 @@
 """The recommender: content taste, collaborative signals, popularity and freshness, blended.
 
-A candidate's score adds z-scored parts (each standardised over the candidates of one query):
+A candidate's score adds z-scored parts (each standardised over the whole catalog for the
+query's viewer, or in `parts` over the candidates given, as the evaluation ranks held-out titles):
 
     content     the taste model's affinity of the viewer's profile for the title
     collab      ALS (fold-in) and item-item similarity to the viewer's titles, trusted in
@@ -13,6 +14,12 @@ history n_u grows: content x n_u / (n_u + content_history_half), collab x n_u /
 (n_u + user_history_half), popularity x popularity_history_half / (popularity_history_half
 + n_u). Then diversity (maximal marginal relevance) and exploration (Thompson sampling over
 tag arms) re-rank the head.
+
+A catalog past `full_scan_up_to` titles is not scored title by title: each query retrieves a
+candidate pool (the best few hundred by the taste model, through an inner-product index, by
+ALS, by co-viewing, by popularity, and the newest) and scores that. Since the parts are
+standardised over the catalog (from moments kept at fit), a title in the pool gets the score a
+full scan would give it, so the pool ranks as the scan would whenever it holds the scan's top.
 """
 from __future__ import annotations
 
@@ -20,6 +27,7 @@ import datetime as dt
 import time
 import zlib
 from dataclasses import dataclass, field, fields
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -27,7 +35,7 @@ import scipy.sparse as sp
 from tagger.recommend.collab import fit_als, fold_in, history_matrix, item_cosine
 from tagger.recommend.content import ContentWeights, TasteModel, content_matrix, profile_vectors
 from tagger.recommend.events import Event, affinities
-from tagger.recommend.index import VectorIndex
+from tagger.recommend.index import ANN_FROM_DEFAULT, InnerProductIndex, VectorIndex
 from tagger.recommend.items import ItemTable
 from tagger.recommend.popularity import Popularity
 from tagger.recommend.rank import explore, mmr, shared_tags
@@ -63,8 +71,9 @@ class RecommenderSettings:
     diversity: float = 0.2                    # MMR trade-off: 0 = pure relevance
     exploration: float = 0.1                  # share of slots given to Thompson-sampled tag arms
     rerank_pool: int = 200
-    full_scan_up_to: int = 20_000             # larger catalogs score a retrieved candidate pool
+    full_scan_up_to: int = 10_000             # larger catalogs score a retrieved pool (ranked alike: see parts)
     candidates_per_part: int = 300
+    ann_from: int = ANN_FROM_DEFAULT          # vector indexes: exact below this many titles, IVF from it
 
     @classmethod
     def from_dict(cls, data: dict) -> "RecommenderSettings":
@@ -76,6 +85,13 @@ class RecommenderSettings:
         if "content" in data and isinstance(data["content"], dict):
             data["content"] = ContentWeights(**data["content"])
         return cls(**data)
+
+
+class QueryInputs(NamedTuple):
+    """What scoring needs from each viewer's history, computed once per query."""
+    taste: np.ndarray                   # (n, d) taste-model queries: affinity = taste . content row
+    near: sp.csr_matrix | None          # (n, titles) summed item-kNN similarity to the history
+    factors: np.ndarray | None          # (n, f) ALS factors folded in from the history
 
 
 @dataclass
@@ -102,7 +118,7 @@ class Queries:
         # title's co-viewed neighbours; the blend and re-rank work on that pool only.
         hits = self.content_index.search(self.unit_content[row], max(k, self.settings.rerank_pool),
                                          exclude={title_id})[0]
-        pool = self.items.rows(hits.ids)
+        pool = hits.rows
         collab_row = self.knn[row] if self.knn is not None and self.item_viewers[row] > 0 else None
         if collab_row is not None:
             pool = np.union1d(pool, collab_row.indices[collab_row.indices != row])
@@ -160,7 +176,7 @@ class Queries:
     def content_index(self) -> VectorIndex:
         """Content vectors for nearest-neighbour search, built on first use."""
         if getattr(self, "_content_index", None) is None:
-            self._content_index = VectorIndex(self.items.ids, self.unit_content)
+            self._content_index = VectorIndex(self.items.ids, self.unit_content, ann_from=self.settings.ann_from)
         return self._content_index
 
     @property
@@ -202,10 +218,10 @@ class Queries:
         s = self.settings
         now_s = time.time() if now_s is None else now_s      # no time given: now (release, popularity)
         liked = np.asarray(liked, np.int64)
-        candidates = self._candidates(liked, np.asarray(weights, float), extra, now_s, region)
+        inputs = self.query_inputs([liked], [np.asarray(weights, float)], extra)
+        candidates = self._candidates(inputs, now_s, region)
         history_size = len(liked) + (1 if extra is not None else 0)
-        parts = self.parts([liked], candidates, now_s=now_s, weights=[np.asarray(weights)],
-                           extra_profiles=extra, regions=[region])
+        parts = self.parts([liked], candidates, now_s=now_s, regions=[region], inputs=inputs, catalog_scale=True)
         parts["history_size"] = np.array([float(history_size)])
         total = self.blend(parts)[0]
         total[np.isin(candidates, np.asarray(seen, np.int64))] = -np.inf
@@ -215,24 +231,24 @@ class Queries:
         order = mmr(total[head], self.unit_content[pool], k, s.diversity)
         picked = set(order)
         order += [i for i in range(len(pool)) if i not in picked]   # the rest, by relevance
-        tags = self.items.tags
-        liked_tags = np.asarray(tags[liked].sum(axis=0)).ravel() if len(liked) else np.zeros(tags.shape[1])
-        disliked_tags = np.asarray(tags[list(disliked)].sum(axis=0)).ravel() if len(disliked) else np.zeros(tags.shape[1])
+        liked_tags = self.items.tag_rows(liked).sum(axis=0)
+        disliked_tags = self.items.tag_rows(np.asarray(disliked, np.int64)).sum(axis=0)
         # Same viewer, same day, same draws: crc32, not hash(), which changes with every process.
         rng = np.random.default_rng(zlib.crc32(f"{seed_key}|{int(now_s // 86400)}".encode()))
-        order, explored = explore(order, tags[pool], liked_tags, disliked_tags, s.exploration, rng, k)
+        order, explored = explore(order, self.items.tag_rows(pool), liked_tags, disliked_tags, s.exploration, rng, k)
         weights_now = self._part_weights(history_size)
+        titles, positions = pool[order], head[order]
+        contributions = [{name: float(weights_now[name] * parts[name][0, position]) for name in PARTS}
+                         for position in positions]
+        reasons = self._reasons(titles, liked, contributions, region, chosen_tags)
         out = []
-        for p in order:
-            title, position = int(pool[p]), int(head[p])
-            contributions = {name: float(weights_now[name] * parts[name][0, position]) for name in PARTS}
-            reasons = self._reasons(title, liked, contributions, region, chosen_tags)
+        for p, title, position, mine, why in zip(order, titles, positions, contributions, reasons):
             if p in explored:
-                reasons.insert(0, f"exploring: {self.items.tag_labels[explored[p]]}")
-            out.append(self._recommendation(title, float(total[position]), reasons, contributions))
+                why.insert(0, f"exploring: {self.items.tag_labels[explored[p]]}")
+            out.append(self._recommendation(int(title), float(total[position]), why, mine))
         return out
 
-    def _candidates(self, liked, weights, extra, now_s, region) -> np.ndarray:
+    def _candidates(self, inputs: QueryInputs, now_s, region) -> np.ndarray:
         """Every title in a small catalog; in a large one, the union of the best few hundred by
         each part (taste-model search through the index, popularity, ALS and co-viewing,
         the newest), which the full blend then ranks."""
@@ -240,21 +256,27 @@ class Queries:
         if n <= self.settings.full_scan_up_to:
             return np.arange(n)
         size = self.settings.candidates_per_part
-        profile = profile_vectors(self.content, [liked], [weights], extra)[0]
-        found = [self.items.rows(self.taste_index.search(profile @ self.taste.S, size)[0].ids),
-                 _top(self.popularity.scores(now_s, region), size),
+        taste_index, als_index = self._pool_indexes()
+        # A pool only needs the head of each part: a quarter of the default IVF probes kept the
+        # top 10 identical to a full scan at 100k titles (benchmarks/recommender_queries.py).
+        found = [taste_index.search(inputs.taste[0], size, nprobe=max(1, taste_index.nprobe // 4))[0].rows,
+                 self.popularity.top(size, now_s, region),
                  self._newest[:size]]
-        if self.als is not None and len(liked):
-            found.append(_top(fold_in(self.als, [liked], n)[0] @ self.als.item_factors.T, size))
-            found.append((history_matrix([liked], n) @ self.knn).indices)
+        if inputs.factors is not None and inputs.factors[0].any():
+            found.append(als_index.search(inputs.factors[0], size, nprobe=max(1, als_index.nprobe // 4))[0].rows)
+            found.append(inputs.near[0].indices)
         return np.unique(np.concatenate(found).astype(np.int64))
 
-    @property
-    def taste_index(self) -> VectorIndex:
-        """Content rows (bias included) for retrieving by the taste model's query p' S."""
-        if getattr(self, "_taste_index", None) is None:
-            self._taste_index = VectorIndex(self.items.ids, self.content)
-        return self._taste_index
+    def _pool_indexes(self) -> tuple[InnerProductIndex, InnerProductIndex | None]:
+        """Largest-inner-product indexes over content rows (for the taste query p' S) and ALS item
+        factors, built on first use in a large catalog."""
+        if getattr(self, "_indexes", None) is None:
+            ids = self.items.ids
+            ann_from = self.settings.ann_from
+            self._indexes = (InnerProductIndex(ids, self.content, ann_from=ann_from),
+                             InnerProductIndex(ids, self.als.item_factors, ann_from=ann_from)
+                             if self.als is not None else None)
+        return self._indexes
 
     def _part_weights(self, n_u: float) -> dict[str, float]:
         s = self.settings
@@ -263,38 +285,41 @@ class Queries:
                 "popularity": s.popularity_weight * s.popularity_history_half / (s.popularity_history_half + n_u),
                 "freshness": s.freshness_weight}
 
-    def _reasons(self, title, liked, contributions, region, chosen_tags) -> list[str]:
-        reasons = []
+    def _reasons(self, titles, liked, contributions, region, chosen_tags) -> list[list[str]]:
+        """Why each title is shown: the liked title it is closest to, shared tags, the viewer's
+        picks, popularity, freshness. All titles of one query at once (sparse slicing per title
+        was most of a query's time)."""
+        items = self.items
+        title_tags = items.tag_rows(titles)
+        out = [[] for _ in titles]
         if len(liked):
-            closeness = self.unit_content[liked] @ self.unit_content[title]
+            closeness = self.unit_content[liked] @ self.unit_content[titles].T      # (liked, titles)
             if self.knn is not None:
-                closeness = closeness + self.knn[liked][:, title].toarray().ravel()
-            anchor = int(liked[int(np.argmax(closeness))])
-            reasons.append(f"because you liked {self.items.titles[anchor]}")
-            profile_tags = self._profile_tags(tuple(int(x) for x in liked))
-            shared = shared_tags(profile_tags, self.items.tags[title].toarray().ravel(), self.items.tag_labels)
-            if shared:
-                reasons.append("shares: " + ", ".join(shared))
+                closeness = closeness + self.knn[liked][:, titles].toarray()
+            anchors = liked[np.argmax(closeness, axis=0)]
+            profile_tags = items.tag_rows(liked).max(axis=0)
+            for why, anchor, tags in zip(out, anchors, title_tags):
+                why.append(f"because you liked {items.titles[int(anchor)]}")
+                shared = shared_tags(profile_tags, tags, items.tag_labels)
+                if shared:
+                    why.append("shares: " + ", ".join(shared))
         if chosen_tags:
             picked = {t.lower() for t in chosen_tags}
-            mine = [self.items.tag_labels[i] for i in self.items.tags[title].indices
-                    if self.items.tag_ids[i].lower() in picked or self.items.tag_labels[i].lower() in picked]
-            mine += [g for g in self.items.genres[title] if g.lower() in picked and g not in mine]
-            mine = list(dict.fromkeys(mine))
-            if mine:
-                reasons.append("matches your picks: " + ", ".join(mine[:3]))
-        if contributions["popularity"] > 0.5 and self.item_viewers[title] > 0:
-            reasons.append(f"popular in {region}" if region else "popular now")
-        if contributions["freshness"] > 0.1:
-            reasons.append("new in the catalog")
-        return reasons or ["popular now"]
-
-    def _profile_tags(self, liked: tuple[int, ...]) -> np.ndarray:
-        """Strongest confidence of each tag over the liked titles (cached for one query's reasons)."""
-        if getattr(self, "_profile_tags_for", (None,))[0] != liked:
-            value = np.asarray(self.items.tags[list(liked)].max(axis=0).todense()).ravel()
-            self._profile_tags_for = (liked, value)
-        return self._profile_tags_for[1]
+            for why, title, tags in zip(out, titles, title_tags):
+                mine = [items.tag_labels[i] for i in np.flatnonzero(tags)
+                        if items.tag_ids[i].lower() in picked or items.tag_labels[i].lower() in picked]
+                mine += [g for g in items.genres[title] if g.lower() in picked]
+                mine = list(dict.fromkeys(mine))
+                if mine:
+                    why.append("matches your picks: " + ", ".join(mine[:3]))
+        for why, title, parts in zip(out, titles, contributions):
+            if parts["popularity"] > 0.5 and self.item_viewers[title] > 0:
+                why.append(f"popular in {region}" if region else "popular now")
+            if parts["freshness"] > 0.1:
+                why.append("new in the catalog")
+            if not why:
+                why.append("popular now")
+        return out
 
     def _recommendation(self, title: int, score: float, reasons: list[str], parts: dict) -> Recommendation:
         return Recommendation(self.items.ids[title], self.items.titles[title], score, reasons, parts)
@@ -364,8 +389,14 @@ class Recommender(Queries):
         unit = self.content[:, :-1]
         norms = np.linalg.norm(unit, axis=1, keepdims=True)
         self.unit_content = np.divide(unit, norms, out=np.zeros_like(unit), where=norms > 0)
-        self._content_index = self._taste_index = None
+        self._content_index = self._indexes = None
+        if len(items) > s.full_scan_up_to:
+            self._pool_indexes()        # built now, not in the first query (4 s at 100k titles)
         self._newest = np.argsort(-self.items.added_s, kind="stable")
+        # What sets the scale of each part over the whole catalog (parts, catalog_scale).
+        self._content_moments = _moments(self.content)
+        self._als_moments = _moments(self.als.item_factors) if self.als is not None else None
+        self._appeal_scale = float(self.appeal.mean()), float(self.appeal.std())
 
     def _appeal(self) -> np.ndarray:
         """Popularity predicted from content (ridge on titles with viewers): the prior of a title
@@ -379,33 +410,54 @@ class Recommender(Queries):
         return self.content @ w
 
     # -- scoring --------------------------------------------------------------------------
+    def query_inputs(self, histories: list[np.ndarray], weights: list[np.ndarray] | None = None,
+                     extra_profiles: np.ndarray | None = None) -> QueryInputs:
+        profiles = profile_vectors(self.content, histories, weights, extra_profiles)
+        if self.als is None:
+            return QueryInputs(self.taste.queries(profiles), None, None)
+        # Rows first: the viewers' few rows of the kNN matrix (slicing the candidates' columns
+        # of the whole matrix instead costs ~10 ms at 100k titles).
+        return QueryInputs(self.taste.queries(profiles), history_matrix(histories, len(self.items)) @ self.knn,
+                           fold_in(self.als, histories, len(self.items)))
+
     def parts(self, histories: list[np.ndarray], candidates: np.ndarray, *, now_s=None,
               weights: list[np.ndarray] | None = None, extra_profiles: np.ndarray | None = None,
-              regions: list[str | None] | None = None) -> dict[str, np.ndarray]:
-        """z-scored parts per (query, candidate), before weighting; see the module docstring."""
+              regions: list[str | None] | None = None, inputs: QueryInputs | None = None,
+              catalog_scale: bool = False) -> dict[str, np.ndarray]:
+        """z-scored parts per (query, candidate), before weighting; see the module docstring.
+
+        Each part is standardised over the candidates, or with `catalog_scale` over every title
+        in the catalog (exactly, from means and covariances kept at fit, without scoring every
+        title): a retrieved candidate pool then ranks as a scan of the whole catalog would."""
         n = len(histories)
         now = np.full(n, np.nan) if now_s is None else np.broadcast_to(np.asarray(now_s, float), (n,))
-        profiles = profile_vectors(self.content, histories, weights, extra_profiles)
-        out = {"content": _z(self.taste.profile_scores(profiles, self.content[candidates]))}
+        inputs = inputs or self.query_inputs(histories, weights, extra_profiles)
+        scale = _moments_scale(inputs.taste, *self._content_moments) if catalog_scale else (None, None)
+        everything = len(candidates) == len(self.items) and bool(np.all(candidates == np.arange(len(self.items))))
+
+        def rows(matrix):       # no copy of the whole matrix when every title is a candidate
+            return matrix if everything else matrix[candidates]
+
+        out = {"content": _z(inputs.taste @ rows(self.content).T, *scale)}
         collab = np.zeros((n, len(candidates)), np.float32)
+        trust = self.item_viewers[candidates] / (self.item_viewers[candidates] + self.settings.item_history_half)
         if self.als is not None:
-            knn = (history_matrix(histories, len(self.items)) @ self.knn[:, candidates]).toarray()
-            als = fold_in(self.als, histories, len(self.items)) @ self.als.item_factors[candidates].T
+            knn_scale = _sparse_scale(inputs.near) if catalog_scale else (None, None)
+            als_scale = _moments_scale(inputs.factors, *self._als_moments) if catalog_scale else (None, None)
             s = self.settings
-            collab = s.knn_share * _z(knn) + (1 - s.knn_share) * _z(als)
-            trust = self.item_viewers[candidates] / (self.item_viewers[candidates] + s.item_history_half)
+            collab = (s.knn_share * _z(inputs.near[:, candidates].toarray(), *knn_scale)
+                      + (1 - s.knn_share) * _z(inputs.factors @ rows(self.als.item_factors).T, *als_scale))
             collab = collab * trust[None, :]
         out["collab"] = collab
-        pop = np.zeros((n, len(candidates)))
         regions = regions or [None] * n
-        cache = {}
-        for u in range(n):
-            key = (None if not np.isfinite(now[u]) else float(now[u]), regions[u])
-            if key not in cache:
-                cache[key] = self.popularity.scores(key[0], key[1])[candidates]
-            pop[u] = cache[key]
-        trust = self.item_viewers[candidates] / (self.item_viewers[candidates] + self.settings.item_history_half)
-        out["popularity"] = trust[None, :] * _z(pop) + (1 - trust[None, :]) * _z(self.appeal[candidates][None, :])
+        pop = np.stack([self.popularity.scores(now[u], regions[u])[candidates] for u in range(n)])
+        appeal = self.appeal[candidates][None, :]
+        if catalog_scale:
+            pop_scale = np.array([self.popularity.scale(now[u], regions[u]) for u in range(n)])
+            pop, appeal = _z(pop, pop_scale[:, :1], pop_scale[:, 1:]), _z(appeal, *self._appeal_scale)
+        else:
+            pop, appeal = _z(pop), _z(appeal)
+        out["popularity"] = trust[None, :] * pop + (1 - trust[None, :]) * appeal
         out["freshness"] = self._freshness(candidates, now)
         out["history_size"] = np.array([len(h) for h in histories], float)
         out["released"] = self._released(candidates, now)
@@ -439,15 +491,37 @@ class Recommender(Queries):
         return ~(np.isfinite(year)[None, :] & (year[None, :] > ref_year))
 
 
-def _top(scores: np.ndarray, k: int) -> np.ndarray:
-    k = min(k, len(scores))
-    return np.argpartition(-scores, k - 1)[:k] if k else np.zeros(0, np.int64)
-
-
-def _z(scores: np.ndarray) -> np.ndarray:
-    """Standardise each row; a constant row becomes zeros."""
+def _z(scores: np.ndarray, mean=None, std=None) -> np.ndarray:
+    """Standardise each row, by its own mean and spread unless given; a constant row becomes zeros."""
     scores = np.asarray(scores, np.float64)
-    mean = scores.mean(axis=1, keepdims=True)
-    std = scores.std(axis=1, keepdims=True)
+    if mean is None:
+        mean, std = scores.mean(axis=1, keepdims=True), scores.std(axis=1, keepdims=True)
+    std = np.broadcast_to(np.asarray(std, np.float64), (scores.shape[0], 1))
     return np.divide(scores - mean, std, out=np.zeros_like(scores), where=std > 1e-12)
 
+
+def _moments(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and covariance of the rows (float64), in blocks to bound memory."""
+    mean = rows.mean(axis=0, dtype=np.float64)
+    second = np.zeros((rows.shape[1], rows.shape[1]))
+    for start in range(0, rows.shape[0], 65536):
+        block = rows[start:start + 65536].astype(np.float64)
+        second += block.T @ block
+    return mean, second / max(rows.shape[0], 1) - np.outer(mean, mean)
+
+
+def _moments_scale(queries: np.ndarray, mean: np.ndarray, covariance: np.ndarray):
+    """Mean and standard deviation over all rows of `queries @ rows.T`, from the rows' moments."""
+    queries = queries.astype(np.float64)
+    variance = ((queries @ covariance) * queries).sum(axis=1)
+    return (queries @ mean)[:, None], np.sqrt(np.maximum(variance, 0.0))[:, None]
+
+
+def _sparse_scale(matrix: sp.csr_matrix):
+    """Mean and standard deviation of each row of a sparse matrix, zeros included."""
+    columns = matrix.shape[1]
+    row_of_entry = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    data = matrix.data.astype(np.float64)
+    mean = np.bincount(row_of_entry, data, minlength=matrix.shape[0])[:, None] / columns
+    square = np.bincount(row_of_entry, data * data, minlength=matrix.shape[0])[:, None] / columns
+    return mean, np.sqrt(np.maximum(square - mean ** 2, 0.0))

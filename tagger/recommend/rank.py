@@ -3,7 +3,6 @@ sampling over tag arms, and the reasons shown beside each title."""
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 
 
 def mmr(relevance: np.ndarray, unit_vectors: np.ndarray, k: int, diversity: float) -> list[int]:
@@ -36,34 +35,34 @@ def mmr(relevance: np.ndarray, unit_vectors: np.ndarray, k: int, diversity: floa
     return picked
 
 
-def explore(order: list[int], pool_tags: sp.csr_matrix, liked_tags: np.ndarray, disliked_tags: np.ndarray,
+def explore(order: list[int], pool_tags: np.ndarray, liked_tags: np.ndarray, disliked_tags: np.ndarray,
             share: float, rng: np.random.Generator, k: int) -> tuple[list[int], dict[int, int]]:
     """Give about `share` of the first k slots to titles drawn by Thompson sampling over tags.
 
     Each tag is an arm with a Beta(1 + likes, 1 + dislikes) posterior from the viewer's history;
     a slot takes the best-ranked title not yet shown that carries the sampled arm, so a profile
     keeps testing tags it has little evidence on instead of closing into a bubble.
-    Returns the new order of pool positions and, for explored ones, the arm that chose them.
+    pool_tags: dense (pool, tags) confidences. Returns the new order of pool positions and, for
+    explored ones, the arm that chose them.
     """
     slots = int(round(share * k))
     if slots == 0 or pool_tags.shape[1] == 0:
         return order[:k], {}
     head = list(order[:k])
+    carries = pool_tags > 0
+    tagged = carries.any(axis=1)
     shown = set(order)
-    rest = [i for i in order[k:]] + [i for i in range(pool_tags.shape[0]) if i not in shown]
+    rest = [i for i in list(order[k:]) + [i for i in range(len(pool_tags)) if i not in shown] if tagged[i]]
     explored: dict[int, int] = {}
     # Explored titles go to evenly spaced positions in the second half of the list.
     positions = np.linspace(k // 2, k - 1, slots).astype(int)
-    dense = pool_tags.toarray() > 0
     for position in positions:
-        candidates = [i for i in rest if dense[i].any()]
-        if not candidates:
+        if not rest:
             break
         theta = rng.beta(1.0 + liked_tags, 1.0 + disliked_tags)
-        arms_present = dense[candidates].any(axis=0)
-        theta = np.where(arms_present, theta, -1.0)
+        theta = np.where(carries[rest].any(axis=0), theta, -1.0)
         arm = int(np.argmax(theta))
-        pick = next(i for i in candidates if dense[i, arm])
+        pick = next(i for i in rest if carries[i, arm])
         rest.remove(pick)
         if position < len(head):
             head[position] = pick
