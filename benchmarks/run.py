@@ -3,7 +3,8 @@ the decoding floor, for a long generated title, the sample titles and the real c
 
     python benchmarks/run.py [--minutes 10] [--pipeline default] [--json benchmarks/results.json]
     python benchmarks/run.py --text-only      # the text encoder backends alone
-    python benchmarks/run.py --recommend-sizes 10000,100000   # recommender latency sizes (0: skip)
+    python benchmarks/run.py --index-sizes 10000,100000   # vector index latency sizes (0: skip)
+    python benchmarks/run.py --recommender-sizes 0            # skip queries through the Recommender
 
 Each title runs in its own process so that peak memory (ru_maxrss) is that title's. In that
 process the models load first, a short warm-up title pays for JIT compilation, then:
@@ -13,8 +14,10 @@ The headline is ingest seconds divided by floor seconds, both measured in the sa
 Also measured: text encoder sentences per second for each backend (torch, onnx, onnx-int8, taking
 turns in one process) with the speed-up over torch and the cosine difference from torch's vectors,
 and CLIP images per second (a tiny model with random weights stands in where no CLIP weights
-exist, so only its speed means anything), and the vector index's query latency against FAISS
-flat on synthetic catalogs (benchmarks/recommend_latency.py, which also runs alone).
+exist, so only its speed means anything), the vector index's query latency against FAISS
+flat on synthetic catalogs (benchmarks/recommend_latency.py, which also runs alone), and
+similar / user / new-user queries through the whole Recommender on tagged synthetic catalogs
+(benchmarks/recommender_queries.py, which also runs alone).
 """
 from __future__ import annotations
 
@@ -70,8 +73,8 @@ def make_long_title(minutes: float) -> Path:
     lines = ["Keep moving.", "Where are we going?", "The river is rising fast.", "We have to cross before dark."]
     cues = [(t, t + 2.5, lines[i % len(lines)]) for i, t in enumerate(np.arange(1.0, total_s - 3, 7.0))]
     synth.write_srt(folder / "long.en.srt", cues)
-    (folder / "title.toml").write_text(f'id = "long"\ntitle = "Long generated title"\n'
-                                       f'synopsis = "A crew crosses a flooded valley before nightfall."\n')
+    (folder / "title.toml").write_text('id = "long"\ntitle = "Long generated title"\n'
+                                       'synopsis = "A crew crosses a flooded valley before nightfall."\n')
     return folder
 
 
@@ -260,8 +263,10 @@ def main() -> int:
     parser.add_argument("--json", help="where the report goes (default: benchmarks/results.json, "
                                         "or results-text.json with --text-only)")
     parser.add_argument("--text-only", action="store_true", help="only the text encoder backends")
-    parser.add_argument("--recommend-sizes", default="10000,100000,1000000",
-                        help="catalog sizes for the recommender latency part (0: skip it)")
+    parser.add_argument("--index-sizes", default="10000,100000,1000000",
+                        help="catalog sizes for the vector index against FAISS (0: skip them)")
+    parser.add_argument("--recommender-sizes", default="10000,100000",
+                        help="catalog sizes for queries through the whole Recommender (0: skip them)")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -294,7 +299,7 @@ def main() -> int:
     print(f"CLIP image encoder: {models['clip']['images_per_s']:.1f} images/s ({models['clip']['model']})")
     report = {"pipeline": args.pipeline, "cpu_count": os.cpu_count(), "titles": rows, "models": models,
               "measured_at": time.strftime("%Y-%m-%d %H:%M:%S")}
-    sizes = [int(s) for s in args.recommend_sizes.split(",") if int(s) > 0]
+    sizes = [int(s) for s in args.index_sizes.split(",") if int(s) > 0]
     if sizes:
         sys.path.insert(0, str(Path(__file__).parent))
         import recommend_latency
@@ -302,6 +307,14 @@ def main() -> int:
         print("measuring recommender query latency ...", flush=True)
         report["recommend_latency"] = recommend_latency.run(sizes=tuple(sizes))
         recommend_latency.print_table(report["recommend_latency"])
+    sizes = [int(s) for s in args.recommender_sizes.split(",") if int(s) > 0]
+    if sizes:
+        sys.path.insert(0, str(Path(__file__).parent))
+        import recommender_queries
+
+        print("measuring queries through the Recommender ...", flush=True)
+        report["recommender_queries"] = recommender_queries.run(sizes=tuple(sizes))
+        recommender_queries.print_table(report["recommender_queries"])
     out = args.json or str(ROOT / "benchmarks" / "results.json")
     Path(out).write_text(json.dumps(report, indent=2))
     print(f"wrote {out}")

@@ -29,11 +29,26 @@ def _split(text: str | None) -> list[str]:
     return [part.strip() for part in (text or "").split(",") if part.strip()]
 
 
-def _model(catalog_path: str, interactions_path: str | None):
+def _model_option(func):
+    return click.option("--model", "model_path", type=click.Path(file_okay=False), default=None,
+                        help="A model saved by `tagger recommend fit` (instead of fitting on the catalog now).")(func)
+
+
+def _model(catalog_path: str, interactions_path: str | None, model_path: str | None = None,
+           need_viewers: bool = False):
     from tagger.catalog.db import Catalog
     from tagger.errors import TaggerError
     from tagger.recommend import ItemTable, Recommender, read_events
 
+    if model_path:
+        if interactions_path:
+            raise click.UsageError("--model already holds the events it was fitted on; leave out --interactions")
+        try:
+            return Recommender.load(model_path)
+        except TaggerError as error:
+            raise click.ClickException(str(error)) from None
+    if need_viewers and not interactions_path:
+        raise click.UsageError("give --interactions (viewing events) or --model (a model fitted with them)")
     try:
         with Catalog(catalog_path) as catalog:
             items = ItemTable.from_catalog(catalog)
@@ -73,24 +88,42 @@ def recommend() -> None:
     """Recommendations from the catalog's tags and embeddings (and viewing events, when given)."""
 
 
+@recommend.command("fit")
+@click.option("--out", "out_path", required=True, type=click.Path(file_okay=False),
+              help="Folder to write the model to (model.json and arrays.npz).")
+@_catalog_option
+@_interactions_option(required=False)
+def recommend_fit(out_path, catalog_path, interactions_path) -> None:
+    """Fit on the catalog (and events) once and save the model, for --model."""
+    import time
+
+    started = time.perf_counter()
+    model = _model(catalog_path, interactions_path)
+    model.save(out_path)
+    click.echo(f"fitted on {len(model.items)} titles and {len(model.user_ids)} viewers in "
+               f"{time.perf_counter() - started:.1f} s; wrote {out_path}")
+
+
 @recommend.command("similar")
 @click.argument("title_id")
 @_common
 @_interactions_option(required=False)
-def recommend_similar(title_id, k, as_json, catalog_path, interactions_path) -> None:
+@_model_option
+def recommend_similar(title_id, k, as_json, catalog_path, interactions_path, model_path) -> None:
     """Titles like TITLE_ID: content embeddings and shared tags (plus co-viewing, with events)."""
-    model = _model(catalog_path, interactions_path)
+    model = _model(catalog_path, interactions_path, model_path)
     _show({"similar_to": title_id, "k": k}, _run(lambda: model.similar(title_id, k)), as_json)
 
 
 @recommend.command("user")
 @click.argument("user")
 @_common
-@_interactions_option(required=True)
+@_interactions_option(required=False)
+@_model_option
 @click.option("--region", default=None, help="The viewer's region (default: from their events).")
-def recommend_user(user, k, as_json, catalog_path, interactions_path, region) -> None:
-    """A row for USER, who has events in --interactions."""
-    model = _model(catalog_path, interactions_path)
+def recommend_user(user, k, as_json, catalog_path, interactions_path, model_path, region) -> None:
+    """A row for USER, who has events in --interactions (or in the events --model was fitted on)."""
+    model = _model(catalog_path, interactions_path, model_path, need_viewers=True)
     _show({"user": user, "region": region, "k": k}, _run(lambda: model.recommend_user(user, k, region=region)),
           as_json)
 
@@ -101,9 +134,10 @@ def recommend_user(user, k, as_json, catalog_path, interactions_path, region) ->
 @click.option("--region", default=None, help="Region for the popularity prior.")
 @_common
 @_interactions_option(required=False)
-def recommend_new_user(likes, tags, region, k, as_json, catalog_path, interactions_path) -> None:
+@_model_option
+def recommend_new_user(likes, tags, region, k, as_json, catalog_path, interactions_path, model_path) -> None:
     """A first row for someone who has watched nothing yet."""
-    model = _model(catalog_path, interactions_path)
+    model = _model(catalog_path, interactions_path, model_path)
     liked, chosen = _split(likes), _split(tags)
     _show({"likes": liked, "tags": chosen, "region": region, "k": k},
           _run(lambda: model.recommend_new_user(liked, chosen, region=region, k=k)), as_json)

@@ -11,8 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recommend_data import (START_S, build_items, checkerboard_likes, checkerboard_specs, events_of, group_rows,
-                            title_spec)
+from recommend_data import START_S, build_items, checkerboard_likes, checkerboard_specs, events_of, title_spec
 from tagger.recommend import Event, Recommender, RecommenderSettings
 from tagger.recommend.model import PARTS
 

@@ -1,8 +1,18 @@
 """Collaborative signals: implicit ALS with fold-in for new users, and item-item cosine."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import scipy.sparse as sp
+
+
+@dataclass
+class ItemFactors:
+    """What fold-in needs of a fitted ALS model (a loaded model has only this)."""
+    item_factors: np.ndarray
+    regularization: float
+    alpha: float
 
 
 def fit_als(positives: sp.csr_matrix, *, factors, regularization, alpha, iterations, random_state):

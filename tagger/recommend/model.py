@@ -27,6 +27,7 @@ import datetime as dt
 import time
 import zlib
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -386,17 +387,35 @@ class Recommender(Queries):
             self.als = fit_als(likes, factors=s.als_factors, regularization=s.als_regularization,
                                alpha=s.als_alpha, iterations=s.als_iterations, random_state=0)
             self.knn = item_cosine(likes, s.knn_neighbours)
+        self._prepare_queries()
+
+    def _prepare_queries(self) -> None:
+        """What queries derive from the fitted arrays: after fit, and after load."""
+        s = self.settings
         unit = self.content[:, :-1]
         norms = np.linalg.norm(unit, axis=1, keepdims=True)
         self.unit_content = np.divide(unit, norms, out=np.zeros_like(unit), where=norms > 0)
         self._content_index = self._indexes = None
-        if len(items) > s.full_scan_up_to:
+        if len(self.items) > s.full_scan_up_to:
             self._pool_indexes()        # built now, not in the first query (4 s at 100k titles)
         self._newest = np.argsort(-self.items.added_s, kind="stable")
         # What sets the scale of each part over the whole catalog (parts, catalog_scale).
         self._content_moments = _moments(self.content)
         self._als_moments = _moments(self.als.item_factors) if self.als is not None else None
         self._appeal_scale = float(self.appeal.mean()), float(self.appeal.std())
+
+    def save(self, folder) -> Path:
+        """Writes the fitted model to `folder` (see tagger.recommend.store)."""
+        from tagger.recommend.store import save_model
+
+        return save_model(self, folder)
+
+    @classmethod
+    def load(cls, folder) -> "Recommender":
+        """A model written by `save`, answering as it did."""
+        from tagger.recommend.store import load_model
+
+        return load_model(cls, folder)
 
     def _appeal(self) -> np.ndarray:
         """Popularity predicted from content (ridge on titles with viewers): the prior of a title
