@@ -8,15 +8,8 @@ import sys
 import click
 
 from tagger import __version__
+from tagger.cli_options import catalog_option
 from tagger.executors import EXECUTORS, default_executor, executor_class
-
-CATALOG_HELP = "Catalog file (SQLite). Default: $TAGGER_CATALOG or ./tagger.db"
-
-
-def _catalog_option(func):
-    return click.option("--catalog", "catalog_path", envvar="TAGGER_CATALOG", default="tagger.db",
-                        show_default=True, help=CATALOG_HELP)(func)
-
 
 def _open_catalog(path: str):
     from tagger.catalog.db import Catalog
@@ -43,7 +36,7 @@ def cli(verbose: bool) -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--manifest", type=click.Path(), multiple=True, help="A .csv or .jsonl manifest, one title per row.")
-@_catalog_option
+@catalog_option
 @click.option("--pipeline", "pipeline_name", default="default", show_default=True,
               help="Pipeline name (see `tagger pipelines`) or path to a .toml file.")
 @click.option("--taxonomy", "taxonomy_name", default=None, help="Taxonomy name or .toml path (default: the pipeline's).")
@@ -105,7 +98,7 @@ def ingest(paths, manifest, catalog_path, pipeline_name, taxonomy_name, workers,
 
 
 @cli.command("list")
-@_catalog_option
+@catalog_option
 @click.option("--json", "as_json", is_flag=True, help="JSON instead of a table.")
 def list_titles(catalog_path, as_json) -> None:
     """Titles in the catalog."""
@@ -127,7 +120,7 @@ def list_titles(catalog_path, as_json) -> None:
 
 @cli.command()
 @click.argument("title_id")
-@_catalog_option
+@catalog_option
 @click.option("--json", "as_json", is_flag=True, help="Everything, as JSON (field names are a stable interface).")
 def show(title_id, catalog_path, as_json) -> None:
     """One title: scenes, features, tags with evidence, micro-genres, embeddings."""
@@ -146,7 +139,7 @@ def show(title_id, catalog_path, as_json) -> None:
 
 
 @cli.command()
-@_catalog_option
+@catalog_option
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder for the Parquet files.")
 def export(catalog_path, out_dir) -> None:
     """Parquet files for recommender pipelines: titles, scenes, tags, features, embeddings."""
@@ -252,7 +245,7 @@ def editors() -> None:
 
 @editors.command("add")
 @click.argument("name")
-@_catalog_option
+@catalog_option
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
 def editors_add(name, catalog_path, password_stdin) -> None:
     """Create an editor with a password (for the web app); prints the API token once."""
@@ -269,7 +262,7 @@ def editors_add(name, catalog_path, password_stdin) -> None:
 
 
 @editors.command("list")
-@_catalog_option
+@catalog_option
 def editors_list(catalog_path) -> None:
     """Editors in the catalog."""
     from tagger.review.auth import list_editors
@@ -281,7 +274,7 @@ def editors_list(catalog_path) -> None:
 
 @editors.command("token")
 @click.argument("name")
-@_catalog_option
+@catalog_option
 def editors_token(name, catalog_path) -> None:
     """Give an editor a new API token (the old one stops working); prints it once."""
     from tagger.review.auth import new_editor_token
@@ -296,7 +289,7 @@ def review() -> None:
 
 
 @review.command("queue")
-@_catalog_option
+@catalog_option
 @click.option("--limit", type=click.IntRange(1), default=20, show_default=True)
 @click.option("--title", "title_id", default=None, help="Only this title.")
 @click.option("--facet", default=None, help="Only this facet.")
@@ -320,7 +313,7 @@ def review_queue_cmd(catalog_path, limit, title_id, facet, as_json) -> None:
 def _decision_command(action: str):
     @click.argument("title_id")
     @click.argument("tags", nargs=-1, required=True)
-    @_catalog_option
+    @catalog_option
     @_editor_option
     @_comment_option
     @click.option("--scene", type=int, default=None, help="A scene's tag instead of the title's.")
@@ -346,7 +339,7 @@ review.command("add", help="Add tags from the title's taxonomy to a title.")(
 
 
 def _bulk_command(action: str):
-    @_catalog_option
+    @catalog_option
     @_editor_option
     @_comment_option
     @click.option("--title", "title_id", default=None, help="Only this title.")
@@ -376,7 +369,7 @@ review.command("reject-all", help="Reject every pending tag that matches (per ti
 
 @review.command("history")
 @click.argument("title_id")
-@_catalog_option
+@catalog_option
 @click.option("--tag", default=None, help="Only this tag.")
 @click.option("--json", "as_json", is_flag=True)
 def review_history(title_id, catalog_path, tag, as_json) -> None:
@@ -398,7 +391,7 @@ def review_history(title_id, catalog_path, tag, as_json) -> None:
 
 
 @cli.command()
-@_catalog_option
+@catalog_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface).")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
 @click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True)

@@ -5,19 +5,13 @@ import json
 
 import click
 
-CATALOG_HELP = "Catalog file (SQLite). Default: $TAGGER_CATALOG or ./tagger.db"
-
-
-def _catalog_option(func):
-    return click.option("--catalog", "catalog_path", envvar="TAGGER_CATALOG", default="tagger.db",
-                        show_default=True, help=CATALOG_HELP)(func)
-
+from tagger.cli_options import catalog_option
 
 def _common(func):
     func = click.option("-k", "k", type=click.IntRange(1, 1000), default=10, show_default=True,
                         help="How many titles.")(func)
     func = click.option("--json", "as_json", is_flag=True, help="JSON instead of a table.")(func)
-    return _catalog_option(func)
+    return catalog_option(func)
 
 
 def _interactions_option(required: bool):
@@ -91,7 +85,7 @@ def recommend() -> None:
 @recommend.command("fit")
 @click.option("--out", "out_path", required=True, type=click.Path(file_okay=False),
               help="Folder to write the model to (model.json and arrays.npz).")
-@_catalog_option
+@catalog_option
 @_interactions_option(required=False)
 def recommend_fit(out_path, catalog_path, interactions_path) -> None:
     """Fit on the catalog (and events) once and save the model, for --model."""
