@@ -235,6 +235,15 @@ def test_exploration_gives_its_share_of_slots_to_tag_arms(items, events):
     assert all(r.title_id not in head for r in found if r.reasons[0].startswith("exploring: "))
 
 
+@pytest.mark.parametrize("share, slots", [(0.8, 5), (1.0, 6)])
+def test_an_exploration_share_past_half_takes_that_many_distinct_slots(items, events, share, slots):
+    """k = 6 leaves u00 more unseen titles outside the head than there are slots."""
+    model = Recommender(RecommenderSettings(exploration=share)).fit(items, events)
+    found = model.recommend_user("u00", k=6, now_s=QUERY_S)
+    assert len(found) == 6 and len(set(ids(found))) == 6
+    assert len(exploring(found)) == slots
+
+
 CHILD = """
 import json, sys
 sys.path.insert(0, {tests!r})

@@ -45,7 +45,7 @@ def explore(order: list[int], pool_tags: np.ndarray, liked_tags: np.ndarray, dis
     pool_tags: dense (pool, tags) confidences. Returns the new order of pool positions and, for
     explored ones, the arm that chose them.
     """
-    slots = int(round(share * k))
+    slots = min(int(round(share * k)), k)
     if slots == 0 or pool_tags.shape[1] == 0:
         return order[:k], {}
     head = list(order[:k])
@@ -54,8 +54,9 @@ def explore(order: list[int], pool_tags: np.ndarray, liked_tags: np.ndarray, dis
     shown = set(order)
     rest = [i for i in list(order[k:]) + [i for i in range(len(pool_tags)) if i not in shown] if tagged[i]]
     explored: dict[int, int] = {}
-    # Explored titles go to evenly spaced positions in the second half of the list.
-    positions = np.linspace(k // 2, k - 1, slots).astype(int)
+    # Explored titles go to evenly spaced, distinct positions in the second half of the list
+    # (further up when there are more of them than the second half holds).
+    positions = np.linspace(min(k // 2, k - slots), k - 1, slots).astype(int)
     for position in positions:
         if not rest:
             break
