@@ -58,8 +58,13 @@ def content_matrix(items: ItemTable, weights: ContentWeights) -> tuple[np.ndarra
     return np.hstack(blocks).astype(np.float32), layout
 
 
+def genre_names(items: ItemTable) -> list[str]:
+    """The genres block's columns, in order."""
+    return sorted({g for gs in items.genres for g in gs})
+
+
 def genre_matrix(items: ItemTable) -> tuple[np.ndarray, list[str]]:
-    names = sorted({g for gs in items.genres for g in gs})
+    names = genre_names(items)
     index = {g: i for i, g in enumerate(names)}
     out = np.zeros((len(items), len(names)), np.float32)
     for row, gs in enumerate(items.genres):

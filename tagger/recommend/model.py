@@ -34,7 +34,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from tagger.recommend.collab import fit_als, fold_in, history_matrix, item_cosine
-from tagger.recommend.content import ContentWeights, TasteModel, content_matrix, profile_vectors
+from tagger.recommend.content import ContentWeights, TasteModel, content_matrix, genre_names, profile_vectors
 from tagger.recommend.events import Event, affinities
 from tagger.recommend.index import ANN_FROM_DEFAULT, InnerProductIndex, VectorIndex
 from tagger.recommend.items import ItemTable
@@ -192,7 +192,7 @@ class Queries:
         by_name = {}
         for tag_id, label in zip(self.items.tag_ids, self.items.tag_labels):
             by_name[tag_id.lower()] = by_name[label.lower()] = tag_id.lower()
-        genres = {g.lower() for gs in self.items.genres for g in gs}
+        genres = {g.lower() for g in self._genre_names}
         wanted = set()
         for name in tags:
             key = name.strip().lower()
@@ -206,10 +206,7 @@ class Queries:
             if block.any():
                 row[self.layout["tags"]] = block / np.linalg.norm(block) * np.sqrt(self.settings.content.tags)
         if "genres" in self.layout:
-            from tagger.recommend.content import genre_matrix
-
-            _, names = genre_matrix(self.items)
-            block = np.array([1.0 if g.lower() in wanted else 0.0 for g in names], np.float32)
+            block = np.array([1.0 if g.lower() in wanted else 0.0 for g in self._genre_names], np.float32)
             if block.any():
                 row[self.layout["genres"]] = block / np.linalg.norm(block) * np.sqrt(self.settings.content.genres)
         return row[None, :]
@@ -399,6 +396,7 @@ class Recommender(Queries):
         if len(self.items) > s.full_scan_up_to:
             self._pool_indexes()        # built now, not in the first query (4 s at 100k titles)
         self._newest = np.argsort(-self.items.added_s, kind="stable")
+        self._genre_names = genre_names(self.items)     # the genres block's columns, in order
         # What sets the scale of each part over the whole catalog (parts, catalog_scale).
         self._content_moments = _moments(self.content)
         self._als_moments = _moments(self.als.item_factors) if self.als is not None else None
