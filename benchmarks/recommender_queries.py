@@ -12,6 +12,7 @@ call, with reasons and re-ranking, as `tagger recommend` would answer:
     similar    similar(title, k=10) for a title with viewers
     user       recommend_user(viewer, k=10)
     new-user   recommend_new_user(likes=3 titles of one topic, k=10)
+    new-user tags   recommend_new_user(tags=2 tags of one topic, k=10): a sign-up with no titles
 
 Also reported, so speed is not bought with quality: the share of a viewer's top 10 from their
 favourite topics, and, above `full_scan_up_to` titles, how many of the top 10 from the candidate
@@ -119,14 +120,16 @@ def measure(n: int, viewers: int, queries: int, seed: int = 0) -> dict:
     watched = np.flatnonzero(model.item_viewers > 0)
     users = list(rng.choice(model.user_ids, queries))
     titles = [items.ids[r] for r in rng.choice(watched, queries)]
-    new_likes = []
+    new_likes, new_tags = [], []
     for r in rng.choice(watched, queries):
         same_topic = np.flatnonzero(topic_of_title == topic_of_title[r])
         new_likes.append([items.ids[t] for t in rng.choice(same_topic, min(3, len(same_topic)), replace=False)])
+        new_tags.append([items.tag_labels[t] for t in items.tags[r].indices[:2]])
 
     out["similar"], _ = _timed(lambda t: model.similar(t, K), titles)
     out["user"], user_recs = _timed(lambda u: model.recommend_user(u, K, now_s=NOW_S), users)
     out["new_user"], _ = _timed(lambda likes: model.recommend_new_user(likes=likes, k=K, now_s=NOW_S), new_likes)
+    out["new_user_tags"], _ = _timed(lambda tags: model.recommend_new_user(tags=tags, k=K, now_s=NOW_S), new_tags)
     out["user_top10_in_favourite_topics"] = float(np.mean(
         [np.mean([topic_of_title[items.index[r.title_id]] in favourites[u] for r in recs])
          for u, recs in zip(users, user_recs)]))
@@ -152,14 +155,15 @@ def run(sizes=(10_000, 100_000), viewers: int = 5000, queries: int = 300, seed: 
 
 
 def print_table(results: dict) -> None:
-    print(f"{'titles':>9} {'viewers':>7} {'fit s':>6}  {'similar med/p99 ms':>18}  {'user med/p99 ms':>16}  "
-          f"{'new-user med/p99 ms':>19}  {'fav topics':>10} {'overlap':>7}")
+    kinds = ("similar", "user", "new_user", "new_user_tags")
+    print(f"{'':26}{'---- median / p99 ms per query ----':^60}")
+    print(f"{'titles':>9} {'viewers':>7} {'fit s':>6}  " + "".join(f"{k.replace('_', '-'):>15}" for k in kinds)
+          + f"  {'fav topics':>10} {'overlap':>7}")
     for size in results["sizes"]:
-        cells = [f"{size[q]['median_ms']:.1f} / {size[q]['p99_ms']:.1f}" for q in ("similar", "user", "new_user")]
+        cells = "".join(f"{size[q]['median_ms']:>8.1f} /{size[q]['p99_ms']:>5.1f}" for q in kinds)
         overlap = size.get("user_overlap_at_10_with_full_scan")
-        print(f"{size['titles']:9d} {size['viewers']:7d} {size['fit_s']:6.1f}  {cells[0]:>18}  {cells[1]:>16}  "
-              f"{cells[2]:>19}  {size['user_top10_in_favourite_topics']:10.2f} "
-              f"{'-' if overlap is None else f'{overlap:.2f}':>7}")
+        print(f"{size['titles']:9d} {size['viewers']:7d} {size['fit_s']:6.1f}  {cells}  "
+              f"{size['user_top10_in_favourite_topics']:10.2f} {'-' if overlap is None else f'{overlap:.2f}':>7}")
     print("k=10, one call at a time with reasons and re-ranking; fav topics: share of a viewer's top 10 from "
           "their two topics; overlap: top 10 from the candidate pool against scoring every title")
 
