@@ -267,7 +267,7 @@ class Queries:
 
     def _pool_indexes(self) -> tuple[InnerProductIndex, InnerProductIndex | None]:
         """Largest-inner-product indexes over content rows (for the taste query p' S) and ALS item
-        factors, built on first use in a large catalog."""
+        factors; built when a large catalog is fitted or loaded, else on first use."""
         if getattr(self, "_indexes", None) is None:
             ids = self.items.ids
             ann_from = self.settings.ann_from
