@@ -5,6 +5,29 @@ import pytest
 SHARED_MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
 
 
+def _two_shots():
+    from tagger.synth import ShotSpec
+
+    return [ShotSpec(2.0, (40, 40, 200), 0.5, 0.2, 1), ShotSpec(2.0, (200, 120, 30), 0.6, 0.2, 2)]
+
+
+TWO_SHOTS = _two_shots()   # a 4 s title: a blue shot, then an orange one
+# Every stage but text: no sentence model to load, so workers start (and restart) quickly.
+LIGHT_PIPELINE = """name = "{name}"
+taxonomy = "default"
+stages = ["probe", "scenes", "visual", "audio", "tags", "embed"]
+
+[embed]
+spaces = ["audio", "tags"]
+"""
+
+
+def write_light_pipeline(folder: Path, name: str = "light") -> Path:
+    path = folder / f"{name}.toml"
+    path.write_text(LIGHT_PIPELINE.format(name=name))
+    return path
+
+
 @pytest.fixture
 def shared_media() -> Path:
     """The real clips in ../shared/media; tests that need them skip where it is absent."""

@@ -21,20 +21,9 @@ from tagger.errors import TaggerError
 from tagger.executors.pool import STOP_WAIT_S
 from tagger.ingest import Progress, ingest
 from tagger.pipeline import load_pipeline
-from tagger.synth import ShotSpec
 from tagger.titles import discover
 
-from conftest import write_title
-
-SHOTS = [ShotSpec(2.0, (40, 40, 200), 0.5, 0.2, 1), ShotSpec(2.0, (200, 120, 30), 0.6, 0.2, 2)]
-# Every stage but text: no sentence model to load, so the workers the crash test replaces start quickly.
-LIGHT_PIPELINE = """name = "{name}"
-taxonomy = "default"
-stages = ["probe", "scenes", "visual", "audio", "tags", "embed"]
-
-[embed]
-spaces = ["audio", "tags"]
-"""
+from conftest import TWO_SHOTS as SHOTS, write_light_pipeline, write_title
 
 WORKER_HOOK = """# Test-only (tests/test_executor_pool.py): run at start by every Python process started with
 # this folder on PYTHONPATH, i.e. the pool's workers.
@@ -92,9 +81,7 @@ def _runs(counts: Path, title_id: str) -> int:
 
 
 def _pipeline(tmp_path: Path, name: str = "light"):
-    path = tmp_path / f"{name}.toml"
-    path.write_text(LIGHT_PIPELINE.format(name=name))
-    return load_pipeline(path)
+    return load_pipeline(write_light_pipeline(tmp_path, name))
 
 
 class StageRecorder(Progress):

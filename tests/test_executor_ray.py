@@ -16,21 +16,11 @@ from tagger.catalog.db import Catalog
 from tagger.cli import cli
 from tagger.ingest import Progress, ingest
 from tagger.pipeline import load_pipeline
-from tagger.synth import ShotSpec
 from tagger.titles import discover
 
-from conftest import write_title
+from conftest import TWO_SHOTS as SHOTS, write_light_pipeline, write_title
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_media"
-SHOTS = [ShotSpec(2.0, (40, 40, 200), 0.5, 0.2, 1), ShotSpec(2.0, (200, 120, 30), 0.6, 0.2, 2)]
-# Every stage but text: no sentence model to load, so the actors the crash tests replace start quickly.
-LIGHT_PIPELINE = """name = "light"
-taxonomy = "default"
-stages = ["probe", "scenes", "visual", "audio", "tags", "embed"]
-
-[embed]
-spaces = ["audio", "tags"]
-"""
 
 
 def _count_and_crash() -> None:
@@ -73,9 +63,7 @@ def _runs(counts: Path, title_id: str) -> int:
 
 @pytest.fixture(scope="module")
 def light_pipeline(tmp_path_factory):
-    path = tmp_path_factory.mktemp("pipelines") / "light.toml"
-    path.write_text(LIGHT_PIPELINE)
-    return path
+    return write_light_pipeline(tmp_path_factory.mktemp("pipelines"))
 
 
 class Recorder(Progress):

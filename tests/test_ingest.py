@@ -1,6 +1,5 @@
 """`tagger ingest` end to end on the bundled sample titles and on generated ones."""
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +10,7 @@ from tagger.catalog.db import Catalog
 from tagger.cli import cli
 from tagger.synth import ShotSpec
 
-from conftest import write_title
+from conftest import TWO_SHOTS as SHOTS, write_title
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_media"
 
@@ -130,8 +129,6 @@ def test_export_writes_parquet_for_pipelines(sample_catalog, tmp_path):
 
 
 # -- runs, skips and bad input on small generated titles -----------------------------------------
-
-SHOTS = [ShotSpec(2.0, (40, 40, 200), 0.5, 0.2, 1), ShotSpec(2.0, (200, 120, 30), 0.6, 0.2, 2)]
 
 
 def test_unchanged_title_is_skipped_and_force_reruns(tmp_path):
