@@ -67,7 +67,7 @@ def tune_item_cold(train: TrainSet, items: ItemTable, seed: int) -> RecommenderS
 NEW_USER_GRID = {
     "content_weight": (0.5, 1.0),
     "content_history_half": (1.0, 5.0),
-    "collab_weight": (0.25, 0.5, 1.0),
+    "collab_weight": (0.0, 0.25, 0.5, 1.0),
     "popularity_weight": (1.0, 2.0, 4.0, 8.0),
     "user_history_half": (2.0, 5.0),
     "popularity_history_half": (3.0, 10.0, 30.0),
