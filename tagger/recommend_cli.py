@@ -7,6 +7,7 @@ import click
 
 from tagger.cli_options import catalog_option
 
+
 def _common(func):
     func = click.option("-k", "k", type=click.IntRange(1, 1000), default=10, show_default=True,
                         help="How many titles.")(func)
@@ -14,9 +15,9 @@ def _common(func):
     return catalog_option(func)
 
 
-def _interactions_option(required: bool):
-    return click.option("--interactions", "interactions_path", type=click.Path(), required=required,
-                        help="Viewing events (.csv or .jsonl: user, title, kind, value, timestamp[, region]).")
+def _interactions_option(func):
+    return click.option("--interactions", "interactions_path", type=click.Path(),
+                        help="Viewing events (.csv or .jsonl: user, title, kind, value, timestamp[, region]).")(func)
 
 
 def _split(text: str | None) -> list[str]:
@@ -86,7 +87,7 @@ def recommend() -> None:
 @click.option("--out", "out_path", required=True, type=click.Path(file_okay=False),
               help="Folder to write the model to (model.json and arrays.npz).")
 @catalog_option
-@_interactions_option(required=False)
+@_interactions_option
 def recommend_fit(out_path, catalog_path, interactions_path) -> None:
     """Fit on the catalog (and events) once and save the model, for --model."""
     import time
@@ -101,7 +102,7 @@ def recommend_fit(out_path, catalog_path, interactions_path) -> None:
 @recommend.command("similar")
 @click.argument("title_id")
 @_common
-@_interactions_option(required=False)
+@_interactions_option
 @_model_option
 def recommend_similar(title_id, k, as_json, catalog_path, interactions_path, model_path) -> None:
     """Titles like TITLE_ID: content embeddings and shared tags (plus co-viewing, with events)."""
@@ -112,7 +113,7 @@ def recommend_similar(title_id, k, as_json, catalog_path, interactions_path, mod
 @recommend.command("user")
 @click.argument("user")
 @_common
-@_interactions_option(required=False)
+@_interactions_option
 @_model_option
 @click.option("--region", default=None, help="The viewer's region (default: from their events).")
 def recommend_user(user, k, as_json, catalog_path, interactions_path, model_path, region) -> None:
@@ -127,7 +128,7 @@ def recommend_user(user, k, as_json, catalog_path, interactions_path, model_path
 @click.option("--tags", default=None, help="Comma-separated tags, moods or genres chosen at sign-up.")
 @click.option("--region", default=None, help="Region for the popularity prior.")
 @_common
-@_interactions_option(required=False)
+@_interactions_option
 @_model_option
 def recommend_new_user(likes, tags, region, k, as_json, catalog_path, interactions_path, model_path) -> None:
     """A first row for someone who has watched nothing yet."""

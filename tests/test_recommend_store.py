@@ -64,3 +64,8 @@ def test_loading_something_else_names_the_folder_and_the_reason(world, tmp_path)
     (folder / "model.json").write_text(json.dumps(meta))
     with pytest.raises(InputError, match=r"model.json.*version 0.*fit the model again"):
         Recommender.load(folder)
+    (folder / "arrays.npz").write_bytes(b"not a zip file")
+    meta["version"] = 1
+    (folder / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(InputError, match=r"arrays.npz.*unreadable.*fit the model again"):
+        Recommender.load(folder)

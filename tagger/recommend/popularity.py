@@ -22,7 +22,7 @@ class Popularity:
     def __init__(self, half_life_days: float = 365.0, region_share: float = 0.5, refresh_s: float = 3600.0):
         self.half_life_days = half_life_days
         self.region_share = region_share    # weight of regional counts against global ones
-        self.refresh_s = refresh_s          # 0: exact to the second, no cache
+        self.refresh_s = refresh_s          # 0: exact to the second (cached per exact query time)
         self._cache: dict = {}
 
     def fit(self, items: np.ndarray, times_s: np.ndarray, weights: np.ndarray, n_items: int,

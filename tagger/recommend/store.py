@@ -10,6 +10,7 @@ arrays (unit vectors, scale moments, vector indexes) is rebuilt on load, not sto
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import asdict
 from pathlib import Path
 
@@ -76,8 +77,11 @@ def load_model(cls, folder: str | Path):
     if meta.get("format") != FORMAT or meta.get("version") != VERSION:
         raise InputError(path, f"format {meta.get('format')!r} version {meta.get('version')!r}; this tagger reads "
                                f"{FORMAT!r} version {VERSION} (fit the model again)")
-    with np.load(folder / "arrays.npz", allow_pickle=False) as stored:
-        arrays = {name: stored[name] for name in stored.files}
+    try:
+        with np.load(folder / "arrays.npz", allow_pickle=False) as stored:
+            arrays = {name: stored[name] for name in stored.files}
+    except (OSError, ValueError, zipfile.BadZipFile) as error:
+        raise InputError(folder / "arrays.npz", f"unreadable ({error}); fit the model again") from None
 
     def sparse(name):
         if f"{name}_data" not in arrays:
