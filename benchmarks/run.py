@@ -22,6 +22,7 @@ similar / user / new-user queries through the whole Recommender on tagged synthe
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import resource
@@ -299,22 +300,16 @@ def main() -> int:
     print(f"CLIP image encoder: {models['clip']['images_per_s']:.1f} images/s ({models['clip']['model']})")
     report = {"pipeline": args.pipeline, "cpu_count": os.cpu_count(), "titles": rows, "models": models,
               "measured_at": time.strftime("%Y-%m-%d %H:%M:%S")}
-    sizes = [int(s) for s in args.index_sizes.split(",") if int(s) > 0]
-    if sizes:
-        sys.path.insert(0, str(Path(__file__).parent))
-        import recommend_latency
-
-        print("measuring recommender query latency ...", flush=True)
-        report["recommend_latency"] = recommend_latency.run(sizes=tuple(sizes))
-        recommend_latency.print_table(report["recommend_latency"])
-    sizes = [int(s) for s in args.recommender_sizes.split(",") if int(s) > 0]
-    if sizes:
-        sys.path.insert(0, str(Path(__file__).parent))
-        import recommender_queries
-
-        print("measuring queries through the Recommender ...", flush=True)
-        report["recommender_queries"] = recommender_queries.run(sizes=tuple(sizes))
-        recommender_queries.print_table(report["recommender_queries"])
+    sys.path.insert(0, str(Path(__file__).parent))
+    parts = (("recommend_latency", args.index_sizes, "the vector index against FAISS"),
+             ("recommender_queries", args.recommender_sizes, "queries through the Recommender"))
+    for name, size_list, what in parts:
+        sizes = [int(s) for s in size_list.split(",") if int(s) > 0]
+        if sizes:
+            module = importlib.import_module(name)
+            print(f"measuring {what} ...", flush=True)
+            report[name] = module.run(sizes=tuple(sizes))
+            module.print_table(report[name])
     out = args.json or str(ROOT / "benchmarks" / "results.json")
     Path(out).write_text(json.dumps(report, indent=2))
     print(f"wrote {out}")

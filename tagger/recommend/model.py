@@ -129,12 +129,12 @@ class Queries:
             trust = self.item_viewers[pool] / (self.item_viewers[pool] + self.settings.item_history_half)
             relevance = _z(relevance[None, :])[0] + self.settings.collab_weight * trust * _z(collab[None, :])[0]
         picks = mmr(relevance, self.unit_content[pool], k, self.settings.diversity)
-        tags = self.items.tags
+        own_tags, *pick_tags = self.items.tag_rows([row] + [int(pool[p]) for p in picks])
         out = []
-        for p in picks:
+        for p, title_tags in zip(picks, pick_tags):
             title = int(pool[p])
             reasons = []
-            shared = shared_tags(tags[row].toarray().ravel(), tags[title].toarray().ravel(), self.items.tag_labels)
+            shared = shared_tags(own_tags, title_tags, self.items.tag_labels)
             if shared:
                 reasons.append("shares: " + ", ".join(shared))
             genres = [g for g in self.items.genres[title] if g in self.items.genres[row]]
