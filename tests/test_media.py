@@ -10,10 +10,10 @@ from tagger.media.decode import iter_audio, iter_frames
 from tagger.media.probe import probe
 
 
-def _encode(path, frames, *, rotation=0, pts=None, time_base=Fraction(1, 24)):
+def _encode(path, frames, *, rotation=0, pts=None, time_base=Fraction(1, 24), options=None):
     import av
 
-    with av.open(str(path), "w") as container:
+    with av.open(str(path), "w", options=options or {}) as container:
         stream = container.add_stream("libx264", rate=24)
         stream.width, stream.height, stream.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv420p"
         if rotation:
@@ -71,6 +71,30 @@ def test_broken_file_names_the_file(tmp_path, content):
     path.write_bytes(content)
     with pytest.raises(MediaError, match="broken.mp4"):
         probe(path)
+
+
+def test_a_truncated_video_fails_instead_of_passing_as_a_short_one(tmp_path):
+    # The index at the front (faststart), so the first 30% opens and decodes quietly up to where
+    # the bytes end: 24 s of declared video, about 7 s of frames.
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(0, 256, (36, 64, 3), np.uint8) for _ in range(24 * 24)]
+    path = _encode(tmp_path / "whole.mp4", frames, options={"movflags": "faststart"})
+    assert sum(1 for _ in iter_frames(path, analysis_width=64)) == len(frames)
+    cut = tmp_path / "cut.mp4"
+    data = path.read_bytes()
+    cut.write_bytes(data[:int(len(data) * 0.3)])
+    assert probe(cut).duration_s == pytest.approx(24.0, abs=0.1)   # the container still says 24 s
+    with pytest.raises(MediaError, match=r"cut.mp4: video stops at \d+\.\d s .* of the 24.0 s .*truncated"):
+        for _ in iter_frames(cut, analysis_width=64):
+            pass
+
+
+def test_ffmpeg_errors_read_without_errno_clutter(tmp_path):
+    path = tmp_path / "junk.mp4"
+    path.write_bytes(b"\x00garbage" * 200)
+    with pytest.raises(MediaError) as caught:
+        probe(path)
+    assert "Errno" not in str(caught.value) and "cannot open media" in str(caught.value)
 
 
 def test_missing_file_names_the_file(tmp_path):

@@ -8,7 +8,12 @@ from typing import Iterator
 import numpy as np
 
 from tagger.errors import MediaError
-from tagger.media.probe import first_video_stream, open_container
+from tagger.media.probe import av_reason, first_video_stream, open_container
+
+# A video whose frames end this far before the length its container declares stopped early
+# (a truncated or damaged file): threaded decoding ends quietly there instead of raising.
+SHORT_BY_MIN_S = 1.0
+SHORT_BY_SHARE = 0.02
 
 
 @dataclass
@@ -45,6 +50,8 @@ def iter_frames(path: str | Path, *, analysis_width: int, rotation_deg: int = 0)
             out_w, out_h = out_h, out_w
         index = 0
         last_time_s = 0.0
+        declared_s = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else None
+        frame_s = 1.0 / float(stream.average_rate) if stream.average_rate else 0.0
         try:
             for frame in container.decode(stream):
                 image = frame.to_ndarray(width=out_w, height=out_h, format="bgr24")
@@ -54,9 +61,13 @@ def iter_frames(path: str | Path, *, analysis_width: int, rotation_deg: int = 0)
                 yield DecodedFrame(index, max(0.0, time_s), image)
                 index += 1
         except av.error.FFmpegError as error:
-            raise MediaError(path, f"video decoding failed at frame {index}: {error}") from None
+            raise MediaError(path, f"video decoding failed at frame {index}: {av_reason(error)}") from None
         if index == 0:
             raise MediaError(path, "video stream has no decodable frames")
+        decoded_s = last_time_s + frame_s
+        if declared_s and decoded_s < declared_s - max(SHORT_BY_MIN_S, SHORT_BY_SHARE * declared_s):
+            raise MediaError(path, f"video stops at {decoded_s:.1f} s (frame {index}) of the {declared_s:.1f} s "
+                                   f"its container declares: the file is truncated or damaged")
 
 
 def _upright(image: np.ndarray, rotation_deg: int) -> np.ndarray:
@@ -90,7 +101,7 @@ def iter_audio(path: str | Path, *, sample_rate_hz: int, chunk_s: float = 30.0) 
             for out in resampler.resample(None):
                 pending.append(out.to_ndarray().reshape(-1).astype(np.float32, copy=False))
         except av.error.FFmpegError as error:
-            raise MediaError(path, f"audio decoding failed: {error}") from None
+            raise MediaError(path, f"audio decoding failed: {av_reason(error)}") from None
         if pending:
             rest = np.concatenate(pending)
             if rest.size:

@@ -43,7 +43,12 @@ def open_container(path: str | Path):
     except FileNotFoundError:
         raise MediaError(path, "file not found") from None
     except (av.error.FFmpegError, OSError, ValueError) as error:
-        raise MediaError(path, f"cannot open media: {error}") from None
+        raise MediaError(path, f"cannot open media: {av_reason(error)}") from None
+
+
+def av_reason(error: Exception) -> str:
+    """FFmpeg's reason without the errno number and file name PyAV adds ("[Errno 1094995529] ...")."""
+    return getattr(error, "strerror", None) or str(error)
 
 
 def probe(path: str | Path) -> MediaInfo:
@@ -78,7 +83,7 @@ def probe(path: str | Path) -> MediaInfo:
             container.seek(0)
             first = next(container.decode(video), None)
         except av.error.FFmpegError as error:
-            raise MediaError(path, f"cannot decode video: {error}") from None
+            raise MediaError(path, f"cannot decode video: {av_reason(error)}") from None
         if first is None:
             raise MediaError(path, "video stream has no decodable frames")
         info.rotation_deg = int(round(first.rotation or 0)) % 360
