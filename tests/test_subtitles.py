@@ -251,6 +251,30 @@ def test_read_subtitles_errors_name_the_file(tmp_path):
     assert f"{bad}:2:" in str(info.value)
 
 
+@pytest.mark.parametrize("content, reason", [
+    (bytes(range(256)) * 40, "no timing line"),       # random-looking bytes renamed .srt
+    (b"Just some notes about the film.\n", "no timing line"),
+    (b"", "empty"),
+    (b"\n\n  \n", "empty"),
+])
+def test_a_subtitle_file_without_cues_is_an_error_naming_it(tmp_path, content, reason):
+    path = tmp_path / "film.en.srt"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=rf"film\.en\.srt: no subtitle cues found \(.*{reason}"):
+        read_subtitles(path)
+
+
+def test_a_huge_cue_is_clipped(tmp_path, caplog):
+    from tagger.text.subtitles import MAX_CUE_CHARS
+
+    path = tmp_path / "long.srt"
+    path.write_text("1\n00:00:01,000 --> 00:00:02,000\n" + "word " * 200_000 + "\n\n"
+                    "2\n00:00:03,000 --> 00:00:04,000\nnext\n")
+    cues = read_subtitles(path)
+    assert [len(c.text) for c in cues] == [MAX_CUE_CHARS, 4]
+    assert "long.srt:2: cue text of 999999 characters clipped" in caplog.text
+
+
 # --------------------------------------------------------------------------- language
 
 @pytest.mark.parametrize(

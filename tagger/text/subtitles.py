@@ -5,16 +5,25 @@ understand the file (missing or wrong cue numbers, missing blank lines, stray bl
 comma or dot before the milliseconds, 1-3 digit hours, mm:ss.ttt without hours, cue settings,
 VTT headers, identifiers and NOTE/STYLE/REGION blocks, a WEBVTT file named .srt) and strict
 where the timing is ambiguous: a timing line that does not parse, or a cue that ends before it
-starts, raises InputError with the file, the line number and the offending text.
+starts, raises InputError with the file, the line number and the offending text. A file with
+no cue at all (random bytes, a wrong file renamed .srt) is an error too, not a title without
+dialogue; a cue's text is clipped at MAX_CUE_CHARS, so one huge line cannot stall the title.
 """
 from __future__ import annotations
 
 import html
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from tagger.errors import InputError
+
+log = logging.getLogger(__name__)
+
+# Real cues are a line or two; past this a "cue" is a broken or hostile file, and embedding
+# megabytes of it would cost seconds per title.
+MAX_CUE_CHARS = 1000
 
 __all__ = [
     "Cue",
@@ -258,6 +267,10 @@ def _parse(text: str, *, path: str | Path, vtt: bool) -> list[Cue]:
     cues = []
     for p in pending:
         cue_text = _clean_text([t for t, _ in p.body if t])
+        if len(cue_text) > MAX_CUE_CHARS:
+            log.warning("%s:%d: cue text of %d characters clipped to %d", path, p.line, len(cue_text),
+                        MAX_CUE_CHARS)
+            cue_text = cue_text[:MAX_CUE_CHARS]
         if cue_text:  # empty cues (blank, or markup only) carry nothing to tag
             cues.append(Cue(p.start_s, p.end_s, cue_text, p.line))
     cues.sort(key=lambda c: c.start_s)  # stable: overlapping cues keep their file order
@@ -284,7 +297,8 @@ def parse_vtt(text: str, *, path: str | Path = "<string>") -> list[Cue]:
 def read_subtitles(path: str | Path) -> list[Cue]:
     """Read a .srt or .vtt file (any common encoding) into cues sorted by start.
 
-    Raises InputError for an unsupported suffix, an unreadable file or malformed timing.
+    Raises InputError for an unsupported suffix, an unreadable file, malformed timing, or a
+    file in which no cue can be found.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -296,7 +310,11 @@ def read_subtitles(path: str | Path) -> list[Cue]:
     except OSError as exc:
         raise InputError(path, f"cannot read subtitle file: {exc.strerror or exc}") from exc
     text = decode_subtitle_bytes(data, path=path)
-    return _parse(text, path=path, vtt=suffix == ".vtt")
+    cues = _parse(text, path=path, vtt=suffix == ".vtt")
+    if not cues:
+        what = "the file is empty" if not text.strip() else "no timing line such as `00:00:01,000 --> 00:00:02,500`"
+        raise InputError(path, f"no subtitle cues found ({what})")
+    return cues
 
 
 # --------------------------------------------------------------------------- language
