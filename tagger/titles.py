@@ -14,6 +14,7 @@ VIDEO_SUFFIXES = {".mp4", ".m4v", ".mkv", ".webm", ".mov", ".avi", ".mpg", ".mpe
 SUBTITLE_SUFFIXES = {".srt", ".vtt"}
 METADATA_FIELDS = ("id", "title", "synopsis", "year", "original_language", "regions",
                    "release_date", "cast", "genres")
+MEDIA_FIELDS = ("video", "subtitles")   # manifests name a title's files; a title folder holds them
 
 
 @dataclass
@@ -86,6 +87,8 @@ def _title_folder(path: Path, videos: list[Path]) -> TitleInput:
                                   + ", ".join(v.name for v in videos))
     subtitles = sorted(str(p) for p in path.iterdir()
                        if p.is_file() and p.suffix.lower() in SUBTITLE_SUFFIXES)
+    for key in MEDIA_FIELDS:
+        meta.pop(key, None)   # a title folder's media are the files in it
     title_id = meta.pop("id", None) or path.name
     return TitleInput(id=str(title_id), title=meta.pop("title", None) or path.name,
                       source=str(path), video=str(videos[0]) if videos else None,
@@ -111,41 +114,79 @@ def read_title_toml(path: Path) -> dict:
 
 
 def clean_metadata(data: dict, *, path: str | Path, line: int | None) -> dict:
-    """Check and normalise the metadata fields; errors name the file, line and field."""
-    unknown = sorted(set(data) - set(METADATA_FIELDS) - {"video", "subtitles"})
+    """Check and normalise a title's fields (title.toml or a manifest row): every wrong type or
+    value is an InputError naming the file, the line and the field. Empty values are left out."""
+    unknown = sorted(set(data) - set(METADATA_FIELDS) - set(MEDIA_FIELDS))
     if unknown:
-        raise InputError(path, f"unknown field (valid: {', '.join(METADATA_FIELDS)}, video, subtitles)",
+        raise InputError(path, f"unknown field (valid: {', '.join(METADATA_FIELDS + MEDIA_FIELDS)})",
                          line=line, field=unknown[0])
     out: dict = {}
     for key, value in data.items():
-        if value is None or value == "" or key in ("video", "subtitles"):
+        if value is None or value == "" or value == []:
             continue
-        if key in ("id", "title", "synopsis", "original_language"):
-            if not isinstance(value, (str, int)) or isinstance(value, bool):
-                raise InputError(path, f"expected text, got {value!r}", line=line, field=key)
-            out[key] = str(value).strip()
-        elif key == "year":
-            try:
-                year = int(value)
-            except (TypeError, ValueError):
-                raise InputError(path, f"expected a year, got {value!r}", line=line, field=key) from None
-            if not 1870 <= year <= 2200:
-                raise InputError(path, f"year {year} is out of range", line=line, field=key)
-            out[key] = year
-        elif key == "release_date":
-            text = value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else str(value)
-            try:
-                dt.date.fromisoformat(text[:10])
-            except ValueError:
-                raise InputError(path, f"expected YYYY-MM-DD, got {value!r}", line=line, field=key) from None
-            out[key] = text[:10]
-        else:  # regions, cast, genres: lists, or text split on | , ;
-            if isinstance(value, str):
-                value = [v.strip() for v in value.replace("|", ",").replace(";", ",").split(",")]
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise InputError(path, f"expected a list of text, got {value!r}", line=line, field=key)
-            out[key] = [v.strip() for v in value if v.strip()]
+        try:
+            out[key] = _FIELD_CHECKS[key](value)
+        except ValueError as error:
+            raise InputError(path, str(error), line=line, field=key) from None
     return out
+
+
+def _text(value) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ValueError(f"expected text, got {value!r}")
+    return str(value).strip()
+
+
+def _year(value) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"expected a whole year such as 1999, got {value!r}")
+    if not 1870 <= value <= 2200:
+        raise ValueError(f"year {value} is out of range (1870-2200)")
+    return value
+
+
+def _date(value) -> str:
+    text = value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value
+    if not isinstance(text, str):
+        raise ValueError(f"expected YYYY-MM-DD, got {value!r}")
+    try:
+        dt.date.fromisoformat(text[:10])
+    except ValueError:
+        raise ValueError(f"expected YYYY-MM-DD, got {value!r}") from None
+    return text[:10]
+
+
+def _text_list(value) -> list[str]:
+    """A list of text, or text split on | , ;"""
+    if isinstance(value, str):
+        value = value.replace("|", ",").replace(";", ",").split(",")
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"expected a list of text, got {value!r}")
+    return [v.strip() for v in value if v.strip()]
+
+
+def _media_path(value) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a file path, got {value!r}")
+    return value.strip()
+
+
+def _media_paths(value) -> list[str]:
+    """Subtitle paths: a list, or text separated by |"""
+    if isinstance(value, str):
+        value = value.split("|")
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"expected a list of file paths, got {value!r}")
+    return [v.strip() for v in value if v.strip()]
+
+
+_FIELD_CHECKS = {"id": _text, "title": _text, "synopsis": _text, "original_language": _text,
+                 "year": _year, "release_date": _date, "regions": _text_list, "cast": _text_list,
+                 "genres": _text_list, "video": _media_path, "subtitles": _media_paths}
 
 
 def read_manifest(path: str | Path) -> list[TitleInput]:
@@ -175,7 +216,8 @@ def read_manifest(path: str | Path) -> list[TitleInput]:
                                  line=line, field="id")
         except InputError as error:
             # A broken row fails its own title; the rest of the manifest goes on.
-            row_id = str(row.get("id") or "")
+            row_id = row.get("id")
+            row_id = str(row_id).strip() if isinstance(row_id, (str, int)) and not isinstance(row_id, bool) else ""
             if not row_id or row_id in seen:
                 row_id = f"{path.name}:{line}"
             title = TitleInput(id=row_id, title=row_id, source=f"{path}:{line}", problem=str(error))
@@ -221,15 +263,10 @@ def _manifest_title(path: Path, line: int, row: dict) -> TitleInput:
         raise InputError(path, "missing title id", line=line, field="id")
     meta = clean_metadata(row, path=path, line=line)
     base = path.parent.absolute()
-    video = row.get("video") or None
+    video = meta.pop("video", None)
     if video is not None:
-        video = str((base / video) if not Path(video).is_absolute() else Path(video))
-    subtitles = row.get("subtitles") or []
-    if isinstance(subtitles, str):
-        subtitles = [s.strip() for s in subtitles.split("|") if s.strip()]
-    if not isinstance(subtitles, list):
-        raise InputError(path, "expected a list of subtitle paths", line=line, field="subtitles")
-    subtitles = [str(base / s) if not Path(s).is_absolute() else s for s in subtitles]
+        video = str(base / video)   # an absolute path stays as it is
+    subtitles = [str(base / s) for s in meta.pop("subtitles", [])]
     title_id = meta.pop("id")
     return TitleInput(id=title_id, title=meta.pop("title", None) or title_id,
                       source=f"{path}:{line}", video=video, subtitles=subtitles, **meta)

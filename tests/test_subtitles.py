@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tagger.errors import InputError
 from tagger.text.subtitles import (
@@ -344,3 +346,23 @@ def test_real_popeye_srt(shared_media):
     assert cues[11].text == "I gotta take another\nlook at that thing"
     assert cues[-1].end_s == pytest.approx(61.036)
     assert subtitle_language(path) == "en"
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.one_of(
+    st.binary(max_size=400),
+    # mutated real-looking files: timing lines, numbers and text shuffled and cut
+    st.lists(st.sampled_from(["1", "2", "00:00:01,000 --> 00:00:02,000", "00:00:02.500 --> 00:00:01,000",
+                              "99:99:99,999 --> 00:00:01,000", "WEBVTT", "NOTE x", "<i>Hi</i>", "", "-->",
+                              "00:01.000 --> 00:02.000 align:start", "\ufeff", "&amp;", "\x00"]),
+             max_size=12).map(lambda lines: "\n".join(lines).encode("utf-8"))),
+    suffix=st.sampled_from([".srt", ".vtt"]))
+def test_any_subtitle_bytes_give_cues_or_the_projects_own_error(tmp_path, data, suffix):
+    path = tmp_path / f"fuzz{suffix}"
+    path.write_bytes(data)
+    try:
+        cues = read_subtitles(path)
+    except InputError as error:
+        assert str(error).startswith(str(path))
+    else:
+        assert cues and all(0 <= c.start_s <= c.end_s and c.text for c in cues)

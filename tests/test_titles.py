@@ -3,9 +3,11 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from tagger.errors import InputError
-from tagger.titles import discover, read_manifest
+from tagger.titles import MEDIA_FIELDS, METADATA_FIELDS, discover, read_manifest, read_title_toml
 
 
 def _touch(path: Path, text: str = "x") -> Path:
@@ -92,3 +94,71 @@ def test_paths_are_stored_absolute_whatever_the_working_folder(tmp_path, monkeyp
     monkeypatch.chdir(tmp_path)
     [title] = discover(["a"])
     assert Path(title.video).is_absolute() and Path(title.subtitles[0]).is_absolute()
+
+
+@pytest.mark.parametrize("year, reason", [
+    ("inf", "expected a whole year"), ("nan", "expected a whole year"), ("1e400", "expected a whole year"),
+    ("2020.7", "expected a whole year"), ('"soon"', "expected a whole year"), ("true", "expected a whole year"),
+    ("1492", "out of range"),
+])
+def test_a_bad_year_in_title_toml_fails_that_title_naming_the_field(tmp_path, year, reason):
+    folder = tmp_path / "film"
+    folder.mkdir()
+    (folder / "title.toml").write_text(f'title = "Film"\nyear = {year}\n')
+    [title] = discover([tmp_path])
+    assert title.problem.startswith(f"{folder / 'title.toml'}: year: ") and reason in title.problem
+
+
+def test_whole_years_are_taken_in_any_spelling(tmp_path):
+    for spelling in ("2020", "2020.0", '"2020"'):
+        (tmp_path / "title.toml").write_text(f"year = {spelling}\n")
+        assert read_title_toml(tmp_path / "title.toml") == {"year": 2020}
+
+
+def test_manifest_rows_of_the_wrong_type_fail_alone_naming_line_and_field(tmp_path):
+    manifest = tmp_path / "titles.jsonl"
+    manifest.write_text('{"id": "a", "video": 5}\n{"id": "b", "subtitles": [1]}\n{"id": "c", "year": Infinity}\n'
+                        '{"id": "d", "title": ["x"]}\n{"id": {"x": 1}}\n{"id": "ok", "year": 1e400}\n'
+                        '{"id": "fine", "title": "Fine"}\n')
+    titles = read_manifest(manifest)
+    assert [t.id for t in titles] == ["a", "b", "c", "d", "titles.jsonl:5", "ok", "fine"]
+    expected = [(1, "video"), (2, "subtitles"), (3, "year"), (4, "title"), (5, "id"), (6, "year")]
+    for title, (line, field) in zip(titles, expected):
+        assert title.problem.startswith(f"{manifest}:{line}: {field}: expected ")
+    assert titles[-1].problem is None and titles[-1].title == "Fine"
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(row=st.dictionaries(st.sampled_from(METADATA_FIELDS + MEDIA_FIELDS + ("other",)),
+                           st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+                                        lambda inner: st.lists(inner, max_size=3)
+                                        | st.dictionaries(st.text(max_size=3), inner, max_size=2),
+                                        max_leaves=6)))
+def test_any_manifest_row_is_a_title_or_its_own_input_error(tmp_path, row):
+    assume(str(row.get("id")).strip() != "next")
+    manifest = tmp_path / "fuzz.jsonl"
+    manifest.write_text(json.dumps(row) + "\n" + json.dumps({"id": "next"}) + "\n")
+    first, second = read_manifest(manifest)   # nothing but the project's own error may escape
+    assert second.id == "next" and second.problem is None
+    if first.problem is not None:
+        assert first.problem.startswith(f"{manifest}:1: ")
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, float):
+        return {"inf": "inf", "-inf": "-inf", "nan": "nan"}.get(repr(value), repr(value))
+    return json.dumps(value)   # JSON strings, numbers, booleans and arrays read as TOML too
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(table=st.dictionaries(st.sampled_from(METADATA_FIELDS + MEDIA_FIELDS + ("other",)),
+                             st.none() | st.booleans() | st.integers() | st.floats() | st.text()
+                             | st.lists(st.integers() | st.text(), max_size=3)).map(
+                                 lambda d: {k: v for k, v in d.items() if v is not None}))
+def test_any_title_toml_is_metadata_or_an_input_error(tmp_path, table):
+    path = tmp_path / "title.toml"
+    path.write_text("".join(f"{key} = {_toml_value(value)}\n" for key, value in table.items()))
+    try:
+        read_title_toml(path)
+    except InputError as error:
+        assert str(error).startswith(str(path))
