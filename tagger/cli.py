@@ -26,8 +26,10 @@ def _open_catalog(path: str):
 @click.option("-v", "--verbose", is_flag=True, help="Log details, tracebacks of failed titles included.")
 def cli(verbose: bool) -> None:
     """Multimodal content tagging for film and TV titles."""
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    # Other libraries keep to warnings either way (numba's debug log alone floods a terminal);
+    # -v raises tagger's own loggers only.
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("tagger").setLevel(logging.DEBUG if verbose else logging.WARNING)
     if not verbose:
         for noisy in ("httpx", "huggingface_hub", "sentence_transformers", "transformers", "root", "numba"):
             logging.getLogger(noisy).setLevel(logging.ERROR)
