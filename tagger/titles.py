@@ -1,14 +1,13 @@
 """Titles to ingest: title folders, bare video files, folders of titles and manifests."""
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import json
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from tagger.errors import InputError
+from tagger.rows import read_rows
 
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mkv", ".webm", ".mov", ".avi", ".mpg", ".mpeg", ".ts", ".wmv", ".flv"}
 SUBTITLE_SUFFIXES = {".srt", ".vtt"}
@@ -198,15 +197,8 @@ def read_manifest(path: str | Path) -> list[TitleInput]:
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "manifest not found")
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        rows = _csv_rows(path)
-    elif suffix in (".jsonl", ".ndjson"):
-        rows = _jsonl_rows(path)
-    else:
-        raise InputError(path, "manifest must be .csv or .jsonl")
     titles, seen = [], {}
-    for line, row, row_error in rows:
+    for line, row, row_error in read_rows(path, required=("id",), what="manifest"):
         try:
             if row_error is not None:
                 raise row_error
@@ -224,38 +216,6 @@ def read_manifest(path: str | Path) -> list[TitleInput]:
         seen.setdefault(title.id, line)
         titles.append(title)
     return titles
-
-
-def _csv_rows(path: Path):
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        if not reader.fieldnames or "id" not in reader.fieldnames:
-            raise InputError(path, "the header must name an `id` column", line=1)
-        try:
-            for row in reader:
-                extra = row.pop(None, None)
-                clean = {k.strip(): (v if v is None else v.strip()) for k, v in row.items()}
-                error = InputError(path, f"more values than header columns: {extra!r}",
-                                   line=reader.line_num) if extra else None
-                yield reader.line_num, clean, error
-        except csv.Error as error:
-            raise InputError(path, f"malformed CSV: {error}", line=reader.line_num) from None
-
-
-def _jsonl_rows(path: Path):
-    with path.open(encoding="utf-8-sig") as handle:
-        for number, text in enumerate(handle, 1):
-            if not text.strip():
-                continue
-            try:
-                row = json.loads(text)
-            except json.JSONDecodeError as error:
-                yield number, {}, InputError(path, f"invalid JSON: {error.msg} (column {error.colno})", line=number)
-                continue
-            if not isinstance(row, dict):
-                yield number, {}, InputError(path, "each line must be a JSON object", line=number)
-                continue
-            yield number, row, None
 
 
 def _manifest_title(path: Path, line: int, row: dict) -> TitleInput:

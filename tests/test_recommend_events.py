@@ -1,6 +1,7 @@
 """Viewing events: what each kind says about taste, fading, and reading events files."""
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 import math
@@ -140,6 +141,35 @@ def test_a_bad_jsonl_line_names_the_file_line_and_field(tmp_path, lines, line, f
     assert (error.line, error.field) == (line, field)
     assert str(error).startswith(f"{path}:{line}: " + (f"{field}: " if field else ""))
     assert says in error.reason
+
+
+def test_a_csv_row_with_more_values_than_columns_stops_the_read(tmp_path):
+    path = tmp_path / "events.csv"
+    path.write_text(HEADER + GOOD + "u1,t1,play,,1704067200,GB\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read_events(path)
+    assert caught.value.line == 3 and "more values than header columns" in caught.value.reason
+    assert str(caught.value).startswith(f"{path}:3: ")
+
+
+def test_a_malformed_csv_row_stops_the_read_naming_its_line(tmp_path):
+    path = tmp_path / "events.csv"
+    path.write_text(HEADER + GOOD + "u1,t1,play,," + "9" * (csv.field_size_limit() + 1) + "\n" + GOOD,
+                    encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read_events(path)
+    assert caught.value.line == 3 and "malformed CSV" in caught.value.reason
+
+
+def test_a_bom_and_spaces_around_names_and_values_are_read_through(tmp_path):
+    path = tmp_path / "events.csv"
+    path.write_text("\ufeff user , title , kind , value , timestamp \n u1 , t1 , rating , 4 , 1704067200 \n",
+                    encoding="utf-8")
+    assert read_events(path) == [Event("u1", "t1", "rating", 4.0, NEW_YEAR_S)]
+    jsonl = tmp_path / "events.jsonl"
+    jsonl.write_text("\ufeff" + json.dumps({"user": " u1 ", "title": "t1", "kind": "play", "timestamp": 1}) + "\n",
+                     encoding="utf-8")
+    assert read_events(jsonl) == [Event("u1", "t1", "play", 0.0, 1.0)]
 
 
 def test_a_missing_file_or_another_format_is_an_input_error(tmp_path):

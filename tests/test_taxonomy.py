@@ -80,8 +80,10 @@ def test_tag_lookup_and_close_matches():
         tax.tag("thriler")
     assert "thriller" in str(exc.value)
     assert all(t.facet == "mood" for t in tax.facet_tags("mood"))
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match="did you mean 'mood'"):
         tax.facet_tags("moods")
+    with pytest.raises(KeyError, match="did you mean 'mood'"):
+        tax.facet("moods")
 
 
 def test_default_rule_tags_score_measured_features():
@@ -222,6 +224,46 @@ def test_all_problems_are_reported(tmp_path):
     errors = validate_taxonomy(_write(tmp_path, text))
     assert {(e.item, e.field) for e in errors} >= {
         ("beta", "facet"), ("alpha", "promts"), ("beta", "rules[0].width")}
+
+
+def test_keys_in_nested_tables_are_found_on_their_own_lines(tmp_path):
+    text = VALID.replace('rules = [{ feature = "audio.tempo_bpm", above = 120.0, width = 8.0 }]',
+                         '[[tags.rules]]\nfeature = "audio.tempo_bpm"\nabove = "fast"\nwidht = 8.0')
+    lines = text.splitlines()
+    errors = validate_taxonomy(_write(tmp_path, text))
+    assert {(e.item, e.field, e.line) for e in errors} == {
+        ("beta", "rules[0].above", lines.index('above = "fast"') + 1),
+        ("beta", "rules[0].widht", lines.index("widht = 8.0") + 1)}
+    assert "'width'" in next(e for e in errors if e.field == "rules[0].widht").reason
+
+
+def test_every_grammar_problem_is_reported(tmp_path):
+    grammar = ('[microgenre]\nmax_adjectives = -1\nadjective_order = ["genre", "musc"]\n'
+               '[microgenre.connectors]\nnoun = "of"\nset_in = " "\n"Bad Role" = "with"\n\n')
+    text = VALID.replace("[[tags]]", grammar + "[[tags]]", 1)
+    lines = text.splitlines()
+    errors = validate_taxonomy(_write(tmp_path, text))
+    found = {e.field: e for e in errors}
+    assert all(e.item == "microgenre" for e in errors)
+    assert set(found) == {"max_adjectives", "adjective_order[1]", "connectors.noun",
+                          "connectors.set_in", "connectors.Bad Role"}
+    assert found["connectors.set_in"].line == lines.index('set_in = " "') + 1
+    assert "did you mean 'music'?" in found["adjective_order[1]"].reason
+    assert [e.line for e in errors] == sorted(e.line for e in errors)   # as the file reads
+
+
+def test_a_valid_grammar_and_its_roles_are_used(tmp_path):
+    grammar = ('[microgenre]\nmax_adjectives = 1\nadjective_order = ["music"]\n'
+               '[microgenre.connectors]\nwith = " with "\n\n')
+    text = (VALID.replace("[[tags]]", grammar + "[[tags]]", 1)
+            .replace('{ noun = "Alphas" }', '{ noun = "Alphas", with = "Alpha   Beats" }'))
+    tax = load_taxonomy(str(_write(tmp_path, text)))
+    assert tax.grammar.connectors == (("with", "with"),)
+    assert (tax.grammar.max_adjectives, tax.grammar.max_phrases) == (1, 2)
+    assert tax.grammar.adjective_order == ("music",)
+    assert tax.tag("alpha").microgenre == {"noun": "Alphas", "with": "Alpha Beats"}
+    errors = validate_taxonomy(_write(tmp_path, text.replace("with = \"Alpha", "about = \"Alpha")))
+    assert [(e.item, e.field) for e in errors] == [("alpha", "microgenre.about")]
 
 
 def test_numeric_rule_on_categorical_feature_is_rejected(tmp_path):

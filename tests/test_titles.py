@@ -1,4 +1,5 @@
 """Finding titles: folders, bare files, folders of titles, manifests, and their errors."""
+import csv
 import json
 from pathlib import Path
 
@@ -162,3 +163,18 @@ def test_any_title_toml_is_metadata_or_an_input_error(tmp_path, table):
         read_title_toml(path)
     except InputError as error:
         assert str(error).startswith(str(path))
+
+
+def test_csv_manifest_broken_rows_fail_only_their_titles(tmp_path):
+    long_synopsis = "x" * (csv.field_size_limit() + 1)   # more than the csv module reads
+    manifest = _touch(tmp_path / "titles.csv",
+                      "\ufeffid , title\n"
+                      " m1 , One \n"
+                      "m2,Two,surplus\n"
+                      f"m3,{long_synopsis}\n"
+                      "m4,Four\n")
+    m1, m2, m3, m4 = read_manifest(manifest)
+    assert (m1.id, m1.title, m1.problem) == ("m1", "One", None)
+    assert m2.id == "m2" and "titles.csv:3" in m2.problem and "surplus" in m2.problem
+    assert m3.id == "titles.csv:4" and "titles.csv:4" in m3.problem and "malformed CSV" in m3.problem
+    assert (m4.id, m4.problem) == ("m4", None)

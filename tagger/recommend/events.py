@@ -16,15 +16,14 @@ title add up. A positive sum is a like, a negative one a dislike.
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from tagger.errors import InputError
+from tagger.rows import read_rows
 
 KINDS = ("play", "completion", "watch", "rating", "rewatch", "abandon")
 FIELDS = ("user", "title", "kind", "value", "timestamp")
@@ -79,42 +78,20 @@ def affinities(events: list[Event], *, now_s: float, half_life_days: float) -> d
 
 
 def read_events(path: str | Path) -> list[Event]:
-    """Events from a .csv or .jsonl file; a bad row raises InputError naming the line and field."""
+    """Events from a .csv or .jsonl file; the first bad row raises InputError naming its line.
+
+    Unlike a manifest, where a bad row fails only its title, an events file stops at its first
+    bad row: a model fitted on the rows that happened to parse would differ without a word.
+    """
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "interactions file not found")
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        rows = _csv_rows(path)
-    elif suffix in (".jsonl", ".ndjson"):
-        rows = _jsonl_rows(path)
-    else:
-        raise InputError(path, "interactions must be a .csv or .jsonl file")
-    return [_event(path, line, row) for line, row in rows]
-
-
-def _csv_rows(path: Path):
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        missing = [f for f in FIELDS if f not in (reader.fieldnames or [])]
-        if missing:
-            raise InputError(path, f"the header must name {', '.join(FIELDS)}", line=1, field=missing[0])
-        for row in reader:
-            yield reader.line_num, row
-
-
-def _jsonl_rows(path: Path):
-    with path.open(encoding="utf-8-sig") as handle:
-        for number, text in enumerate(handle, 1):
-            if not text.strip():
-                continue
-            try:
-                row = json.loads(text)
-            except json.JSONDecodeError as error:
-                raise InputError(path, f"invalid JSON: {error.msg}", line=number) from None
-            if not isinstance(row, dict):
-                raise InputError(path, "each line must be a JSON object", line=number)
-            yield number, row
+    events = []
+    for line, row, problem in read_rows(path, required=FIELDS, what="interactions file"):
+        if problem is not None:
+            raise problem
+        events.append(_event(path, line, row))
+    return events
 
 
 def _event(path: Path, line: int, row: dict) -> Event:

@@ -10,7 +10,7 @@ import math
 import re
 from typing import NamedTuple
 
-from tagger.tagging.taxonomy import ADJECTIVE, NOUN, MicrogenreGrammar, Tag
+from tagger.tagging.taxonomy_model import ADJECTIVE, NOUN, MicrogenreGrammar, Tag
 
 # Ignored when checking that a name does not repeat a word.
 _STOPWORDS = frozenset({"a", "an", "the", "of", "and", "in", "on", "at", "to", "for", "about",
