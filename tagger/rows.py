@@ -45,8 +45,17 @@ def read_rows(path: str | Path, *, required: tuple[str, ...] = (),
 def _utf8_only(path: Path, rows: Iterator[Row]) -> Iterator[Row]:
     try:
         yield from rows
+    except UnicodeDecodeError:
+        pass
+    else:
+        return
+    # The text layer's error does not say where; the bytes do.
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise InputError(path, f"not UTF-8 text ({error.reason})") from None
+        raise InputError(path, f"not UTF-8 text: byte 0x{data[error.start]:02x} ({error.reason}); "
+                               f"save the file as UTF-8", line=data[:error.start].count(b"\n") + 1) from None
 
 
 def _stripped(value):
