@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from recommend_data import START_S, build_items, checkerboard_likes, checkerboard_specs, events_of, title_spec
+from tagger.errors import UnknownIdError
 from tagger.recommend import Event, Recommender, RecommenderSettings
 from tagger.recommend.model import PARTS
 
@@ -164,16 +165,19 @@ def test_new_user_likes_leave_out_the_liked_and_bring_their_group(model):
     assert all(not is_a(t) for t in found[:5]), found
 
 
-@pytest.mark.parametrize("call, name", [
-    (lambda m: m.similar("no-such-title"), "no-such-title"),
-    (lambda m: m.recommend_new_user(likes=["a01", "no-such-title"]), "no-such-title"),
-    (lambda m: m.recommend_new_user(tags=["dark", "no-such-tag"]), "no-such-tag"),
-    (lambda m: m.recommend_user("no-such-user"), "no-such-user"),
+@pytest.mark.parametrize("call, kind, name", [
+    (lambda m: m.similar("no-such-title"), "title", "no-such-title"),
+    (lambda m: m.recommend_new_user(likes=["a01", "no-such-title"]), "title", "no-such-title"),
+    (lambda m: m.recommend_new_user(tags=["dark", "no-such-tag"]), "tag", "no-such-tag"),
+    (lambda m: m.recommend_user("no-such-user"), "user", "no-such-user"),
 ])
-def test_unknown_names_raise_key_error_naming_them(model, call, name):
-    with pytest.raises(KeyError) as caught:
+def test_unknown_names_raise_unknown_id_error_naming_them(model, call, kind, name):
+    """Their own type, not KeyError: the CLI shows these as one line and a KeyError bug in full."""
+    with pytest.raises(UnknownIdError) as caught:
         call(model)
-    assert name in str(caught.value)
+    assert not isinstance(caught.value, KeyError)
+    assert (caught.value.kind, caught.value.unknown_id) == (kind, name)
+    assert str(caught.value).startswith(f"unknown {kind} {name!r}: ")
 
 
 # -- region, diversity, exploration -------------------------------------------------------------
@@ -318,7 +322,7 @@ def test_fit_ignores_events_after_its_time(items, events):
     midway = START_S + 10 * 86400.0
     late = [Event("late-viewer", "b05", "completion", 1.0, midway + 86400.0)]
     model = Recommender().fit(items, events + late, now_s=midway)
-    with pytest.raises(KeyError, match="late-viewer"):
+    with pytest.raises(UnknownIdError, match="late-viewer"):
         model.recommend_user("late-viewer")
     known = {e.user for e in events if e.time_s <= midway}
     assert set(model.user_ids) == known

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from tagger.errors import UnknownIdError
+
 # Editors' decisions stick: a rejected tag is gone, an accepted or added one is certain.
 DECIDED_CONFIDENCE = {"accepted": 1.0, "added": 1.0}
 EMBEDDING_SPACES = ("text", "visual", "audio")
@@ -38,11 +40,11 @@ class ItemTable:
         return len(self.ids)
 
     def rows(self, title_ids) -> np.ndarray:
-        """Row numbers of title ids; an unknown id raises KeyError naming it."""
+        """Row numbers of title ids; an unknown id raises UnknownIdError naming it."""
         out = []
         for title_id in title_ids:
             if title_id not in self.index:
-                raise KeyError(f"unknown title {title_id!r}: not in the catalog (see `tagger list`)")
+                raise UnknownIdError("title", title_id, "not in the catalog (see `tagger list`)")
             out.append(self.index[title_id])
         return np.array(out, dtype=np.int64)
 

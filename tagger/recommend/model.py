@@ -33,6 +33,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
+from tagger.errors import UnknownIdError
 from tagger.recommend.collab import fit_als, fold_in, history_matrix, item_cosine
 from tagger.recommend.content import ContentWeights, TasteModel, content_matrix, genre_names, profile_vectors
 from tagger.recommend.events import Event, affinities
@@ -148,7 +149,7 @@ class Queries:
                        region: str | None = None) -> list[Recommendation]:
         """A viewer with events in the fitted data; titles they liked or disliked are left out."""
         if user not in self._user_index:
-            raise KeyError(f"unknown user {user!r}: no events for them in the interactions file")
+            raise UnknownIdError("user", user, "no events for them in the interactions file")
         u = self._user_index[user]
         signed = self.signed[u]
         liked = signed.indices[signed.data > 0]
@@ -198,7 +199,7 @@ class Queries:
             key = name.strip().lower()
             if key not in by_name and key not in genres:
                 some = ", ".join(sorted(self.items.tag_ids)[:12])
-                raise KeyError(f"unknown tag {name!r}: no title in the catalog carries it (some that do: {some})")
+                raise UnknownIdError("tag", name, f"no title in the catalog carries it (some that do: {some})")
             wanted.add(by_name.get(key, key))
         row = np.zeros(self.content.shape[1], np.float32)
         if "tags" in self.layout:
