@@ -491,8 +491,10 @@ class Recommender(Queries):
                  + s.freshness_weight * parts["freshness"])
         return np.where(parts["released"], total, -np.inf)
 
-    def score(self, histories, candidates, **kwargs) -> np.ndarray:
-        return self.blend(self.parts(histories, candidates, **kwargs))
+    def score(self, histories: list[np.ndarray], candidates: np.ndarray, *, now_s=None) -> np.ndarray:
+        """(len(histories), len(candidates)) blended scores, in the argument order every scorer
+        of the evaluation takes; now_s per query or one for all (None or NaN: no query time)."""
+        return self.blend(self.parts(histories, candidates, now_s=now_s))
 
     def _freshness(self, candidates, now) -> np.ndarray:
         """1 for a title added just now, fading over freshness_days; 0 for the rest."""
