@@ -9,6 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from tagger.errors import UnknownIdError
+from tagger.recommend.saved import prefixed, sparse_arrays, sparse_matrix, unprefixed
 
 # Editors' decisions stick: a rejected tag is gone, an accepted or added one is certain.
 DECIDED_CONFIDENCE = {"accepted": 1.0, "added": 1.0}
@@ -59,6 +60,19 @@ class ItemTable:
         out = np.zeros((len(rows), self.tags.shape[1]), np.float32)
         out[np.repeat(np.arange(len(rows)), lengths), self.tags.indices[positions]] = self.tags.data[positions]
         return out
+
+    def to_arrays(self) -> tuple[dict[str, np.ndarray], dict]:
+        """The table as named arrays (numbers) and JSON-able parameters (ids and text)."""
+        arrays = {"year": self.year, "added_s": self.added_s, **prefixed("tags", sparse_arrays(self.tags)),
+                  **prefixed("embeddings", self.embeddings)}
+        params = {"ids": self.ids, "titles": self.titles, "synopses": self.synopses, "genres": self.genres,
+                  "regions": self.regions, "tag_ids": self.tag_ids, "tag_labels": self.tag_labels}
+        return arrays, params
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], params: dict) -> "ItemTable":
+        return cls(**params, year=arrays["year"], added_s=arrays["added_s"],
+                   tags=sparse_matrix(unprefixed("tags", arrays)), embeddings=unprefixed("embeddings", arrays))
 
     @classmethod
     def from_catalog(cls, catalog) -> "ItemTable":

@@ -26,23 +26,25 @@ from __future__ import annotations
 import datetime as dt
 import time
 import zlib
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 
-from tagger.errors import UnknownIdError
-from tagger.recommend.collab import fit_als, fold_in, history_matrix, item_cosine
+from tagger.errors import InputError, UnknownIdError
+from tagger.recommend.collab import ItemFactors, fit_als, fold_in, history_matrix, item_cosine
 from tagger.recommend.content import ContentWeights, TasteModel, content_matrix, genre_names, profile_vectors
 from tagger.recommend.events import Event, affinities
 from tagger.recommend.index import ANN_FROM_DEFAULT, InnerProductIndex, VectorIndex
 from tagger.recommend.items import ItemTable
 from tagger.recommend.popularity import Popularity
 from tagger.recommend.rank import explore, mmr, shared_tags
+from tagger.recommend.saved import prefixed, read_folder, sparse_arrays, sparse_matrix, unprefixed, write_folder
 
 PARTS = ("content", "collab", "popularity", "freshness")
+FORMAT, VERSION = "tagger.recommend.Recommender", 2     # 2: each part's own arrays; content rebuilt on load
 
 
 @dataclass
@@ -371,21 +373,25 @@ class Recommender(Queries):
 
     def _fit(self, items, likes, signed, pop_items, pop_times, pop_weights, pop_regions) -> None:
         s = self.settings
-        self.items = items
-        self.likes, self.signed = likes, signed
-        self.content, self.layout = content_matrix(items, s.content)
+        self._set_history(items, likes, signed)
         self.taste = TasteModel(s.profile_ridge, s.item_ridge).fit(self.content, likes)
         self.popularity = Popularity(s.popularity_half_life_days).fit(
             pop_items, pop_times, pop_weights, len(items), pop_regions if pop_regions is not None and len(pop_regions) else None)
-        self.item_viewers = np.diff(likes.tocsc().indptr).astype(float)
         self.appeal = self._appeal()
         viewers = int((np.diff(likes.indptr) > 0).sum())
         self.als = self.knn = None
         if viewers >= s.min_viewers_for_collab:
-            self.als = fit_als(likes, factors=s.als_factors, regularization=s.als_regularization,
-                               alpha=s.als_alpha, iterations=s.als_iterations, random_state=0)
+            self.als = ItemFactors.of(fit_als(likes, factors=s.als_factors, regularization=s.als_regularization,
+                                              alpha=s.als_alpha, iterations=s.als_iterations, random_state=0))
             self.knn = item_cosine(likes, s.knn_neighbours)
         self._prepare_queries()
+
+    def _set_history(self, items: ItemTable, likes: sp.csr_matrix, signed: sp.csr_matrix) -> None:
+        """The titles, who liked them, and what follows from those alone: at fit and at load."""
+        self.items = items
+        self.likes, self.signed = likes, signed
+        self.content, self.layout = content_matrix(items, self.settings.content)
+        self.item_viewers = np.diff(likes.tocsc().indptr).astype(float)
 
     def _prepare_queries(self) -> None:
         """What queries derive from the fitted arrays: after fit, and after load."""
@@ -403,18 +409,51 @@ class Recommender(Queries):
         self._als_moments = _moments(self.als.item_factors) if self.als is not None else None
         self._appeal_scale = float(self.appeal.mean()), float(self.appeal.std())
 
-    def save(self, folder) -> Path:
-        """Writes the fitted model to `folder` (see tagger.recommend.store)."""
-        from tagger.recommend.store import save_model
+    # -- saving ---------------------------------------------------------------------------------
+    def to_arrays(self) -> tuple[dict[str, np.ndarray], dict]:
+        """The fitted model as named arrays and JSON-able parameters, part by part (each part's
+        arrays behind its name); `from_arrays` rebuilds it. Content vectors and what queries
+        derive from the parts are rebuilt, not stored."""
+        arrays = {"appeal": self.appeal}
+        params = {"settings": asdict(self.settings), "users": {"ids": self.user_ids, "regions": self.user_regions}}
+        for name, part in (("items", self.items), ("taste", self.taste), ("popularity", self.popularity),
+                           ("als", self.als)):
+            part_arrays, params[name] = part.to_arrays() if part is not None else ({}, None)
+            arrays.update(prefixed(name, part_arrays))
+        for name, matrix in (("likes", self.likes), ("signed", self.signed), ("knn", self.knn)):
+            if matrix is not None:
+                arrays.update(prefixed(name, sparse_arrays(matrix)))
+        return arrays, params
 
-        return save_model(self, folder)
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], params: dict) -> "Recommender":
+        model = cls(RecommenderSettings.from_dict(params["settings"]))
+        model.user_ids, model.user_regions = params["users"]["ids"], params["users"]["regions"]
+        model._set_history(ItemTable.from_arrays(unprefixed("items", arrays), params["items"]),
+                           sparse_matrix(unprefixed("likes", arrays)), sparse_matrix(unprefixed("signed", arrays)))
+        model.taste = TasteModel.from_arrays(unprefixed("taste", arrays), params["taste"])
+        model.popularity = Popularity.from_arrays(unprefixed("popularity", arrays), params["popularity"])
+        model.appeal = arrays["appeal"]
+        model.als = None if params["als"] is None else ItemFactors.from_arrays(unprefixed("als", arrays), params["als"])
+        knn = unprefixed("knn", arrays)
+        model.knn = sparse_matrix(knn) if knn else None
+        model._prepare_queries()
+        return model
+
+    def save(self, folder) -> Path:
+        """Writes the fitted model to `folder`: model.json and arrays.npz, no pickle. Fitting reads
+        every event (21 s at 100k titles); a saved model answers from the next process at once."""
+        return write_folder(folder, FORMAT, VERSION, *self.to_arrays())
 
     @classmethod
     def load(cls, folder) -> "Recommender":
-        """A model written by `save`, answering as it did."""
-        from tagger.recommend.store import load_model
-
-        return load_model(cls, folder)
+        """A model written by `save`, answering as it did; InputError naming the file for anything
+        else (a model saved by an older tagger: fit it again)."""
+        arrays, params = read_folder(folder, FORMAT, VERSION)
+        try:
+            return cls.from_arrays(arrays, params)
+        except KeyError as error:      # only reading the files here: a name they should hold
+            raise InputError(folder, f"incomplete saved model: no {error.args[0]!r}; fit the model again") from error
 
     def _appeal(self) -> np.ndarray:
         """Popularity predicted from content (ridge on titles with viewers): the prior of a title
