@@ -276,9 +276,9 @@ def test_exploration_draws_do_not_change_between_processes(items, events):
 
 # -- blend --------------------------------------------------------------------------------------
 def test_weight_moves_to_collaborative_as_history_grows():
-    model = Recommender()
     sizes = [0, 1, 2, 5, 20, 100]
-    weights = [model._part_weights(n) for n in sizes]
+    weights = [RecommenderSettings().part_weights(n) for n in sizes]
+    assert all(list(w) == list(PARTS) for w in weights)
     assert weights[0]["collab"] == 0 and weights[0]["content"] == 0 and weights[0]["popularity"] > 0
     for before, after in zip(weights, weights[1:]):
         assert after["collab"] > before["collab"]
@@ -301,7 +301,7 @@ def test_blend_weights_each_part_as_part_weights_says():
     parts["released"][:, 0] = [True, False, True, True]
     total = model.blend(parts)
     for row, n in enumerate(sizes):
-        expected = [model._part_weights(n)[name] for name in PARTS] + [0.0]
+        expected = [settings.part_weights(n)[name] for name in PARTS] + [0.0]
         if row == 1:
             expected[0] = -np.inf
         np.testing.assert_allclose(total[row], expected)
