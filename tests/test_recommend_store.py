@@ -93,3 +93,6 @@ def test_loading_something_else_names_the_folder_and_the_reason(world, tmp_path)
     (folder / "arrays.npz").write_bytes(b"not a zip file")
     with pytest.raises(InputError, match=r"arrays.npz.*unreadable.*fit the model again"):
         Recommender.load(folder)
+    (folder / "model.json").write_text('{"format": ')
+    with pytest.raises(InputError, match=r"model.json.*invalid JSON"):
+        Recommender.load(folder)
