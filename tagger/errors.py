@@ -47,3 +47,14 @@ class StageSkipped(Exception):
     def __init__(self, reason: str):
         self.reason = reason
         super().__init__(reason)
+
+
+class UnknownIdError(TaggerError):
+    """A title, viewer or tag that the catalog or a fitted model does not hold.
+
+    The message reads ``unknown KIND 'ID': where to look``."""
+
+    def __init__(self, kind: str, unknown_id: str, hint: str):
+        self.kind = kind
+        self.unknown_id = unknown_id
+        super().__init__(f"unknown {kind} {unknown_id!r}: {hint}")

@@ -72,10 +72,13 @@ def _show(query: dict, recommendations, as_json: bool) -> None:
 
 
 def _run(work):
+    """An unknown title, viewer or tag is the user's to fix: one line, no traceback."""
+    from tagger.errors import UnknownIdError
+
     try:
         return work()
-    except KeyError as error:
-        raise click.ClickException(error.args[0]) from None
+    except UnknownIdError as error:
+        raise click.ClickException(str(error)) from None
 
 
 @click.group()

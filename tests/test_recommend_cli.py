@@ -68,3 +68,15 @@ def test_usage_and_input_errors_say_what_to_give(files, tmp_path):
     assert wrong.exit_code == 1 and "bad.csv:2" in wrong.output and "kind" in wrong.output
     unknown = run("user", "nobody", "--catalog", db, "--interactions", events)
     assert unknown.exit_code == 1 and "unknown user 'nobody'" in unknown.output
+    title = run("similar", "no-such-title", "--catalog", db)
+    assert title.exit_code == 1 and "unknown title 'no-such-title'" in title.output and "tagger list" in title.output
+    tag = run("new-user", "--tags", "no-such-tag", "--catalog", db)
+    assert tag.exit_code == 1 and "unknown tag 'no-such-tag'" in tag.output
+
+
+def test_a_key_error_from_a_bug_is_not_taken_for_bad_input():
+    """Only an unknown id becomes a one-line message; any other KeyError keeps its traceback."""
+    from tagger.recommend_cli import _run
+
+    with pytest.raises(KeyError, match="a bug"):
+        _run(lambda: {}["a bug"])

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from recommend_data import START_S, build_items, checkerboard_likes, checkerboard_specs, events_of, title_spec
+from tagger.errors import UnknownIdError
 from tagger.recommend import Event, Recommender, RecommenderSettings
 from tagger.recommend.model import PARTS
 
@@ -164,16 +165,19 @@ def test_new_user_likes_leave_out_the_liked_and_bring_their_group(model):
     assert all(not is_a(t) for t in found[:5]), found
 
 
-@pytest.mark.parametrize("call, name", [
-    (lambda m: m.similar("no-such-title"), "no-such-title"),
-    (lambda m: m.recommend_new_user(likes=["a01", "no-such-title"]), "no-such-title"),
-    (lambda m: m.recommend_new_user(tags=["dark", "no-such-tag"]), "no-such-tag"),
-    (lambda m: m.recommend_user("no-such-user"), "no-such-user"),
+@pytest.mark.parametrize("call, kind, name", [
+    (lambda m: m.similar("no-such-title"), "title", "no-such-title"),
+    (lambda m: m.recommend_new_user(likes=["a01", "no-such-title"]), "title", "no-such-title"),
+    (lambda m: m.recommend_new_user(tags=["dark", "no-such-tag"]), "tag", "no-such-tag"),
+    (lambda m: m.recommend_user("no-such-user"), "user", "no-such-user"),
 ])
-def test_unknown_names_raise_key_error_naming_them(model, call, name):
-    with pytest.raises(KeyError) as caught:
+def test_unknown_names_raise_unknown_id_error_naming_them(model, call, kind, name):
+    """Their own type, not KeyError: the CLI shows these as one line and a KeyError bug in full."""
+    with pytest.raises(UnknownIdError) as caught:
         call(model)
-    assert name in str(caught.value)
+    assert not isinstance(caught.value, KeyError)
+    assert (caught.value.kind, caught.value.unknown_id) == (kind, name)
+    assert str(caught.value).startswith(f"unknown {kind} {name!r}: ")
 
 
 # -- region, diversity, exploration -------------------------------------------------------------
@@ -272,9 +276,9 @@ def test_exploration_draws_do_not_change_between_processes(items, events):
 
 # -- blend --------------------------------------------------------------------------------------
 def test_weight_moves_to_collaborative_as_history_grows():
-    model = Recommender()
     sizes = [0, 1, 2, 5, 20, 100]
-    weights = [model._part_weights(n) for n in sizes]
+    weights = [RecommenderSettings().part_weights(n) for n in sizes]
+    assert all(list(w) == list(PARTS) for w in weights)
     assert weights[0]["collab"] == 0 and weights[0]["content"] == 0 and weights[0]["popularity"] > 0
     for before, after in zip(weights, weights[1:]):
         assert after["collab"] > before["collab"]
@@ -297,7 +301,7 @@ def test_blend_weights_each_part_as_part_weights_says():
     parts["released"][:, 0] = [True, False, True, True]
     total = model.blend(parts)
     for row, n in enumerate(sizes):
-        expected = [model._part_weights(n)[name] for name in PARTS] + [0.0]
+        expected = [settings.part_weights(n)[name] for name in PARTS] + [0.0]
         if row == 1:
             expected[0] = -np.inf
         np.testing.assert_allclose(total[row], expected)
@@ -318,7 +322,7 @@ def test_fit_ignores_events_after_its_time(items, events):
     midway = START_S + 10 * 86400.0
     late = [Event("late-viewer", "b05", "completion", 1.0, midway + 86400.0)]
     model = Recommender().fit(items, events + late, now_s=midway)
-    with pytest.raises(KeyError, match="late-viewer"):
+    with pytest.raises(UnknownIdError, match="late-viewer"):
         model.recommend_user("late-viewer")
     known = {e.user for e in events if e.time_s <= midway}
     assert set(model.user_ids) == known

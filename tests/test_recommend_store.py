@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from recommend_data import START_S, build_items, checkerboard_likes, checkerboard_specs, events_of, title_spec
 from tagger.errors import InputError
 from tagger.recommend import Event, Recommender, RecommenderSettings
+from tagger.recommend.popularity import Popularity
 
 QUERY_S = START_S + 400 * 86400.0
 
@@ -55,17 +57,42 @@ def test_a_model_without_viewers_saves_and_loads(world, tmp_path):
            [r.title_id for r in fitted.recommend_new_user(["a02"], k=5, now_s=QUERY_S)]
 
 
+def test_every_part_saves_as_plain_arrays_and_json(world):
+    """No pickle: numbers in arrays of plain dtypes, the rest in parameters JSON can hold."""
+    items, events = world
+    fitted = Recommender().fit(items, events, now_s=QUERY_S)
+    arrays, params = fitted.to_arrays()
+    assert {name.split(".")[0] for name in arrays} >= {"items", "taste", "popularity", "als", "likes", "knn"}
+    assert all(isinstance(a, np.ndarray) and a.dtype != object for a in arrays.values())
+    assert json.loads(json.dumps(params)) == params
+    for part in (fitted.items, fitted.taste, fitted.popularity, fitted.als):
+        part_arrays, part_params = part.to_arrays()
+        again = type(part).from_arrays(part_arrays, json.loads(json.dumps(part_params)))
+        for name, array in again.to_arrays()[0].items():
+            np.testing.assert_array_equal(array, part_arrays[name])
+    assert list(fitted.popularity.regions) == list(Popularity.from_arrays(*fitted.popularity.to_arrays()).regions)
+
+
 def test_loading_something_else_names_the_folder_and_the_reason(world, tmp_path):
     with pytest.raises(InputError, match="not a saved recommender"):
         Recommender.load(tmp_path / "nothing-here")
     folder = Recommender().fit(world[0], []).save(tmp_path / "old")
     meta = json.loads((folder / "model.json").read_text())
+    version = meta["version"]
     meta["version"] = 0
     (folder / "model.json").write_text(json.dumps(meta))
     with pytest.raises(InputError, match=r"model.json.*version 0.*fit the model again"):
         Recommender.load(folder)
-    (folder / "arrays.npz").write_bytes(b"not a zip file")
-    meta["version"] = 1
+    meta["version"] = version
     (folder / "model.json").write_text(json.dumps(meta))
+    with np.load(folder / "arrays.npz") as stored:
+        arrays = {name: stored[name] for name in stored.files if name != "taste.S"}
+    np.savez(folder / "arrays.npz", **arrays)
+    with pytest.raises(InputError, match=r"old.*incomplete saved model.*'S'.*fit the model again"):
+        Recommender.load(folder)
+    (folder / "arrays.npz").write_bytes(b"not a zip file")
     with pytest.raises(InputError, match=r"arrays.npz.*unreadable.*fit the model again"):
+        Recommender.load(folder)
+    (folder / "model.json").write_text('{"format": ')
+    with pytest.raises(InputError, match=r"model.json.*invalid JSON"):
         Recommender.load(folder)

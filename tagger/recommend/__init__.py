@@ -9,6 +9,7 @@
 """
 from tagger.recommend.events import Event, read_events
 from tagger.recommend.items import ItemTable
-from tagger.recommend.model import Recommendation, Recommender, RecommenderSettings
+from tagger.recommend.model import Recommender, RecommenderSettings
+from tagger.recommend.queries import Recommendation
 
 __all__ = ["Event", "ItemTable", "Recommendation", "Recommender", "RecommenderSettings", "read_events"]

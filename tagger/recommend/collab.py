@@ -9,10 +9,22 @@ import scipy.sparse as sp
 
 @dataclass
 class ItemFactors:
-    """What fold-in needs of a fitted ALS model (a loaded model has only this)."""
+    """What fold-in needs of a fitted ALS model: the recommender keeps only this."""
     item_factors: np.ndarray
     regularization: float
     alpha: float
+
+    @classmethod
+    def of(cls, model) -> "ItemFactors":
+        """From implicit's fitted AlternatingLeastSquares."""
+        return cls(np.asarray(model.item_factors, np.float32), float(model.regularization), float(model.alpha))
+
+    def to_arrays(self) -> tuple[dict[str, np.ndarray], dict]:
+        return {"item_factors": self.item_factors}, {"regularization": self.regularization, "alpha": self.alpha}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], params: dict) -> "ItemFactors":
+        return cls(arrays["item_factors"], **params)
 
 
 def fit_als(positives: sp.csr_matrix, *, factors, regularization, alpha, iterations, random_state):

@@ -108,6 +108,15 @@ class TasteModel:
         self.S = (left @ right).astype(np.float32)
         return self
 
+    def to_arrays(self) -> tuple[dict[str, np.ndarray], dict]:
+        return {"S": self.S}, {"profile_ridge": self.profile_ridge, "item_ridge": self.item_ridge}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], params: dict) -> "TasteModel":
+        model = cls(**params)
+        model.S = arrays["S"]
+        return model
+
     def queries(self, profiles: np.ndarray) -> np.ndarray:
         """(n, d) taste queries of (n, d) profiles (mean content vectors with the bias set):
         a profile's affinity for a title x is its query . x."""

@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from tagger.errors import UnknownIdError
+from tagger.recommend.saved import prefixed, sparse_arrays, sparse_matrix, unprefixed
+
 # Editors' decisions stick: a rejected tag is gone, an accepted or added one is certain.
 DECIDED_CONFIDENCE = {"accepted": 1.0, "added": 1.0}
 EMBEDDING_SPACES = ("text", "visual", "audio")
@@ -38,11 +41,11 @@ class ItemTable:
         return len(self.ids)
 
     def rows(self, title_ids) -> np.ndarray:
-        """Row numbers of title ids; an unknown id raises KeyError naming it."""
+        """Row numbers of title ids; an unknown id raises UnknownIdError naming it."""
         out = []
         for title_id in title_ids:
             if title_id not in self.index:
-                raise KeyError(f"unknown title {title_id!r}: not in the catalog (see `tagger list`)")
+                raise UnknownIdError("title", title_id, "not in the catalog (see `tagger list`)")
             out.append(self.index[title_id])
         return np.array(out, dtype=np.int64)
 
@@ -57,6 +60,19 @@ class ItemTable:
         out = np.zeros((len(rows), self.tags.shape[1]), np.float32)
         out[np.repeat(np.arange(len(rows)), lengths), self.tags.indices[positions]] = self.tags.data[positions]
         return out
+
+    def to_arrays(self) -> tuple[dict[str, np.ndarray], dict]:
+        """The table as named arrays (numbers) and JSON-able parameters (ids and text)."""
+        arrays = {"year": self.year, "added_s": self.added_s, **prefixed("tags", sparse_arrays(self.tags)),
+                  **prefixed("embeddings", self.embeddings)}
+        params = {"ids": self.ids, "titles": self.titles, "synopses": self.synopses, "genres": self.genres,
+                  "regions": self.regions, "tag_ids": self.tag_ids, "tag_labels": self.tag_labels}
+        return arrays, params
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], params: dict) -> "ItemTable":
+        return cls(**params, year=arrays["year"], added_s=arrays["added_s"],
+                   tags=sparse_matrix(unprefixed("tags", arrays)), embeddings=unprefixed("embeddings", arrays))
 
     @classmethod
     def from_catalog(cls, catalog) -> "ItemTable":

@@ -12,8 +12,9 @@ query's viewer, or in `parts` over the candidates given, as the evaluation ranks
 with weights that move from popularity to content and collaborative as the viewer's
 history n_u grows: content x n_u / (n_u + content_history_half), collab x n_u /
 (n_u + user_history_half), popularity x popularity_history_half / (popularity_history_half
-+ n_u). Then diversity (maximal marginal relevance) and exploration (Thompson sampling over
-tag arms) re-rank the head.
++ n_u) (RecommenderSettings.part_weights). Then diversity (maximal marginal relevance) and
+exploration (Thompson sampling over tag arms) re-rank the head: the queries, with their
+reasons, are in tagger.recommend.queries; this module fits, scores and saves.
 
 A catalog past `full_scan_up_to` titles is not scored title by title: each query retrieves a
 candidate pool (the best few hundred by the taste model, through an inner-product index, by
@@ -25,23 +26,25 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-import zlib
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 
-from tagger.recommend.collab import fit_als, fold_in, history_matrix, item_cosine
+from tagger.errors import InputError
+from tagger.recommend.collab import ItemFactors, fit_als, fold_in, history_matrix, item_cosine
 from tagger.recommend.content import ContentWeights, TasteModel, content_matrix, genre_names, profile_vectors
 from tagger.recommend.events import Event, affinities
-from tagger.recommend.index import ANN_FROM_DEFAULT, InnerProductIndex, VectorIndex
+from tagger.recommend.index import ANN_FROM_DEFAULT
 from tagger.recommend.items import ItemTable
 from tagger.recommend.popularity import Popularity
-from tagger.recommend.rank import explore, mmr, shared_tags
+from tagger.recommend.queries import Queries, QueryInputs
+from tagger.recommend.saved import prefixed, read_folder, sparse_arrays, sparse_matrix, unprefixed, write_folder
+from tagger.recommend.standardise import moments, moments_scale, sparse_scale, zscore
 
 PARTS = ("content", "collab", "popularity", "freshness")
+FORMAT, VERSION = "tagger.recommend.Recommender", 2     # 2: each part's own arrays; content rebuilt on load
 
 
 @dataclass
@@ -87,241 +90,14 @@ class RecommenderSettings:
             data["content"] = ContentWeights(**data["content"])
         return cls(**data)
 
-
-class QueryInputs(NamedTuple):
-    """What scoring needs from each viewer's history, computed once per query."""
-    taste: np.ndarray                   # (n, d) taste-model queries: affinity = taste . content row
-    near: sp.csr_matrix | None          # (n, titles) summed item-kNN similarity to the history
-    factors: np.ndarray | None          # (n, f) ALS factors folded in from the history
-
-
-@dataclass
-class Recommendation:
-    title_id: str
-    title: str
-    score: float
-    reasons: list[str]
-    parts: dict[str, float]
-
-    def to_dict(self) -> dict:
-        return {"id": self.title_id, "title": self.title, "score": round(self.score, 4),
-                "reasons": self.reasons, "parts": {k: round(v, 4) for k, v in self.parts.items()}}
-
-
-class Queries:
-    """Queries on a fitted Recommender (kept apart from fitting and scoring for reading);
-    each recommendation carries its reasons."""
-
-    def similar(self, title_id: str, k: int = 10) -> list[Recommendation]:
-        """Titles like this one: content cosine, plus item-item similarity where viewers exist."""
-        row = int(self.items.rows([title_id])[0])
-        # Candidates: the nearest content vectors (exact, or IVF in large catalogs) and the
-        # title's co-viewed neighbours; the blend and re-rank work on that pool only.
-        hits = self.content_index.search(self.unit_content[row], max(k, self.settings.rerank_pool),
-                                         exclude={title_id})[0]
-        pool = hits.rows
-        collab_row = self.knn[row] if self.knn is not None and self.item_viewers[row] > 0 else None
-        if collab_row is not None:
-            pool = np.union1d(pool, collab_row.indices[collab_row.indices != row])
-        relevance = self.unit_content[pool] @ self.unit_content[row]
-        if collab_row is not None:
-            collab = collab_row[:, pool].toarray().ravel()
-            trust = self.item_viewers[pool] / (self.item_viewers[pool] + self.settings.item_history_half)
-            relevance = _z(relevance[None, :])[0] + self.settings.collab_weight * trust * _z(collab[None, :])[0]
-        picks = mmr(relevance, self.unit_content[pool], k, self.settings.diversity)
-        own_tags, *pick_tags = self.items.tag_rows([row] + [int(pool[p]) for p in picks])
-        out = []
-        for p, title_tags in zip(picks, pick_tags):
-            title = int(pool[p])
-            reasons = []
-            shared = shared_tags(own_tags, title_tags, self.items.tag_labels)
-            if shared:
-                reasons.append("shares: " + ", ".join(shared))
-            genres = [g for g in self.items.genres[title] if g in self.items.genres[row]]
-            if genres and not shared:
-                reasons.append("same genres: " + ", ".join(genres[:3]))
-            reasons.append(f"content similarity {float(self.unit_content[row] @ self.unit_content[title]):.2f}")
-            out.append(self._recommendation(title, float(relevance[p]), reasons, {}))
-        return out
-
-    def recommend_user(self, user: str, k: int = 10, *, now_s: float | None = None,
-                       region: str | None = None) -> list[Recommendation]:
-        """A viewer with events in the fitted data; titles they liked or disliked are left out."""
-        if user not in self._user_index:
-            raise KeyError(f"unknown user {user!r}: no events for them in the interactions file")
-        u = self._user_index[user]
-        signed = self.signed[u]
-        liked = signed.indices[signed.data > 0]
-        weights = signed.data[signed.data > 0]
-        seen = signed.indices
-        return self._recommend(liked, weights, seen, k=k, now_s=now_s,
-                               region=region or self.user_regions.get(user), seed_key=user,
-                               disliked=signed.indices[signed.data < 0])
-
-    def recommend_new_user(self, likes: list[str] = (), tags: list[str] = (), *, region: str | None = None,
-                           k: int = 10, now_s: float | None = None) -> list[Recommendation]:
-        """Zero to a few liked titles and chosen tags at sign-up; popularity is the prior."""
-        liked = self.items.rows(likes) if likes else np.zeros(0, np.int64)
-        extra = None
-        if tags:
-            extra = self._tag_profile(tags)
-        return self._recommend(liked, np.ones(len(liked)), liked, k=k, now_s=now_s, region=region,
-                               seed_key="new:" + ",".join(list(likes) + list(tags)), extra=extra, chosen_tags=tags)
-
-    def recommend_users(self, users: list[str], k: int = 10, **kwargs) -> dict[str, list[Recommendation]]:
-        """Batch form of recommend_user."""
-        return {user: self.recommend_user(user, k, **kwargs) for user in users}
-
-    # -- internals --------------------------------------------------------------------------
-    @property
-    def content_index(self) -> VectorIndex:
-        """Content vectors for nearest-neighbour search, built on first use."""
-        if getattr(self, "_content_index", None) is None:
-            self._content_index = VectorIndex(self.items.ids, self.unit_content, ann_from=self.settings.ann_from)
-        return self._content_index
-
-    @property
-    def _user_index(self) -> dict[str, int]:
-        if not hasattr(self, "_users"):
-            self._users = {u: i for i, u in enumerate(self.user_ids)}
-        return self._users
-
-    def _tag_profile(self, tags: list[str]) -> np.ndarray:
-        """A pseudo-title carrying the chosen tags (and genres of the same name), as a content row.
-        Tags match by id or label, case-insensitively."""
-        by_name = {}
-        for tag_id, label in zip(self.items.tag_ids, self.items.tag_labels):
-            by_name[tag_id.lower()] = by_name[label.lower()] = tag_id.lower()
-        genres = {g.lower() for g in self._genre_names}
-        wanted = set()
-        for name in tags:
-            key = name.strip().lower()
-            if key not in by_name and key not in genres:
-                some = ", ".join(sorted(self.items.tag_ids)[:12])
-                raise KeyError(f"unknown tag {name!r}: no title in the catalog carries it (some that do: {some})")
-            wanted.add(by_name.get(key, key))
-        row = np.zeros(self.content.shape[1], np.float32)
-        if "tags" in self.layout:
-            block = np.array([1.0 if t.lower() in wanted else 0.0 for t in self.items.tag_ids], np.float32)
-            if block.any():
-                row[self.layout["tags"]] = block / np.linalg.norm(block) * np.sqrt(self.settings.content.tags)
-        if "genres" in self.layout:
-            block = np.array([1.0 if g.lower() in wanted else 0.0 for g in self._genre_names], np.float32)
-            if block.any():
-                row[self.layout["genres"]] = block / np.linalg.norm(block) * np.sqrt(self.settings.content.genres)
-        return row[None, :]
-
-    def _recommend(self, liked, weights, seen, *, k, now_s, region, seed_key, extra=None, disliked=(),
-                   chosen_tags=()) -> list[Recommendation]:
-        s = self.settings
-        now_s = time.time() if now_s is None else now_s      # no time given: now (release, popularity)
-        liked = np.asarray(liked, np.int64)
-        inputs = self.query_inputs([liked], [np.asarray(weights, float)], extra)
-        candidates = self._candidates(inputs, now_s, region)
-        history_size = len(liked) + (1 if extra is not None else 0)
-        parts = self.parts([liked], candidates, now_s=now_s, regions=[region], inputs=inputs, catalog_scale=True)
-        parts["history_size"] = np.array([float(history_size)])
-        total = self.blend(parts)[0]
-        total[np.isin(candidates, np.asarray(seen, np.int64))] = -np.inf
-        head = np.argsort(-total, kind="stable")[:max(k, s.rerank_pool)]
-        head = head[np.isfinite(total[head])]              # positions in `candidates`
-        pool = candidates[head]                            # title rows
-        order = mmr(total[head], self.unit_content[pool], k, s.diversity)
-        picked = set(order)
-        order += [i for i in range(len(pool)) if i not in picked]   # the rest, by relevance
-        liked_tags = self.items.tag_rows(liked).sum(axis=0)
-        disliked_tags = self.items.tag_rows(np.asarray(disliked, np.int64)).sum(axis=0)
-        # Same viewer, same day, same draws: crc32, not hash(), which changes with every process.
-        rng = np.random.default_rng(zlib.crc32(f"{seed_key}|{int(now_s // 86400)}".encode()))
-        order, explored = explore(order, self.items.tag_rows(pool), liked_tags, disliked_tags, s.exploration, rng, k)
-        weights_now = self._part_weights(history_size)
-        titles, positions = pool[order], head[order]
-        contributions = [{name: float(weights_now[name] * parts[name][0, position]) for name in PARTS}
-                         for position in positions]
-        reasons = self._reasons(titles, liked, contributions, region, chosen_tags)
-        out = []
-        for p, title, position, mine, why in zip(order, titles, positions, contributions, reasons):
-            if p in explored:
-                why.insert(0, f"exploring: {self.items.tag_labels[explored[p]]}")
-            out.append(self._recommendation(int(title), float(total[position]), why, mine))
-        return out
-
-    def _candidates(self, inputs: QueryInputs, now_s, region) -> np.ndarray:
-        """Every title in a small catalog; in a large one, the union of the best few hundred by
-        each part (taste-model search through the index, popularity, ALS and co-viewing,
-        the newest), which the full blend then ranks."""
-        n = len(self.items)
-        if n <= self.settings.full_scan_up_to:
-            return np.arange(n)
-        size = self.settings.candidates_per_part
-        taste_index, als_index = self._pool_indexes()
-        # A pool only needs the head of each part: a quarter of the default IVF probes kept the
-        # top 10 identical to a full scan at 100k titles (benchmarks/recommender_queries.py).
-        found = [taste_index.search(inputs.taste[0], size, nprobe=max(1, taste_index.nprobe // 4))[0].rows,
-                 self.popularity.top(size, now_s, region),
-                 self._newest[:size]]
-        if inputs.factors is not None and inputs.factors[0].any():
-            found.append(als_index.search(inputs.factors[0], size, nprobe=max(1, als_index.nprobe // 4))[0].rows)
-            found.append(inputs.near[0].indices)
-        return np.unique(np.concatenate(found).astype(np.int64))
-
-    def _pool_indexes(self) -> tuple[InnerProductIndex, InnerProductIndex | None]:
-        """Largest-inner-product indexes over content rows (for the taste query p' S) and ALS item
-        factors; built when a large catalog is fitted or loaded, else on first use."""
-        if getattr(self, "_indexes", None) is None:
-            ids = self.items.ids
-            ann_from = self.settings.ann_from
-            self._indexes = (InnerProductIndex(ids, self.content, ann_from=ann_from),
-                             InnerProductIndex(ids, self.als.item_factors, ann_from=ann_from)
-                             if self.als is not None else None)
-        return self._indexes
-
-    def _part_weights(self, n_u: float) -> dict[str, float]:
-        s = self.settings
-        return {"content": s.content_weight * n_u / (n_u + s.content_history_half),
-                "collab": s.collab_weight * n_u / (n_u + s.user_history_half),
-                "popularity": s.popularity_weight * s.popularity_history_half / (s.popularity_history_half + n_u),
-                "freshness": s.freshness_weight}
-
-    def _reasons(self, titles, liked, contributions, region, chosen_tags) -> list[list[str]]:
-        """Why each title is shown: the liked title it is closest to, shared tags, the viewer's
-        picks, popularity, freshness. All titles of one query at once (sparse slicing per title
-        was most of a query's time)."""
-        items = self.items
-        title_tags = items.tag_rows(titles)
-        out = [[] for _ in titles]
-        if len(liked):
-            closeness = self.unit_content[liked] @ self.unit_content[titles].T      # (liked, titles)
-            if self.knn is not None:
-                closeness = closeness + self.knn[liked][:, titles].toarray()
-            anchors = liked[np.argmax(closeness, axis=0)]
-            profile_tags = items.tag_rows(liked).max(axis=0)
-            for why, anchor, tags in zip(out, anchors, title_tags):
-                why.append(f"because you liked {items.titles[int(anchor)]}")
-                shared = shared_tags(profile_tags, tags, items.tag_labels)
-                if shared:
-                    why.append("shares: " + ", ".join(shared))
-        if chosen_tags:
-            picked = {t.lower() for t in chosen_tags}
-            for why, title, tags in zip(out, titles, title_tags):
-                mine = [items.tag_labels[i] for i in np.flatnonzero(tags)
-                        if items.tag_ids[i].lower() in picked or items.tag_labels[i].lower() in picked]
-                mine += [g for g in items.genres[title] if g.lower() in picked]
-                mine = list(dict.fromkeys(mine))
-                if mine:
-                    why.append("matches your picks: " + ", ".join(mine[:3]))
-        for why, title, parts in zip(out, titles, contributions):
-            if parts["popularity"] > 0.5 and self.item_viewers[title] > 0:
-                why.append(f"popular in {region}" if region else "popular now")
-            if parts["freshness"] > 0.1:
-                why.append("new in the catalog")
-            if not why:
-                why.append("popular now")
-        return out
-
-    def _recommendation(self, title: int, score: float, reasons: list[str], parts: dict) -> Recommendation:
-        return Recommendation(self.items.ids[title], self.items.titles[title], score, reasons, parts)
-
+    def part_weights(self, n_u):
+        """The weight of each part (in PARTS order) for viewers with n_u titles in their history;
+        n_u a number or an array of them."""
+        return {"content": self.content_weight * n_u / (n_u + self.content_history_half),
+                "collab": self.collab_weight * n_u / (n_u + self.user_history_half),
+                "popularity": self.popularity_weight * self.popularity_history_half
+                / (self.popularity_history_half + n_u),
+                "freshness": self.freshness_weight}
 
 
 class Recommender(Queries):
@@ -370,21 +146,26 @@ class Recommender(Queries):
 
     def _fit(self, items, likes, signed, pop_items, pop_times, pop_weights, pop_regions) -> None:
         s = self.settings
-        self.items = items
-        self.likes, self.signed = likes, signed
-        self.content, self.layout = content_matrix(items, s.content)
+        self._set_history(items, likes, signed)
         self.taste = TasteModel(s.profile_ridge, s.item_ridge).fit(self.content, likes)
+        has_regions = pop_regions is not None and len(pop_regions) > 0
         self.popularity = Popularity(s.popularity_half_life_days).fit(
-            pop_items, pop_times, pop_weights, len(items), pop_regions if pop_regions is not None and len(pop_regions) else None)
-        self.item_viewers = np.diff(likes.tocsc().indptr).astype(float)
+            pop_items, pop_times, pop_weights, len(items), pop_regions if has_regions else None)
         self.appeal = self._appeal()
         viewers = int((np.diff(likes.indptr) > 0).sum())
         self.als = self.knn = None
         if viewers >= s.min_viewers_for_collab:
-            self.als = fit_als(likes, factors=s.als_factors, regularization=s.als_regularization,
-                               alpha=s.als_alpha, iterations=s.als_iterations, random_state=0)
+            self.als = ItemFactors.of(fit_als(likes, factors=s.als_factors, regularization=s.als_regularization,
+                                              alpha=s.als_alpha, iterations=s.als_iterations, random_state=0))
             self.knn = item_cosine(likes, s.knn_neighbours)
         self._prepare_queries()
+
+    def _set_history(self, items: ItemTable, likes: sp.csr_matrix, signed: sp.csr_matrix) -> None:
+        """The titles, who liked them, and what follows from those alone: at fit and at load."""
+        self.items = items
+        self.likes, self.signed = likes, signed
+        self.content, self.layout = content_matrix(items, self.settings.content)
+        self.item_viewers = np.diff(likes.tocsc().indptr).astype(float)
 
     def _prepare_queries(self) -> None:
         """What queries derive from the fitted arrays: after fit, and after load."""
@@ -398,22 +179,55 @@ class Recommender(Queries):
         self._newest = np.argsort(-self.items.added_s, kind="stable")
         self._genre_names = genre_names(self.items)     # the genres block's columns, in order
         # What sets the scale of each part over the whole catalog (parts, catalog_scale).
-        self._content_moments = _moments(self.content)
-        self._als_moments = _moments(self.als.item_factors) if self.als is not None else None
+        self._content_moments = moments(self.content)
+        self._als_moments = moments(self.als.item_factors) if self.als is not None else None
         self._appeal_scale = float(self.appeal.mean()), float(self.appeal.std())
 
-    def save(self, folder) -> Path:
-        """Writes the fitted model to `folder` (see tagger.recommend.store)."""
-        from tagger.recommend.store import save_model
+    # -- saving ---------------------------------------------------------------------------------
+    def to_arrays(self) -> tuple[dict[str, np.ndarray], dict]:
+        """The fitted model as named arrays and JSON-able parameters, part by part (each part's
+        arrays behind its name); `from_arrays` rebuilds it. Content vectors and what queries
+        derive from the parts are rebuilt, not stored."""
+        arrays = {"appeal": self.appeal}
+        params = {"settings": asdict(self.settings), "users": {"ids": self.user_ids, "regions": self.user_regions}}
+        for name, part in (("items", self.items), ("taste", self.taste), ("popularity", self.popularity),
+                           ("als", self.als)):
+            part_arrays, params[name] = part.to_arrays() if part is not None else ({}, None)
+            arrays.update(prefixed(name, part_arrays))
+        for name, matrix in (("likes", self.likes), ("signed", self.signed), ("knn", self.knn)):
+            if matrix is not None:
+                arrays.update(prefixed(name, sparse_arrays(matrix)))
+        return arrays, params
 
-        return save_model(self, folder)
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], params: dict) -> "Recommender":
+        model = cls(RecommenderSettings.from_dict(params["settings"]))
+        model.user_ids, model.user_regions = params["users"]["ids"], params["users"]["regions"]
+        model._set_history(ItemTable.from_arrays(unprefixed("items", arrays), params["items"]),
+                           sparse_matrix(unprefixed("likes", arrays)), sparse_matrix(unprefixed("signed", arrays)))
+        model.taste = TasteModel.from_arrays(unprefixed("taste", arrays), params["taste"])
+        model.popularity = Popularity.from_arrays(unprefixed("popularity", arrays), params["popularity"])
+        model.appeal = arrays["appeal"]
+        model.als = None if params["als"] is None else ItemFactors.from_arrays(unprefixed("als", arrays), params["als"])
+        knn = unprefixed("knn", arrays)
+        model.knn = sparse_matrix(knn) if knn else None
+        model._prepare_queries()
+        return model
+
+    def save(self, folder) -> Path:
+        """Writes the fitted model to `folder`: model.json and arrays.npz, no pickle. Fitting reads
+        every event (21 s at 100k titles); a saved model answers from the next process at once."""
+        return write_folder(folder, FORMAT, VERSION, *self.to_arrays())
 
     @classmethod
     def load(cls, folder) -> "Recommender":
-        """A model written by `save`, answering as it did."""
-        from tagger.recommend.store import load_model
-
-        return load_model(cls, folder)
+        """A model written by `save`, answering as it did; InputError naming the file for anything
+        else (a model saved by an older tagger: fit it again)."""
+        arrays, params = read_folder(folder, FORMAT, VERSION)
+        try:
+            return cls.from_arrays(arrays, params)
+        except KeyError as error:      # from_arrays reads the files by name: one they should hold
+            raise InputError(folder, f"incomplete saved model: no {error.args[0]!r}; fit the model again") from error
 
     def _appeal(self) -> np.ndarray:
         """Popularity predicted from content (ridge on titles with viewers): the prior of a title
@@ -449,21 +263,21 @@ class Recommender(Queries):
         n = len(histories)
         now = np.full(n, np.nan) if now_s is None else np.broadcast_to(np.asarray(now_s, float), (n,))
         inputs = inputs or self.query_inputs(histories, weights, extra_profiles)
-        scale = _moments_scale(inputs.taste, *self._content_moments) if catalog_scale else (None, None)
+        scale = moments_scale(inputs.taste, *self._content_moments) if catalog_scale else (None, None)
         everything = len(candidates) == len(self.items) and bool(np.all(candidates == np.arange(len(self.items))))
 
         def rows(matrix):       # no copy of the whole matrix when every title is a candidate
             return matrix if everything else matrix[candidates]
 
-        out = {"content": _z(inputs.taste @ rows(self.content).T, *scale)}
+        out = {"content": zscore(inputs.taste @ rows(self.content).T, *scale)}
         collab = np.zeros((n, len(candidates)), np.float32)
         trust = self.item_viewers[candidates] / (self.item_viewers[candidates] + self.settings.item_history_half)
         if self.als is not None:
-            knn_scale = _sparse_scale(inputs.near) if catalog_scale else (None, None)
-            als_scale = _moments_scale(inputs.factors, *self._als_moments) if catalog_scale else (None, None)
+            knn_scale = sparse_scale(inputs.near) if catalog_scale else (None, None)
+            als_scale = moments_scale(inputs.factors, *self._als_moments) if catalog_scale else (None, None)
             s = self.settings
-            collab = (s.knn_share * _z(inputs.near[:, candidates].toarray(), *knn_scale)
-                      + (1 - s.knn_share) * _z(inputs.factors @ rows(self.als.item_factors).T, *als_scale))
+            collab = (s.knn_share * zscore(inputs.near[:, candidates].toarray(), *knn_scale)
+                      + (1 - s.knn_share) * zscore(inputs.factors @ rows(self.als.item_factors).T, *als_scale))
             collab = collab * trust[None, :]
         out["collab"] = collab
         regions = regions or [None] * n
@@ -471,9 +285,9 @@ class Recommender(Queries):
         appeal = self.appeal[candidates][None, :]
         if catalog_scale:
             pop_scale = np.array([self.popularity.scale(now[u], regions[u]) for u in range(n)])
-            pop, appeal = _z(pop, pop_scale[:, :1], pop_scale[:, 1:]), _z(appeal, *self._appeal_scale)
+            pop, appeal = zscore(pop, pop_scale[:, :1], pop_scale[:, 1:]), zscore(appeal, *self._appeal_scale)
         else:
-            pop, appeal = _z(pop), _z(appeal)
+            pop, appeal = zscore(pop), zscore(appeal)
         out["popularity"] = trust[None, :] * pop + (1 - trust[None, :]) * appeal
         out["freshness"] = self._freshness(candidates, now)
         out["history_size"] = np.array([len(h) for h in histories], float)
@@ -481,17 +295,16 @@ class Recommender(Queries):
         return out
 
     def blend(self, parts: dict[str, np.ndarray], settings: RecommenderSettings | None = None) -> np.ndarray:
-        s = settings or self.settings
-        n_u = parts["history_size"][:, None]
-        total = (s.content_weight * n_u / (n_u + s.content_history_half) * parts["content"]
-                 + s.collab_weight * n_u / (n_u + s.user_history_half) * parts["collab"]
-                 + s.popularity_weight * s.popularity_history_half / (s.popularity_history_half + n_u)
-                 * parts["popularity"]
-                 + s.freshness_weight * parts["freshness"])
+        """Each part times its weight for the viewer's history size (settings.part_weights), summed;
+        titles not released at the query time get -inf."""
+        weights = (settings or self.settings).part_weights(parts["history_size"][:, None])
+        total = sum(weights[name] * parts[name] for name in PARTS)
         return np.where(parts["released"], total, -np.inf)
 
-    def score(self, histories, candidates, **kwargs) -> np.ndarray:
-        return self.blend(self.parts(histories, candidates, **kwargs))
+    def score(self, histories: list[np.ndarray], candidates: np.ndarray, *, now_s=None) -> np.ndarray:
+        """(len(histories), len(candidates)) blended scores, in the argument order every scorer
+        of the evaluation takes; now_s per query or one for all (None or NaN: no query time)."""
+        return self.blend(self.parts(histories, candidates, now_s=now_s))
 
     def _freshness(self, candidates, now) -> np.ndarray:
         """1 for a title added just now, fading over freshness_days; 0 for the rest."""
@@ -506,39 +319,3 @@ class Recommender(Queries):
         ref_year = np.array([dt.datetime.fromtimestamp(t, dt.timezone.utc).year if np.isfinite(t) else 9999
                              for t in now], float)[:, None]
         return ~(np.isfinite(year)[None, :] & (year[None, :] > ref_year))
-
-
-def _z(scores: np.ndarray, mean=None, std=None) -> np.ndarray:
-    """Standardise each row, by its own mean and spread unless given; a constant row becomes zeros."""
-    scores = np.asarray(scores, np.float64)
-    if mean is None:
-        mean, std = scores.mean(axis=1, keepdims=True), scores.std(axis=1, keepdims=True)
-    std = np.broadcast_to(np.asarray(std, np.float64), (scores.shape[0], 1))
-    return np.divide(scores - mean, std, out=np.zeros_like(scores), where=std > 1e-12)
-
-
-def _moments(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and covariance of the rows (float64), in blocks to bound memory."""
-    mean = rows.mean(axis=0, dtype=np.float64)
-    second = np.zeros((rows.shape[1], rows.shape[1]))
-    for start in range(0, rows.shape[0], 65536):
-        block = rows[start:start + 65536].astype(np.float64)
-        second += block.T @ block
-    return mean, second / max(rows.shape[0], 1) - np.outer(mean, mean)
-
-
-def _moments_scale(queries: np.ndarray, mean: np.ndarray, covariance: np.ndarray):
-    """Mean and standard deviation over all rows of `queries @ rows.T`, from the rows' moments."""
-    queries = queries.astype(np.float64)
-    variance = ((queries @ covariance) * queries).sum(axis=1)
-    return (queries @ mean)[:, None], np.sqrt(np.maximum(variance, 0.0))[:, None]
-
-
-def _sparse_scale(matrix: sp.csr_matrix):
-    """Mean and standard deviation of each row of a sparse matrix, zeros included."""
-    columns = matrix.shape[1]
-    row_of_entry = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
-    data = matrix.data.astype(np.float64)
-    mean = np.bincount(row_of_entry, data, minlength=matrix.shape[0])[:, None] / columns
-    square = np.bincount(row_of_entry, data * data, minlength=matrix.shape[0])[:, None] / columns
-    return mean, np.sqrt(np.maximum(square - mean ** 2, 0.0))

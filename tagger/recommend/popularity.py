@@ -37,6 +37,26 @@ class Popularity:
         self._cache = {}
         return self
 
+    def to_arrays(self) -> tuple[dict[str, np.ndarray], dict]:
+        """The interactions as arrays; regions as codes into the parameters' list (-1: none)."""
+        arrays = {"items": self.items, "times_s": self.times_s, "weights": self.weights}
+        params = {"half_life_days": self.half_life_days, "region_share": self.region_share,
+                  "refresh_s": self.refresh_s, "n_items": self.n_items, "regions": None}
+        if self.regions is not None:
+            params["regions"] = sorted({str(r) for r in self.regions if r})
+            code = {region: i for i, region in enumerate(params["regions"])}
+            arrays["region_codes"] = np.array([code[str(r)] if r else -1 for r in self.regions], np.int32)
+        return arrays, params
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], params: dict) -> "Popularity":
+        regions = None
+        if params["regions"] is not None:
+            names = np.array(params["regions"] + [None], dtype=object)     # code -1 picks the None
+            regions = names[arrays["region_codes"]]
+        return cls(params["half_life_days"], params["region_share"], params["refresh_s"]).fit(
+            arrays["items"], arrays["times_s"], arrays["weights"], params["n_items"], regions)
+
     def counts(self, now_s: float | None = None, region: str | None = None) -> np.ndarray:
         """Faded interaction mass per title at `now_s` (None: all of it, unfaded)."""
         if now_s is None or not np.isfinite(now_s):

@@ -2,6 +2,7 @@
 
 Each is fitted on a TrainSet and scores queries: rows are users (a revealed history and a
 time), columns are candidate titles. Higher is better; the harness hides revealed titles.
+Every scorer, the Recommender included, takes `score(histories, candidates, *, now_s=None)`.
 """
 from __future__ import annotations
 
@@ -14,14 +15,18 @@ from tagger.recommend.items import ItemTable
 
 
 class Baseline:
+    """A method of the evaluation: `fit` returns what scores (a baseline scores itself)."""
     name = ""
     item_cold = True      # takes part in the held-out-titles protocol
     new_user = True       # takes part in the new-user protocol
 
-    def fit(self, train: TrainSet, items: ItemTable) -> None:
+    def fit(self, train: TrainSet, items: ItemTable) -> "Baseline":
         raise NotImplementedError
 
-    def score(self, histories: list[np.ndarray], times_s: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    def score(self, histories: list[np.ndarray], candidates: np.ndarray, *,
+              now_s: np.ndarray | float | None = None) -> np.ndarray:
+        """(len(histories), len(candidates)) scores; histories and candidates are title rows,
+        now_s the time of each query (unix seconds; NaN or None: no time)."""
         raise NotImplementedError
 
 
@@ -33,8 +38,9 @@ class RandomScores(Baseline):
 
     def fit(self, train, items):
         self.rng = np.random.default_rng(self.seed)
+        return self
 
-    def score(self, histories, times_s, candidates):
+    def score(self, histories, candidates, *, now_s=None):
         return self.rng.random((len(histories), len(candidates)))
 
 
@@ -44,8 +50,9 @@ class Popularity(Baseline):
 
     def fit(self, train, items):
         self.counts = np.asarray(train.positives.sum(axis=0)).ravel()
+        return self
 
-    def score(self, histories, times_s, candidates):
+    def score(self, histories, candidates, *, now_s=None):
         return np.tile(self.counts[candidates], (len(histories), 1)).astype(float)
 
 
@@ -63,8 +70,9 @@ class GenrePopularity(Baseline):
         self.counts = np.asarray(train.positives.sum(axis=0)).ravel()
         share = self.per_title.T @ self.counts
         self.global_share = share / max(share.sum(), 1e-9)
+        return self
 
-    def score(self, histories, times_s, candidates):
+    def score(self, histories, candidates, *, now_s=None):
         out = np.zeros((len(histories), len(candidates)))
         genres_of = self.per_title[candidates]
         for u, history in enumerate(histories):
@@ -85,8 +93,9 @@ class TfidfProfile(Baseline):
                 for s, gs in zip(items.synopses, items.genres)]
         self.vectors = TfidfVectorizer(min_df=2, max_df=0.5, stop_words="english",
                                        sublinear_tf=True).fit_transform(docs).tocsr()
+        return self
 
-    def score(self, histories, times_s, candidates):
+    def score(self, histories, candidates, *, now_s=None):
         profiles = sp.vstack([sp.csr_matrix(self.vectors[h].mean(axis=0)) if len(h)
                               else sp.csr_matrix((1, self.vectors.shape[1])) for h in histories])
         return (profiles @ self.vectors[candidates].T).toarray()
@@ -101,8 +110,9 @@ class ItemKNN(Baseline):
 
     def fit(self, train, items):
         self.similarity = item_cosine(train.positives, self.neighbours)
+        return self
 
-    def score(self, histories, times_s, candidates):
+    def score(self, histories, candidates, *, now_s=None):
         rows = history_matrix(histories, self.similarity.shape[0])
         return (rows @ self.similarity[:, candidates]).toarray()
 
@@ -118,8 +128,9 @@ class ALS(Baseline):
 
     def fit(self, train, items):
         self.model = fit_als(train.positives, **self.params)
+        return self
 
-    def score(self, histories, times_s, candidates):
+    def score(self, histories, candidates, *, now_s=None):
         users = fold_in(self.model, histories, self.model.item_factors.shape[0])
         return users @ self.model.item_factors[candidates].T
 
@@ -153,8 +164,9 @@ class LightFMWarp(Baseline):
         self.item_vectors = self.model.get_item_representations(self.features)
         self.user_vectors = self.model.get_user_representations()
         self.positives = train.positives
+        return self
 
-    def score(self, histories, times_s, candidates):
+    def score(self, histories, candidates, *, now_s=None):
         # Item-cold queries come from training users: find each by their history row.
         users = self._users_of(histories)
         bias, vectors = self.item_vectors

@@ -14,9 +14,11 @@ seed's training data, never from the test split.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -31,23 +33,23 @@ KS = (0, 1, 3, 5)
 TOP_K = 20
 
 
-class TaggerMethod(B.Baseline):
-    """The project's recommender, tuned on a validation split of the training data."""
+class TaggerMethod:
+    """The project's recommender as a method of the evaluation: `choose` picks its settings
+    from the training data (the tuning below, on a validation split), and `fit` returns the
+    fitted Recommender, which scores as every baseline does."""
     name = "tagger"
+    item_cold = True
+    new_user = True
 
-    def __init__(self, protocol: str, seed: int):
-        self.protocol, self.seed = protocol, seed
-        self.chosen: dict = {}
+    def __init__(self, choose: Callable[[TrainSet, ItemTable], RecommenderSettings]):
+        self.choose = choose
+        self.chosen: dict = {}      # the settings that differ from the defaults, for the report
 
-    def fit(self, train: TrainSet, items: ItemTable) -> None:
-        settings = tune_item_cold(train, items, self.seed) if self.protocol == "item_cold" \
-            else tune_new_user(train, items, self.seed)
+    def fit(self, train: TrainSet, items: ItemTable) -> Recommender:
+        settings = self.choose(train, items)
         default = dataclasses.asdict(RecommenderSettings())
         self.chosen = {k: v for k, v in dataclasses.asdict(settings).items() if v != default[k]}
-        self.model = Recommender(settings).fit_matrix(items, train.positives, train.times_s)
-
-    def score(self, histories, times_s, candidates):
-        return self.model.score(histories, candidates, now_s=times_s)
+        return Recommender(settings).fit_matrix(items, train.positives, train.times_s)
 
 
 def tune_item_cold(train: TrainSet, items: ItemTable, seed: int) -> RecommenderSettings:
@@ -146,27 +148,28 @@ def evaluate(data, items: ItemTable, seeds=(0, 1, 2, 3, 4), log=print) -> dict:
     seconds: dict[str, float] = {}
     for seed in seeds:
         train, query = item_cold(ratings, seed)
-        for method in [TaggerMethod("item_cold", seed), *baselines(seed)]:
+        for method in [TaggerMethod(functools.partial(tune_item_cold, seed=seed)), *baselines(seed)]:
             if not method.item_cold:
                 continue
             started = time.perf_counter()
-            method.fit(train, items)
-            result = _metrics(method.score(query.histories, query.times_s, query.candidates), query, with_auc=True)
+            scorer = method.fit(train, items)
+            result = _metrics(scorer.score(query.histories, query.candidates, now_s=query.times_s), query,
+                              with_auc=True)
             seconds[method.name] = seconds.get(method.name, 0.0) + time.perf_counter() - started
             runs["item_cold"].setdefault(method.name, []).append(result)
             if method.name == "tagger":
                 chosen["item_cold"].append(method.chosen)
         log(f"seed {seed}: item cold start done ({len(query.histories)} users, {len(query.candidates)} titles)")
         train, queries = new_user(ratings, seed, ks=KS)
-        for method in [TaggerMethod("new_user", seed), *baselines(seed)]:
+        for method in [TaggerMethod(functools.partial(tune_new_user, seed=seed)), *baselines(seed)]:
             if not method.new_user:
                 continue
             started = time.perf_counter()
-            method.fit(train, items)
+            scorer = method.fit(train, items)
             for k, q in queries.items():
                 if k == 0 and method.name in NEEDS_HISTORY:
                     continue
-                result = _metrics(method.score(q.histories, q.times_s, q.candidates), q)
+                result = _metrics(scorer.score(q.histories, q.candidates, now_s=q.times_s), q)
                 runs["new_user"][str(k)].setdefault(method.name, []).append(result)
             seconds[method.name] = seconds.get(method.name, 0.0) + time.perf_counter() - started
             if method.name == "tagger":
