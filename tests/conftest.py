@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,30 @@ def write_light_pipeline(folder: Path, name: str = "light") -> Path:
     path = folder / f"{name}.toml"
     path.write_text(LIGHT_PIPELINE.format(name=name))
     return path
+
+
+TINY_CLIP = {   # a CLIP model small enough to build in a test
+    "embed_dim": 32,
+    "vision_cfg": {"image_size": 64, "layers": 2, "width": 64, "patch_size": 16},
+    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2},
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory) -> Path:
+    """A checkpoint of random weights for the CLIP model "tagger-tiny-clip", registered with open_clip:
+    the real loading code runs, without a download."""
+    open_clip = pytest.importorskip("open_clip")
+    torch = pytest.importorskip("torch")
+    folder = tmp_path_factory.mktemp("clip")
+    config = folder / "tagger-tiny-clip.json"
+    config.write_text(json.dumps(TINY_CLIP))
+    open_clip.add_model_config(config)
+    torch.manual_seed(0)
+    model = open_clip.create_model("tagger-tiny-clip", pretrained=None)
+    checkpoint = folder / "tiny.pt"
+    torch.save(model.state_dict(), checkpoint)
+    return checkpoint
 
 
 @pytest.fixture

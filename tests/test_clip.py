@@ -3,8 +3,6 @@
 Only shapes, normalisation, batching and the skip path are checked: random weights say
 nothing about images, and tagger never turns them into tags outside tests.
 """
-import json
-
 import numpy as np
 import pytest
 
@@ -13,24 +11,7 @@ torch = pytest.importorskip("torch")
 
 from tagger.vision.clip import ClipEncoder, WeightsUnavailable, resolve_weights  # noqa: E402
 
-TINY = {
-    "embed_dim": 32,
-    "vision_cfg": {"image_size": 64, "layers": 2, "width": 64, "patch_size": 16},
-    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2},
-}
-
-
-@pytest.fixture(scope="module")
-def tiny_checkpoint(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("clip")
-    config = folder / "tagger-tiny-clip.json"
-    config.write_text(json.dumps(TINY))
-    open_clip.add_model_config(config)
-    torch.manual_seed(0)
-    model = open_clip.create_model("tagger-tiny-clip", pretrained=None)
-    checkpoint = folder / "tiny.pt"
-    torch.save(model.state_dict(), checkpoint)
-    return checkpoint
+# tiny_checkpoint (conftest.py): the model "tagger-tiny-clip" with random weights.
 
 
 def _images(count, seed=0):

@@ -364,6 +364,9 @@ def speech_share_of(frames: FrameFeatures, silent: np.ndarray) -> float:
 
 
 # ------------------------------------------------------------------ vector for the embedding
+# The audio embedding's model id, also in the engine's versions: change it with the vector's
+# names or scaling.
+FEATURE_VECTOR_ID = "tagger-audio-features-v1"
 FEATURE_VECTOR_NAMES: tuple[str, ...] = (
     "loudness", "dynamic_range", "tempo", "onset_rate", "spectral_centroid",
     "spectral_rolloff", "spectral_flatness", "mode", "key_fifths_cos", "key_fifths_sin",

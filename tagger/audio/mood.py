@@ -18,6 +18,9 @@ chosen by hand, and cues that are unknown (tempo 0.0 on short spans) are left ou
 """
 from __future__ import annotations
 
+# Recorded in the engine's versions: change it with the weights or ranges below.
+MOOD_VERSION = "heuristic-circumplex-v1"
+
 # Arousal: weights of the cues, each first mapped linearly onto 0..1 between (low, high).
 AROUSAL_WEIGHTS = {"loudness": 0.35, "onsets": 0.25, "tempo": 0.20, "brightness": 0.20}
 LOUDNESS_RANGE_DB = (-45.0, -10.0)      # quiet .. loud (RMS dBFS)

@@ -1,8 +1,10 @@
-"""The one interface every executor implements, and the helpers they share."""
+"""The one interface every executor implements, the retry policy of those whose workers can
+die (WorkerExecutor), and the helpers they share."""
 from __future__ import annotations
 
 import logging
 import traceback
+from collections import deque
 from typing import Callable, ClassVar, Iterator
 
 from tagger.pipeline import Pipeline
@@ -46,6 +48,81 @@ class Executor:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+class WorkerExecutor(Executor):
+    """An executor whose titles run on workers that each load the models once and may die
+    (a decoder's segfault, os._exit, an out-of-memory kill, a lost node).
+
+    The retry policy lives here: a title whose worker died runs once more on a new worker,
+    then fails with the reason; the other titles go on. Subclasses only say how to start a
+    worker (`_start`), send it a title (`_send`) and learn what happened (`_wait`).
+    """
+    retries: ClassVar[int] = 1      # extra runs of a title whose worker died
+    worker_name: ClassVar[str]      # in messages: "the {worker_name} analysing it died"
+    death_causes: ClassVar[str]     # in messages: what such a death usually is
+
+    def __init__(self, pipeline: Pipeline, *, taxonomy: str | None = None, workers: int | None = None,
+                 on_stage: Callable[[str, str], None] | None = None):
+        super().__init__(pipeline, taxonomy=taxonomy, workers=workers, on_stage=on_stage)
+        self._workers: list = []     # live workers, busy or idle
+        self._jobs: dict = {}        # busy worker -> (position, attempts before this one) of its title
+
+    def _start(self):
+        """A new worker, loading the models; it may still be loading when returned."""
+        raise NotImplementedError
+
+    def _send(self, worker, title: TitleInput) -> None:
+        """Give an idle worker a title; a worker found dead here reports its death from `_wait`."""
+        raise NotImplementedError
+
+    def _wait(self) -> list[tuple[object, tuple]]:
+        """Block until a live worker has news; then (worker, event) pairs, in each worker's order.
+
+        Events: ("stage", title id, stage name) as a stage starts; ("done", result) when its
+        title is analysed; ("died", how) when the worker is gone (already reaped), busy or idle.
+        """
+        raise NotImplementedError
+
+    def _worker_limit(self) -> int:
+        """How many workers may run at once."""
+        return self.workers or 1
+
+    def _add_worker(self):
+        worker = self._start()
+        self._workers.append(worker)
+        return worker
+
+    def map(self, titles: list[TitleInput]) -> Iterator[tuple[int, dict]]:
+        todo = deque((position, 0) for position in range(len(titles)))   # (position, attempts so far)
+        limit = self._worker_limit()
+        while todo or self._jobs:
+            idle = [worker for worker in self._workers if worker not in self._jobs]
+            # A worker starts only for a waiting title: two titles start two, whatever --workers says.
+            while todo and (idle or len(self._workers) < limit):
+                worker = idle.pop() if idle else self._add_worker()
+                self._jobs[worker] = job = todo.popleft()
+                self._send(worker, titles[job[0]])
+            for worker, (kind, *payload) in self._wait():
+                if kind == "stage":
+                    if self.on_stage is not None:
+                        self.on_stage(*payload)
+                elif kind == "done":
+                    position, _ = self._jobs.pop(worker)
+                    yield position, payload[0]
+                elif kind == "died":
+                    self._workers.remove(worker)
+                    job = self._jobs.pop(worker, None)
+                    if job is None:
+                        continue   # it died idle: a new one starts when a title waits
+                    position, attempt = job
+                    if attempt < self.retries:
+                        todo.appendleft((position, attempt + 1))
+                        continue
+                    title = titles[position]
+                    yield position, failure_result(
+                        title, f"{title.source}: the {self.worker_name} analysing it died {attempt + 1} times "
+                               f"({self.death_causes}): {payload[0]}")
 
 
 def analyse_title(engine, title: TitleInput, on_stage: Callable[[str], None] | None = None) -> dict:

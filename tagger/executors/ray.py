@@ -2,16 +2,14 @@
 
 Without an address a local Ray starts with one CPU per worker; with one, it joins that cluster.
 A title whose actor dies (crash, os._exit, out-of-memory kill, lost node) runs once more on
-another actor, then fails with the reason; the other titles go on.
+another actor, then fails with the reason (the executor base's policy); the other titles go on.
 """
 from __future__ import annotations
 
 import socket
-from collections import deque
-from typing import Iterator
 
 from tagger.errors import TaggerError
-from tagger.executors.base import Executor, analyse_title, failure_result
+from tagger.executors.base import WorkerExecutor, analyse_title, failure_result
 from tagger.titles import TitleInput
 
 INSTALL_HINT = "pip install 'tagger[ray]'"
@@ -32,9 +30,19 @@ class EngineWorker:
         return analyse_title(self.engine, title)
 
 
-class RayExecutor(Executor):
+class _Actor:
+    """One EngineWorker actor and the task it runs, if any."""
+
+    def __init__(self, handle):
+        self.handle = handle
+        self.task = None       # ObjectRef of the analysis under way
+        self.title: TitleInput | None = None
+
+
+class RayExecutor(WorkerExecutor):
     name = "ray"
-    retries = 1   # extra runs of a title whose actor died
+    worker_name = "Ray worker"
+    death_causes = "crash, os._exit, out-of-memory kill or lost node"
 
     @classmethod
     def check_available(cls) -> None:
@@ -68,67 +76,49 @@ class RayExecutor(Executor):
                                   f"(with token authentication this machine also needs RAY_AUTH_MODE=token "
                                   f"and the cluster's token)") from None
         self._remote_worker = ray.remote(num_cpus=1, max_restarts=0)(EngineWorker)
-        self._actors: list = []   # live actors, busy or idle
 
-    def _cluster_cpus(self) -> int:
-        return max(1, int(self._ray.cluster_resources().get("CPU", 1)))
+    def _worker_limit(self) -> int:
+        # One actor per CPU at most: an actor that cannot be placed would hold its title forever.
+        cpus = max(1, int(self._ray.cluster_resources().get("CPU", 1)))
+        return min(self.workers or cpus, cpus)
 
-    def _new_actor(self):
-        actor = self._remote_worker.remote(self.pipeline, self.taxonomy)
-        self._actors.append(actor)
-        return actor
+    def _start(self) -> _Actor:
+        return _Actor(self._remote_worker.remote(self.pipeline, self.taxonomy))
+
+    def _send(self, actor: _Actor, title: TitleInput) -> None:
+        actor.task, actor.title = actor.handle.analyse.remote(title), title
+
+    def _wait(self) -> list[tuple[_Actor, tuple]]:
+        ray = self._ray
+        busy = {actor.task: actor for actor in self._workers if actor in self._jobs}
+        [task], _ = ray.wait(list(busy), num_returns=1)
+        actor, title = busy[task], busy[task].title
+        actor.task = actor.title = None
+        try:
+            return [(actor, ("done", ray.get(task)))]
+        except ray.exceptions.RayTaskError as error:   # raised in the actor, which lives on
+            cause = error.cause or error
+            return [(actor, ("done", failure_result(
+                title, f"{title.source}: Ray worker error: {type(cause).__name__}: {_first_line(cause)}")))]
+        except ray.exceptions.RayError as error:   # the actor's process is gone
+            ray.kill(actor.handle)
+            return [(actor, ("died", _death_reason(error)))]
 
     def engine_info(self) -> dict:
         # The first actor loads the models and reports their versions; the driver loads none.
-        actor = self._actors[0] if self._actors else self._new_actor()
+        actor = self._workers[0] if self._workers else self._add_worker()
         try:
-            return self._ray.get(actor.info.remote())
+            return self._ray.get(actor.handle.info.remote())
         except self._ray.exceptions.RayError as error:
             # Ray's message is a traceback of the actor's constructor; its last line is the error.
             lines = [line for line in str(error).splitlines() if line.strip()]
             raise TaggerError(f"Ray worker could not load pipeline {self.pipeline.name!r}: "
                               f"{lines[-1].strip() if lines else type(error).__name__}") from None
 
-    def map(self, titles: list[TitleInput]) -> Iterator[tuple[int, dict]]:
-        ray = self._ray
-        # One actor per CPU at most: an actor that cannot be placed would hold its title forever.
-        wanted = min(self.workers or self._cluster_cpus(), self._cluster_cpus(), len(titles))
-        todo = deque((position, 0) for position in range(len(titles)))   # (position, attempts so far)
-        idle = list(self._actors)
-        running: dict = {}   # ObjectRef -> (position, attempt, actor)
-        while todo or running:
-            while todo and (idle or len(self._actors) < wanted):
-                actor = idle.pop() if idle else self._new_actor()
-                position, attempt = todo.popleft()
-                running[actor.analyse.remote(titles[position])] = (position, attempt, actor)
-            [ref], _ = ray.wait(list(running), num_returns=1)
-            position, attempt, actor = running.pop(ref)
-            title = titles[position]
-            try:
-                result = ray.get(ref)
-            except ray.exceptions.RayTaskError as error:   # raised in the actor, which lives on
-                idle.append(actor)
-                cause = error.cause or error
-                result = failure_result(title, f"{title.source}: Ray worker error: {type(cause).__name__}: "
-                                               f"{_first_line(cause)}")
-            except ray.exceptions.RayError as error:
-                # The actor's process is gone: drop it (a new one starts if titles wait) and retry this title.
-                self._actors.remove(actor)
-                ray.kill(actor)
-                if attempt < self.retries:
-                    todo.appendleft((position, attempt + 1))
-                    continue
-                result = failure_result(
-                    title, f"{title.source}: the Ray worker analysing it died {attempt + 1} times "
-                           f"(crash, os._exit, out-of-memory kill or lost node): {_death_reason(error)}")
-            else:
-                idle.append(actor)
-            yield position, result
-
     def close(self) -> None:
-        for actor in self._actors:
-            self._ray.kill(actor)
-        self._actors = []
+        for actor in self._workers:
+            self._ray.kill(actor.handle)
+        self._workers, self._jobs = [], {}
         if self._started_ray:
             self._ray.shutdown()
 

@@ -78,18 +78,24 @@ class _SceneBuffer:
         return after
 
 
+def scene_detectors(settings: SplitSettings, *, min_scene_len: int) -> list:
+    """PySceneDetect's detectors of the pass: hard cuts, and fades through black."""
+    from scenedetect.detectors import ContentDetector, ThresholdDetector
+
+    return [ContentDetector(threshold=settings.content_threshold, min_scene_len=min_scene_len),
+            ThresholdDetector(threshold=settings.fade_threshold, min_scene_len=min_scene_len)]
+
+
 def split_video(path: str | Path, *, fps: float, rotation_deg: int, duration_s: float,
                 settings: SplitSettings, on_progress=None) -> SplitResult:
     import cv2
     from scenedetect.common import FrameTimecode
-    from scenedetect.detectors import ContentDetector, ThresholdDetector
 
     from tagger.vision.descriptors import frame_stats, motion, small_gray
 
     rate = Fraction(fps).limit_denominator(100_000) if fps > 0 else Fraction(25)
     min_len = max(1, int(round(settings.min_scene_s * float(rate))))
-    detectors = [ContentDetector(threshold=settings.content_threshold, min_scene_len=min_len),
-                 ThresholdDetector(threshold=settings.fade_threshold, min_scene_len=min_len)]
+    detectors = scene_detectors(settings, min_scene_len=min_len)
     sample_every = max(1, int(round(float(rate) / settings.sample_fps)))
 
     times: list[float] = []

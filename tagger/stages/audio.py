@@ -28,9 +28,15 @@ class AudioStage(Stage):
         summarize(frame_features(noise, sample_rate_hz=rate))
 
     def versions(self) -> dict[str, str]:
+        import av
         import librosa
 
-        return {"librosa": librosa.__version__, "mood": "heuristic-circumplex-v1"}
+        from tagger.audio.features import FEATURE_VECTOR_ID
+        from tagger.audio.mood import MOOD_VERSION
+
+        # PyAV decodes and resamples, librosa computes the features.
+        return {"librosa": librosa.__version__, "pyav": av.__version__, "mood": MOOD_VERSION,
+                "features": FEATURE_VECTOR_ID}
 
     def spaces(self) -> dict[str, int]:
         from tagger.audio.features import FEATURE_VECTOR_NAMES
@@ -38,7 +44,7 @@ class AudioStage(Stage):
         return {"audio": len(FEATURE_VECTOR_NAMES)}
 
     def run(self, ctx: TitleContext) -> None:
-        from tagger.audio.features import FrameFeatures, feature_vector, frame_features, summarize
+        from tagger.audio.features import FEATURE_VECTOR_ID, FrameFeatures, feature_vector, frame_features, summarize
         from tagger.media.decode import iter_audio
 
         if ctx.media is None or not ctx.media.has_audio:
@@ -55,4 +61,4 @@ class AudioStage(Stage):
             for scene, features in zip(ctx.split.scenes, ctx.scene_features):
                 piece = frames.slice(start_s=scene.start_s, end_s=scene.end_s)
                 features.update({f"audio.{k}": v for k, v in summarize(piece).items()})
-        ctx.vectors["audio"] = ("tagger-audio-features-v1", feature_vector(title))
+        ctx.vectors["audio"] = (FEATURE_VECTOR_ID, feature_vector(title))

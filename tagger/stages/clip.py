@@ -55,9 +55,10 @@ class ClipStage(Stage):
     def versions(self) -> dict[str, str]:
         if self.encoder is None:
             return {"model": f"{self.settings.model}/{self.settings.pretrained}", "status": "unavailable"}
-        import open_clip
+        import cv2
 
-        return {"model": self.encoder.model_id, "library": f"open_clip {open_clip.__version__}"}
+        # OpenCV decodes the keyframes the model sees.
+        return {"model": self.encoder.model_id, "library": self.encoder.version, "opencv": cv2.__version__}
 
     def spaces(self) -> dict[str, int]:
         return {"visual": self.encoder.dimension} if self.encoder is not None else {}

@@ -12,10 +12,16 @@ class ScenesStage(Stage):
     Settings = SplitSettings
 
     def versions(self) -> dict[str, str]:
+        import av
+        import cv2
         import scenedetect
 
-        return {"scenedetect": scenedetect.__version__,
-                "detectors": "ContentDetector+ThresholdDetector"}
+        from tagger.scenes.split import scene_detectors
+
+        detectors = scene_detectors(self.settings, min_scene_len=1)
+        # PyAV decodes, OpenCV computes frame statistics and encodes the keyframes.
+        return {"scenedetect": scenedetect.__version__, "detectors": "+".join(type(d).__name__ for d in detectors),
+                "opencv": cv2.__version__, "pyav": av.__version__}
 
     def run(self, ctx: TitleContext) -> None:
         from tagger.scenes.split import split_video

@@ -24,7 +24,12 @@ class VisualStage(Stage):
     def versions(self) -> dict[str, str]:
         import cv2
 
-        return {"opencv": cv2.__version__, "faces": "haarcascade_frontalface_default"}
+        versions = {"opencv": cv2.__version__}
+        if self.settings.face_keyframes_per_scene > 0:
+            from tagger.vision.faces import CASCADE_FILES
+
+            versions["faces"] = "+".join(CASCADE_FILES)
+        return versions
 
     def run(self, ctx: TitleContext) -> None:
         if ctx.split is None or not ctx.split.scenes:

@@ -111,11 +111,18 @@ class TextEncoder:
 
     @property
     def version(self) -> str:
-        if self._onnx is not None:
-            return self._onnx.version
-        import sentence_transformers
+        """The libraries that compute the vectors, with their versions (the engine digest holds them)."""
+        import tokenizers
+        import transformers
 
-        return f"sentence-transformers {sentence_transformers.__version__}"
+        if self._onnx is not None:
+            runs = [self._onnx.version]
+        else:
+            import sentence_transformers
+            import torch
+
+            runs = [f"sentence-transformers {sentence_transformers.__version__}", f"torch {torch.__version__}"]
+        return ", ".join(runs + [f"transformers {transformers.__version__}", f"tokenizers {tokenizers.__version__}"])
 
 
 @lru_cache(maxsize=4)

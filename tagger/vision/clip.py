@@ -80,6 +80,15 @@ class ClipEncoder:
                    batch_size=batch_size)
 
     @property
+    def version(self) -> str:
+        """The libraries that compute the vectors, with their versions (the engine digest holds them)."""
+        import open_clip
+        import PIL
+        import torch
+
+        return f"open_clip {open_clip.__version__}, torch {torch.__version__}, pillow {PIL.__version__}"
+
+    @property
     def dimension(self) -> int:
         return int(self.model.text_projection.shape[-1]) if getattr(self.model, "text_projection", None) is not None \
             else int(self.encode_texts(["x"]).shape[1])

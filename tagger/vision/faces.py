@@ -32,6 +32,7 @@ from tagger.errors import TaggerError
 
 FRONTAL_CASCADE_FILE = "haarcascade_frontalface_alt2.xml"
 PROFILE_CASCADE_FILE = "haarcascade_profileface.xml"
+CASCADE_FILES = (FRONTAL_CASCADE_FILE, PROFILE_CASCADE_FILE)   # what runs, as _get_cascades loads it
 
 # Haar faces need ~24 px at the detector scale; analysis frames are small (320x180), so the grey
 # frame is upscaled to at least this width first. At 320x180 -> 480x270 a face of 1/6 frame
@@ -81,7 +82,7 @@ def _get_cascades() -> tuple[cv2.CascadeClassifier, cv2.CascadeClassifier]:
             raise FaceDetectorUnavailable(
                 f"OpenCV {cv2.__version__} has no CascadeClassifier (moved out in OpenCV 5); "
                 "face detection needs opencv-python<5")
-        _cascades = (_load(FRONTAL_CASCADE_FILE), _load(PROFILE_CASCADE_FILE))
+        _cascades = tuple(_load(file_name) for file_name in CASCADE_FILES)
     return _cascades
 
 
