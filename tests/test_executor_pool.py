@@ -19,11 +19,11 @@ import pytest
 from tagger.catalog.db import Catalog
 from tagger.errors import TaggerError
 from tagger.executors.pool import STOP_WAIT_S
-from tagger.ingest import Progress, ingest
+from tagger.ingest import Progress
 from tagger.pipeline import load_pipeline
 from tagger.titles import discover
 
-from conftest import TWO_SHOTS as SHOTS, write_light_pipeline, write_title
+from conftest import TWO_SHOTS as SHOTS, ingest_by_name as ingest, write_light_pipeline, write_title
 
 WORKER_HOOK = """# Test-only (tests/test_executor_pool.py): run at start by every Python process started with
 # this folder on PYTHONPATH, i.e. the pool's workers.
@@ -32,7 +32,7 @@ import signal
 import time
 from pathlib import Path
 
-from tagger.ingest import Engine
+from tagger.engine import Engine
 
 COUNTS = Path({counts!r})
 analyse, build = Engine.analyse, Engine.__init__

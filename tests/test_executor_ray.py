@@ -14,18 +14,18 @@ from click.testing import CliRunner
 
 from tagger.catalog.db import Catalog
 from tagger.cli import cli
-from tagger.ingest import Progress, ingest
+from tagger.ingest import Progress
 from tagger.pipeline import load_pipeline
 from tagger.titles import discover
 
-from conftest import TWO_SHOTS as SHOTS, write_light_pipeline, write_title
+from conftest import TWO_SHOTS as SHOTS, ingest_by_name as ingest, write_light_pipeline, write_title
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_media"
 
 
 def _count_and_crash() -> None:
     """Runs in each Ray worker process (test-only): count analyses, die on crash-* titles."""
-    from tagger.ingest import Engine
+    from tagger.engine import Engine
 
     analyse = Engine.analyse
 
