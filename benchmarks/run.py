@@ -91,7 +91,7 @@ def _rss_mb() -> float:
 
 def measure_one(folder: str, pipeline_name: str) -> dict:
     from tagger import synth
-    from tagger.ingest import Engine
+    from tagger.engine import Engine
     from tagger.media.decode import iter_frames
     from tagger.media.probe import probe
     from tagger.pipeline import load_pipeline
@@ -117,13 +117,13 @@ def measure_one(folder: str, pipeline_name: str) -> dict:
     result = engine.analyse(title)
     ingest_s = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"title": title.id, "status": result["status"], "error": result.get("error"),
+    return {"title": title.id, "status": result.status, "error": result.error,
             "duration_s": info.duration_s, "size": f"{info.width}x{info.height}", "frames": frames,
             "analysis_width": width, "floor_s": floor_s, "ingest_s": ingest_s,
             "ingest_over_floor": ingest_s / floor_s if floor_s else None,
             "x_real_time": info.duration_s / ingest_s if ingest_s else None,
-            "stage_s": {name: r["seconds"] for name, r in result["modalities"].items()},
-            "scenes": len(result.get("scenes", [])), "baseline_rss_mb": baseline_mb, "peak_rss_mb": peak_mb}
+            "stage_s": {name: r["seconds"] for name, r in result.modalities.items()},
+            "scenes": len(result.scenes), "baseline_rss_mb": baseline_mb, "peak_rss_mb": peak_mb}
 
 
 def run_child(folder: Path, pipeline: str) -> dict:

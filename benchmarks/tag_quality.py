@@ -46,7 +46,7 @@ def load_titles(data: Path, count: int, seed: int):
 def evaluate(engine, rows) -> dict:
     counts = {g: {"tp": 0, "fp": 0, "fn": 0} for g in GENRE_TAGS}
     for title, genres in rows:
-        fired = {t["tag"] for t in engine.analyse(title)["tags"]}
+        fired = {t.tag for t in engine.analyse(title).tags}
         for genre, tag in GENRE_TAGS.items():
             hit, truth = tag in fired, genre in genres
             counts[genre]["tp"] += hit and truth
@@ -75,7 +75,7 @@ def main() -> int:
     if not (data / "tmdb" / "tmdb_5000_movies.csv").is_file():
         print(f"TMDB data not found under {data}", file=sys.stderr)
         return 2
-    from tagger.ingest import Engine
+    from tagger.engine import Engine
     from tagger.pipeline import load_pipeline
 
     base = load_pipeline("default")

@@ -9,7 +9,7 @@ import click
 
 from tagger import __version__
 from tagger.cli_options import catalog_option
-from tagger.executors import EXECUTORS, default_executor, executor_class
+from tagger.executors import EXECUTORS, build_executor, default_executor, executor_class
 
 def _open_catalog(path: str):
     from tagger.catalog.db import Catalog
@@ -87,12 +87,13 @@ def ingest(paths, manifest, catalog_path, pipeline_name, taxonomy_name, workers,
         raise click.UsageError("no titles found in " + ", ".join(list(paths) + list(manifest)))
     from tagger.progress import RichProgress, print_summary
 
-    catalog = _open_catalog(catalog_path)
-    with catalog:
+    progress = RichProgress()
+    options = {"address": ray_address} if ray_address else {}
+    with _open_catalog(catalog_path) as catalog:
         try:
-            outcomes = run_ingest(titles, catalog=catalog, pipeline=pipeline, taxonomy=taxonomy_name,
-                                  workers=workers, force=force, progress=RichProgress(), executor=executor,
-                                  executor_options={"address": ray_address} if ray_address else None)
+            with build_executor(executor, pipeline, taxonomy=taxonomy_name, workers=workers,
+                                on_stage=progress.stage, **options) as runner:
+                outcomes = run_ingest(titles, catalog=catalog, executor=runner, force=force, progress=progress)
         except TaggerError as error:   # the executor could not start: no Ray cluster, models fail to load
             raise click.ClickException(str(error)) from None
     print_summary(outcomes, catalog_path)
@@ -234,12 +235,6 @@ def _review_call(work):
         raise click.ClickException(str(error)) from None
 
 
-def _scene_idx(scene: int | None) -> int:
-    from tagger.catalog.db import TITLE_SCENE
-
-    return TITLE_SCENE if scene is None else scene
-
-
 @cli.group()
 def editors() -> None:
     """Editors who review tags: create them, list them, renew API tokens."""
@@ -267,10 +262,8 @@ def editors_add(name, catalog_path, password_stdin) -> None:
 @catalog_option
 def editors_list(catalog_path) -> None:
     """Editors in the catalog."""
-    from tagger.review.auth import list_editors
-
     with _open_catalog(catalog_path) as catalog:
-        for editor in list_editors(catalog):
+        for editor in catalog.editors():
             click.echo(f"{editor['name']:24} since {editor['created_at']}")
 
 
@@ -327,7 +320,7 @@ def _decision_command(action: str):
         with _open_catalog(catalog_path) as catalog:
             for tag in tags:
                 done = _review_call(lambda: decide(catalog, title_id, tag, action, editor=editor, comment=comment,
-                                                   scene_idx=_scene_idx(scene), expected_version=expect_version))
+                                                   scene=scene, expected_version=expect_version))
                 click.echo(f"{title_id} {tag}: {done['status']} by {done['editor']} (version {done['version']})")
     return command
 

@@ -53,6 +53,17 @@ def tiny_checkpoint(tmp_path_factory) -> Path:
     return checkpoint
 
 
+def ingest_by_name(titles, *, catalog, pipeline, executor=None, workers=None, taxonomy=None, progress=None,
+                   force=False):
+    """tagger.ingest.ingest on an executor built by name, as `tagger ingest` builds it."""
+    from tagger.executors import build_executor
+    from tagger.ingest import ingest
+
+    on_stage = progress.stage if progress is not None else None
+    with build_executor(executor, pipeline, taxonomy=taxonomy, workers=workers, on_stage=on_stage) as runner:
+        return ingest(titles, catalog=catalog, executor=runner, force=force, progress=progress)
+
+
 @pytest.fixture
 def shared_media() -> Path:
     """The real clips in ../shared/media; tests that need them skip where it is absent."""

@@ -56,12 +56,12 @@ def broken_title(folder: Path) -> Path:
     return folder
 
 
-def _analysis(result: dict) -> dict:
-    """What an analysis found, without timings."""
-    tags = {(t["tag"], t["scene"]): t["confidence"] for t in result["tags"]}
-    embeddings = {e["space"]: [float(x) for x in e["vector"]] for e in result["embeddings"]}
-    return {"scenes": [(s["start_frame"], s["end_frame"]) for s in result["scenes"]],
-            "micro_genres": result["micro_genres"], "tags": tags, "embeddings": embeddings}
+def _analysis(result) -> dict:
+    """What an analysis (a TitleResult) found, without timings."""
+    tags = {(t.tag, t.scene): t.confidence for t in result.tags}
+    embeddings = {e.space: [float(x) for x in e.vector] for e in result.embeddings}
+    return {"scenes": [(s.start_frame, s.end_frame) for s in result.scenes],
+            "micro_genres": result.micro_genres, "tags": tags, "embeddings": embeddings}
 
 
 class ExecutorContract:
@@ -98,10 +98,10 @@ class ExecutorContract:
         assert sorted(position for position, _ in results) == list(range(len(batch))), "each title once"
         by_id = {}
         for position, result in results:
-            assert result["id"] == batch[position].id and result["source"] == batch[position].source
-            by_id[result["id"]] = result
-        assert {i: r["status"] for i, r in by_id.items()} == {"broken": "failed", "steady-a": "ok", "steady-b": "ok"}
-        assert "broken.mp4" in by_id["broken"]["error"]
+            assert result.id == batch[position].id and result.source == batch[position].source
+            by_id[result.id] = result
+        assert {i: r.status for i, r in by_id.items()} == {"broken": "failed", "steady-a": "ok", "steady-b": "ok"}
+        assert "broken.mp4" in by_id["broken"].error
         for title_id in ("steady-a", "steady-b"):
             got, want = _analysis(by_id[title_id]), _analysis(reference[title_id])
             assert got["scenes"] == want["scenes"] and got["micro_genres"] == want["micro_genres"], title_id
@@ -135,15 +135,15 @@ class ExecutorContract:
         with harness.make(light_pipeline, on_stage=lambda title_id, stage: log.append((title_id, stage))) as executor:
             results = dict(executor.map(titles))
         assert sorted(results) == list(range(len(titles)))
-        status = {titles[p].id: r["status"] for p, r in results.items()}
+        status = {titles[p].id: r.status for p, r in results.items()}
         assert status == {"crash-always": "failed", "crash-once": "ok", "steady-a": "ok", "steady-b": "ok"}
         assert {t.id: worker_hook.runs(harness.counts, t.source) for t in titles} == {
             "crash-always": 2, "crash-once": 2, "steady-a": 1, "steady-b": 1}
         retried = next(r for p, r in results.items() if titles[p].id == "crash-once")
-        assert retried["scenes"] and retried["tags"], "the second run is a full analysis"
+        assert retried.scenes and retried.tags, "the second run is a full analysis"
         lost = next(r for p, r in results.items() if titles[p].id == "crash-always")
-        assert lost["error"].startswith(f"{tmp_path / 'crash-always'}: the ") and "died 2 times" in lost["error"]
-        assert harness.death in lost["error"]
+        assert lost.error.startswith(f"{tmp_path / 'crash-always'}: the ") and "died 2 times" in lost.error
+        assert harness.death in lost.error
         if harness.streams_stages:
             # Each run reports its stages from the start; the crash comes in the first stage.
             first = light_pipeline.stages[0]

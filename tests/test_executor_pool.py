@@ -49,7 +49,7 @@ def test_two_titles_start_two_workers_whatever_workers_says_and_close_stops_them
         results = [result for _, result in pool.map(discover([tmp_path / "titles"]))]
         assert len(set(multiprocessing.active_children()) - children) == 2
     assert set(multiprocessing.active_children()) == children, "every worker stopped"
-    assert [r["status"] for r in results] == ["ok", "ok"]
+    assert [r.status for r in results] == ["ok", "ok"]
     # Not three, and the worker that reported the engine's info is one of the two.
     assert worker_hook.engines(worker_counts) == 2
 

@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from tagger.catalog.db import Catalog
+from tagger.catalog.records import AssetRecord, KeyframeRecord, SceneRecord, TagRecord, TitleResult
 from tagger.catalog.schema import MIGRATIONS
 from tagger.cli import cli
 from tagger.review import auth
@@ -24,25 +25,22 @@ TAGS = (("thriller", "genre", "Thriller", 0.9), ("tense", "mood", "Tense", 0.6),
 def make_result(title_id="t1", *, title=None, tags=TAGS, scenes=2, metadata=None, video=None, status="ok",
                 keyframe=b"\xff\xd8jpeg"):
     """A title as the ingest engine hands it to Catalog.write_title."""
-    return {
-        "id": title_id, "title": title or title_id.title(), "status": status, "source": "test",
-        "metadata": metadata if metadata is not None else {"synopsis": "A nurse on the night shift.", "year": 2020},
-        "duration_s": 5.0 * scenes, "media": {"fps": 24.0}, "modalities": {"probe": {"status": "ran"}},
-        "analysis_s": 0.1, "fingerprint": "f", "micro_genres": ["Dark Thrillers"],
-        "assets": [{"kind": "video", "path": str(video), "size_bytes": 1, "mtime_ns": 1, "sha256": "x"}] if video else [],
-        "scenes": [{"index": i, "start_s": 5.0 * i, "end_s": 5.0 * i + 5, "start_frame": 120 * i,
-                    "end_frame": 120 * i + 120, "features": {"visual.brightness": 0.2},
-                    "keyframes": [{"frame": 120 * i + 60, "time_s": 5.0 * i + 2.5, "sharpness": 9.0,
-                                   "jpeg": keyframe}]} for i in range(scenes)],
-        "features": {"visual.brightness": 0.2, "visual.palette": [{"hex": "#112233", "share": 0.6}],
-                     "audio.arousal": 0.3, "audio.valence": 0.2},
-        "tags": [{"tag": tag, "facet": facet, "label": label, "confidence": confidence, "scene": None,
-                  "modalities": ["text"], "stages": {"text": {"model": "m"}},
-                  "evidence": [{"modality": "text", "score": confidence, "source": "subtitles", "scene": 1,
-                                "cue": "Don't open the door."}]}
-                 for tag, facet, label, confidence in tags],
-        "embeddings": [],
-    }
+    return TitleResult(
+        id=title_id, title=title or title_id.title(), status=status, source="test",
+        metadata=metadata if metadata is not None else {"synopsis": "A nurse on the night shift.", "year": 2020},
+        duration_s=5.0 * scenes, media={"fps": 24.0}, modalities={"probe": {"status": "ran"}},
+        analysis_s=0.1, fingerprint="f", micro_genres=["Dark Thrillers"],
+        assets=[AssetRecord("video", str(video), 1, 1, "x")] if video else [],
+        scenes=[SceneRecord(i, 5.0 * i, 5.0 * i + 5, 120 * i, 120 * i + 120, features={"visual.brightness": 0.2},
+                            keyframes=[KeyframeRecord(120 * i + 60, 5.0 * i + 2.5, 9.0, keyframe)])
+                for i in range(scenes)],
+        features={"visual.brightness": 0.2, "visual.palette": [{"hex": "#112233", "share": 0.6}],
+                  "audio.arousal": 0.3, "audio.valence": 0.2},
+        tags=[TagRecord(tag, facet, label, confidence, modalities=["text"], stages={"text": {"model": "m"}},
+                        evidence=[{"modality": "text", "score": confidence, "source": "subtitles", "scene": 1,
+                                   "cue": "Don't open the door."}])
+              for tag, facet, label, confidence in tags],
+    )
 
 
 def write(catalog, *results):

@@ -9,6 +9,7 @@ from click.testing import CliRunner
 pytest.importorskip("flask")
 
 from tagger.catalog.db import Catalog  # noqa: E402
+from tagger.catalog.records import TitleResult  # noqa: E402
 from tagger.cli import cli  # noqa: E402
 from tagger.review import auth  # noqa: E402
 from tagger.review.web import create_app  # noqa: E402
@@ -29,8 +30,8 @@ def site(tmp_path):
         write(catalog, make_result("t1", title="Night Shift", video=video),
               make_result("evil", title=EVIL, metadata={"synopsis": EVIL + " & more", "year": 2020},
                           tags=(("comedy", "genre", "Comedy", 0.7),)))
-        catalog.write_failure({"id": "broken", "title": "Broken", "metadata": {}, "status": "failed",
-                               "error": "/media/broken.mp4: moov atom not found", "modalities": {}},
+        catalog.write_failure(TitleResult(id="broken", title="Broken", source="test", metadata={}, status="failed",
+                                          error="/media/broken.mp4: moov atom not found"),
                               run_id=catalog.start_run(tagger_version="0", pipeline={"name": "default"}, versions={}))
         tokens = {name: auth.add_editor(catalog, name, f"{name}-password") for name in ("alice", "bob")}
     app = create_app(str(db))

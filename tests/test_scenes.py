@@ -59,8 +59,8 @@ def test_keyframes_are_sharp_frames_from_inside_the_scene(tmp_path):
     first = result.scenes[0]
     assert len(first.keyframes) == 2
     for keyframe in first.keyframes:
-        assert 24 <= keyframe["frame"] < 72  # not in the fade-in or the fade-out
-        image = decode_jpeg(keyframe["jpeg"])
+        assert 24 <= keyframe.frame < 72  # not in the fade-in or the fade-out
+        image = decode_jpeg(keyframe.jpeg)
         assert image.shape == (180, 320, 3) and image.mean() > 40
 
 

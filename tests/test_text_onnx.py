@@ -104,7 +104,7 @@ def test_model_id_and_version_name_the_backend(cache):
 
 @needs_onnxruntime
 def test_the_text_stage_runs_on_the_backend_its_settings_name(cache, tmp_path, monkeypatch):
-    from tagger.ingest import Engine
+    from tagger.engine import Engine
     from tagger.pipeline import load_pipeline
     from tagger.titles import TitleInput
 
@@ -116,7 +116,7 @@ def test_the_text_stage_runs_on_the_backend_its_settings_name(cache, tmp_path, m
     assert engine.versions()["text"]["library"].startswith("onnxruntime ")
     result = engine.analyse(TitleInput("deep-space", "Deep Space", "test", synopsis=(
         "A crew drifts through deep space after their ship's reactor fails.")))
-    assert result["status"] == "ok" and result["modalities"]["text"]["status"] == "ran"
+    assert result.status == "ok" and result.modalities["text"]["status"] == "ran"
 
 
 def test_default_pipelines_stay_on_torch():

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tagger.catalog.base import TITLE_SCENE
+
 
 def export(catalog, out_dir: str | Path) -> dict[str, int]:
     """Write one Parquet file per table; returns rows written per file.
@@ -31,13 +33,13 @@ def export(catalog, out_dir: str | Path) -> dict[str, int]:
     scenes = pd.read_sql_query("SELECT title_id, idx AS \"index\", start_s, end_s, start_frame, end_frame"
                                " FROM scenes ORDER BY title_id, idx", conn)
     tags = pd.read_sql_query(
-        "SELECT title_id, tag, facet, label, confidence, status, CASE scene_idx WHEN -1 THEN NULL"
+        f"SELECT title_id, tag, facet, label, confidence, status, CASE scene_idx WHEN {TITLE_SCENE} THEN NULL"
         " ELSE scene_idx END AS scene, modalities, evidence, editor, updated_at FROM tags"
         " WHERE status != 'rejected' ORDER BY title_id, scene_idx, confidence DESC", conn)
     tags["scene"] = tags["scene"].astype("Int64")
     tags["modalities"] = tags["modalities"].map(json.loads)
     features = pd.read_sql_query(
-        "SELECT title_id, CASE scene_idx WHEN -1 THEN NULL ELSE scene_idx END AS scene, name, value"
+        f"SELECT title_id, CASE scene_idx WHEN {TITLE_SCENE} THEN NULL ELSE scene_idx END AS scene, name, value"
         " FROM features ORDER BY title_id, scene_idx, name", conn)
     features["scene"] = features["scene"].astype("Int64")
     counts = {}

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+TITLE_STATUSES = ("ok", "failed")
 TAG_STATUSES = ("auto", "accepted", "rejected", "added")
 
 
@@ -61,6 +62,13 @@ class TagRecord:
     comment: str | None = None
     version: int = 1
     updated_at: str | None = None
+
+    def to_dict(self) -> dict:
+        """The tag as `tagger show --json`, the review API and the decision commands give it."""
+        return {"tag": self.tag, "facet": self.facet, "label": self.label, "confidence": self.confidence,
+                "status": self.status, "scene": self.scene, "modalities": self.modalities, "stages": self.stages,
+                "evidence": self.evidence, "editor": self.editor, "comment": self.comment,
+                "version": self.version, "updated_at": self.updated_at}
 
 
 @dataclass

@@ -22,3 +22,12 @@ def executor_class(name: str):
 def default_executor(workers: int | None) -> str:
     """Without a choice: this process for one worker, a process pool for more."""
     return "pool" if workers is not None and workers > 1 else "inline"
+
+
+def build_executor(name: str | None, pipeline, *, taxonomy: str | None = None, workers: int | None = None,
+                   on_stage=None, **options):
+    """The executor registered under `name` (default_executor(workers) when None), ready for
+    tagger.ingest.ingest; use it as a context manager so its workers stop. `options` go to it
+    (ray: `address`); `on_stage(title id, stage)` hears of stages where the executor can tell."""
+    return executor_class(name or default_executor(workers))(pipeline, taxonomy=taxonomy, workers=workers,
+                                                             on_stage=on_stage, **options)

@@ -7,7 +7,10 @@ import traceback
 from collections import deque
 from typing import Callable, ClassVar, Iterator
 
+from tagger.catalog.records import TitleResult
+from tagger.engine import title_result
 from tagger.pipeline import Pipeline
+from tagger.stages.base import TitleContext
 from tagger.titles import TitleInput
 
 log = logging.getLogger(__name__)
@@ -16,7 +19,7 @@ log = logging.getLogger(__name__)
 class Executor:
     """Runs Engine.analyse on titles: in this process, in worker processes, or on Ray actors.
 
-    Executors only hand result dicts back; the caller writes the catalog, so it keeps one writer.
+    Executors only hand TitleResults back; the caller writes the catalog, so it keeps one writer.
     Use as a context manager: `close` stops the workers.
     """
     name: ClassVar[str]
@@ -36,7 +39,7 @@ class Executor:
         """`Engine.info()` of the engine that analyses: digest for fingerprints, what the run records."""
         raise NotImplementedError
 
-    def map(self, titles: list[TitleInput]) -> Iterator[tuple[int, dict]]:
+    def map(self, titles: list[TitleInput]) -> Iterator[tuple[int, TitleResult]]:
         """(position in `titles`, result) for every title, in the order they finish."""
         raise NotImplementedError
 
@@ -93,7 +96,7 @@ class WorkerExecutor(Executor):
         self._workers.append(worker)
         return worker
 
-    def map(self, titles: list[TitleInput]) -> Iterator[tuple[int, dict]]:
+    def map(self, titles: list[TitleInput]) -> Iterator[tuple[int, TitleResult]]:
         todo = deque((position, 0) for position in range(len(titles)))   # (position, attempts so far)
         limit = self._worker_limit()
         while todo or self._jobs:
@@ -125,7 +128,7 @@ class WorkerExecutor(Executor):
                                f"({self.death_causes}): {payload[0]}")
 
 
-def analyse_title(engine, title: TitleInput, on_stage: Callable[[str], None] | None = None) -> dict:
+def analyse_title(engine, title: TitleInput, on_stage: Callable[[str], None] | None = None) -> TitleResult:
     """engine.analyse, with anything that escapes it turned into this title's failure."""
     try:
         return engine.analyse(title, on_stage=on_stage)
@@ -134,8 +137,6 @@ def analyse_title(engine, title: TitleInput, on_stage: Callable[[str], None] | N
         return failure_result(title, f"{title.source}: analysis crashed: {type(error).__name__}: {error}")
 
 
-def failure_result(title: TitleInput, error: str, analysis_s: float = 0.0) -> dict:
+def failure_result(title: TitleInput, error: str, analysis_s: float = 0.0) -> TitleResult:
     """A failed title's result (as Engine.analyse returns it) for a failure outside the engine."""
-    return {"id": title.id, "title": title.title, "metadata": title.metadata(), "source": title.source,
-            "modalities": {}, "analysis_s": analysis_s, "status": "failed", "error": error,
-            "duration_s": None, "media": None}
+    return title_result(TitleContext(title=title), error=error, analysis_s=analysis_s)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from tagger.catalog.records import TitleResult
 from tagger.executors.base import Executor, analyse_title
 from tagger.titles import TitleInput
 
@@ -20,7 +21,7 @@ class InlineExecutor(Executor):
     @property
     def engine(self):
         if self._engine is None:
-            from tagger.ingest import Engine
+            from tagger.engine import Engine
 
             self._engine = Engine(self.pipeline, taxonomy=self.taxonomy)
         return self._engine
@@ -28,7 +29,7 @@ class InlineExecutor(Executor):
     def engine_info(self) -> dict:
         return self.engine.info()
 
-    def map(self, titles: list[TitleInput]) -> Iterator[tuple[int, dict]]:
+    def map(self, titles: list[TitleInput]) -> Iterator[tuple[int, TitleResult]]:
         for position, title in enumerate(titles):
             if position % PREPARE_BATCH == 0:
                 self.engine.prepare(titles[position:position + PREPARE_BATCH])

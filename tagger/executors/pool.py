@@ -25,7 +25,7 @@ STOP_WAIT_S = 10.0   # how long close() lets an idle worker exit before terminat
 
 def _work(conn, pipeline, taxonomy: str | None) -> None:
     """A worker process: build the engine, report its info, analyse titles until sent None."""
-    from tagger.ingest import Engine
+    from tagger.engine import Engine
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the parent's to handle: it ends the workers
     try:

@@ -19,7 +19,7 @@ class EngineWorker:
     """One Ray actor: an Engine with its models loaded, analysing one title at a time."""
 
     def __init__(self, pipeline, taxonomy: str | None):
-        from tagger.ingest import Engine
+        from tagger.engine import Engine
 
         self.engine = Engine(pipeline, taxonomy=taxonomy)
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -77,41 +76,37 @@ class ItemTable:
     @classmethod
     def from_catalog(cls, catalog) -> "ItemTable":
         """Every title whose last ingest succeeded, with its current (reviewed) title-level tags."""
-        conn = catalog.conn
-        rows = conn.execute("SELECT id, title, metadata, created_at FROM titles WHERE status='ok' ORDER BY id").fetchall()
-        ids = [r["id"] for r in rows]
+        titles = catalog.analysed_titles()
+        ids = [t["id"] for t in titles]
         index = {t: i for i, t in enumerate(ids)}
-        meta = [json.loads(r["metadata"]) for r in rows]
-        tag_rows = conn.execute("SELECT title_id, tag, label, confidence, status FROM tags"
-                                " WHERE scene_idx=-1 AND status != 'rejected'").fetchall()
-        tag_ids = sorted({t["tag"] for t in tag_rows})
+        meta = [t["metadata"] for t in titles]
+        tag_rows = catalog.effective_title_tags()   # (title_id, tag, label, confidence, status)
+        tag_ids = sorted({tag for _, tag, _, _, _ in tag_rows})
         tag_index = {t: i for i, t in enumerate(tag_ids)}
-        labels = {t["tag"]: t["label"] for t in tag_rows}
+        labels = {tag: label for _, tag, label, _, _ in tag_rows}
         r, c, v = [], [], []
-        for t in tag_rows:
-            if t["title_id"] in index:
-                r.append(index[t["title_id"]])
-                c.append(tag_index[t["tag"]])
-                v.append(DECIDED_CONFIDENCE.get(t["status"], t["confidence"]))
+        for title_id, tag, _, confidence, status in tag_rows:
+            if title_id in index:
+                r.append(index[title_id])
+                c.append(tag_index[tag])
+                v.append(DECIDED_CONFIDENCE.get(status, confidence))
         tags = sp.csr_matrix((np.array(v, np.float32), (r, c)), shape=(len(ids), len(tag_ids)))
         embeddings = {}
         for space in EMBEDDING_SPACES:
-            found = conn.execute("SELECT title_id, vector FROM embeddings WHERE space=?", (space,)).fetchall()
-            found = [f for f in found if f["title_id"] in index]
+            found = [(title_id, vector) for title_id, vector in catalog.embedding_vectors(space) if title_id in index]
             if not found:
                 continue
-            dim = len(found[0]["vector"]) // 4
+            dim = found[0][1].size
             matrix = np.zeros((len(ids), dim), np.float32)
-            for f in found:
-                vector = np.frombuffer(f["vector"], "<f4")
+            for title_id, vector in found:
                 if vector.size == dim:   # a title from an older model of another size stays zero
-                    matrix[index[f["title_id"]]] = vector
+                    matrix[index[title_id]] = vector
             embeddings[space] = matrix
-        return cls(ids=ids, titles=[r["title"] for r in rows], synopses=[m.get("synopsis") or "" for m in meta],
+        return cls(ids=ids, titles=[t["title"] for t in titles], synopses=[m.get("synopsis") or "" for m in meta],
                    genres=[list(m.get("genres") or []) for m in meta],
                    year=np.array([m.get("year") or _year_of(m.get("release_date")) for m in meta], float),
                    regions=[list(m.get("regions") or []) for m in meta],
-                   added_s=np.array([_unix_s(r["created_at"]) for r in rows], float),
+                   added_s=np.array([_unix_s(t["created_at"]) for t in titles], float),
                    tag_ids=tag_ids, tag_labels=[labels[t] for t in tag_ids], tags=tags, embeddings=embeddings)
 
 

@@ -6,7 +6,6 @@ keeps only their sha256 (a random token needs no salt or slow hash).
 """
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import hmac
 import re
@@ -53,43 +52,32 @@ def add_editor(catalog, name: str, password: str) -> str:
                           "letter or digit")
     if len(password) < MIN_PASSWORD_CHARS:
         raise ReviewError(f"editor {name!r}: password must have at least {MIN_PASSWORD_CHARS} characters")
-    if catalog.conn.execute("SELECT 1 FROM editors WHERE name=?", (name,)).fetchone():
+    if catalog.editor_exists(name):
         raise ReviewError(f"editor {name!r} already exists in {catalog.path}; `tagger editors token {name}` "
                           "makes a new token")
     token = new_token()
-    catalog.conn.execute("INSERT INTO editors (name, password_hash, token_hash, created_at) VALUES (?,?,?,?)",
-                         (name, hash_password(password), hash_token(token),
-                          dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")))
+    catalog.create_editor(name, password_hash=hash_password(password), token_hash=hash_token(token))
     return token
 
 
 def new_editor_token(catalog, name: str) -> str:
     """Replace an editor's API token (the old one stops working); returns the new one."""
     token = new_token()
-    if catalog.conn.execute("UPDATE editors SET token_hash=? WHERE name=?", (hash_token(token), name)).rowcount != 1:
+    if not catalog.set_editor_token_hash(name, hash_token(token)):
         raise ReviewError(f"no editor {name!r} in {catalog.path}")
     return token
 
 
-def list_editors(catalog) -> list[dict]:
-    return [dict(r) for r in catalog.conn.execute("SELECT name, created_at FROM editors ORDER BY name")]
-
-
 def editor_by_password(catalog, name: str, password: str) -> str | None:
-    row = catalog.conn.execute("SELECT name, password_hash FROM editors WHERE name=?", (name,)).fetchone()
-    if row is None:
+    stored = catalog.editor_password_hash(name)
+    if stored is None:
         hash_password(password)   # same work either way, so timing does not reveal names
         return None
-    return row["name"] if verify_password(password, row["password_hash"]) else None
+    return name if verify_password(password, stored) else None
 
 
 def editor_by_token(catalog, token: str) -> str | None:
-    row = catalog.conn.execute("SELECT name FROM editors WHERE token_hash=?", (hash_token(token),)).fetchone()
-    return row["name"] if row else None
-
-
-def editor_exists(catalog, name: str) -> bool:
-    return catalog.conn.execute("SELECT 1 FROM editors WHERE name=?", (name,)).fetchone() is not None
+    return catalog.editor_with_token_hash(hash_token(token))
 
 
 def session_secret(catalog) -> str:

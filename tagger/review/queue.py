@@ -15,10 +15,7 @@ Ties go to the lower confidence, then title id and tag id, so the order is stabl
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
-
-from tagger.catalog.db import TITLE_SCENE
 
 DEFAULT_THRESHOLD = 0.5      # the default pipeline's; used when a title's run recorded none
 HALF_LIFE_DAYS = 365.0
@@ -59,36 +56,22 @@ def review_queue(catalog, *, limit: int | None = 50, title_id: str | None = None
     """Pending title-level tags, highest priority first, each with its score's parts."""
     today = today or dt.date.today()
     titles = {}
-    for r in catalog.conn.execute(
-            "SELECT t.id, t.title, t.metadata, t.created_at, r.pipeline,"
-            " (SELECT COUNT(*) FROM scenes s WHERE s.title_id=t.id) AS scene_count,"
-            " (SELECT COUNT(*) FROM tags g WHERE g.title_id=t.id AND g.scene_idx=? AND g.status!='rejected')"
-            "   AS tag_count"
-            " FROM titles t LEFT JOIN runs r ON r.id = t.run_id", (TITLE_SCENE,)):
-        settings = json.loads(r["pipeline"]).get("settings", {}) if r["pipeline"] else {}
-        titles[r["id"]] = {
-            "title": r["title"],
+    for known_id, facts in catalog.title_review_facts().items():
+        settings = (facts["pipeline"] or {}).get("settings", {})
+        titles[known_id] = {
+            "title": facts["title"],
             "threshold": float((settings.get("tags") or {}).get("threshold", DEFAULT_THRESHOLD)),
-            "recency": recency(json.loads(r["metadata"]), r["created_at"], today=today),
-            "reach": reach(r["scene_count"], r["tag_count"]),
+            "recency": recency(facts["metadata"], facts["created_at"], today=today),
+            "reach": reach(facts["scenes"], facts["tags"]),
         }
-    sql = "SELECT * FROM tags WHERE status='auto' AND scene_idx=?"
-    args: list = [TITLE_SCENE]
-    if title_id is not None:
-        sql += " AND title_id=?"
-        args.append(title_id)
-    if facet is not None:
-        sql += " AND facet=?"
-        args.append(facet)
     items = []
-    for t in catalog.conn.execute(sql, args):
-        title = titles[t["title_id"]]
+    for tagged_id, t in catalog.pending_tags(title_id=title_id, facet=facet):
+        title = titles[tagged_id]
         items.append({
-            "title_id": t["title_id"], "title": title["title"], "tag": t["tag"], "facet": t["facet"],
-            "label": t["label"], "confidence": t["confidence"], "version": t["version"],
-            "evidence": json.loads(t["evidence"]),
-            "priority": round(priority(t["confidence"], title["threshold"], title["recency"], title["reach"]), 4),
-            "uncertainty": round(uncertainty(t["confidence"], title["threshold"]), 4),
+            "title_id": tagged_id, "title": title["title"], "tag": t.tag, "facet": t.facet,
+            "label": t.label, "confidence": t.confidence, "version": t.version, "evidence": t.evidence,
+            "priority": round(priority(t.confidence, title["threshold"], title["recency"], title["reach"]), 4),
+            "uncertainty": round(uncertainty(t.confidence, title["threshold"]), 4),
             "recency": round(title["recency"], 4), "reach": round(title["reach"], 4),
         })
     items.sort(key=lambda i: (-i["priority"], i["confidence"], i["title_id"], i["tag"]))

@@ -16,11 +16,12 @@ from pathlib import Path
 from flask import Flask, abort, g, jsonify, redirect, render_template, request, send_file, session, url_for
 
 from tagger.catalog.db import Catalog
+from tagger.catalog.records import TITLE_STATUSES
 from tagger.review import auth, present
 from tagger.review.decisions import (ACTIONS, ConflictError, NotFoundError, ReviewError, bulk_decide, decide,
                                      history, title_taxonomy)
 from tagger.review.queue import review_queue
-from tagger.review.search import STATUSES, facets_in_catalog, find_titles, search_taxonomy
+from tagger.review.search import search_taxonomy
 
 UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
@@ -65,7 +66,7 @@ def create_app(catalog_path: str) -> Flask:
                 return _api_error(401, "invalid API token")
             return None   # a bearer token is not sent by browsers on their own: no CSRF check needed
         name = session.get("editor")
-        if name and auth.editor_exists(catalog(), name):
+        if name and catalog().editor_exists(name):
             g.editor = name
         if request.path.startswith("/api/") and g.editor is None:
             return _api_error(401, "sign in or send Authorization: Bearer TOKEN (see `tagger editors add`)")
@@ -103,8 +104,8 @@ def create_app(catalog_path: str) -> Flask:
     @app.get("/")
     def catalog_page():
         filters = _title_filters()
-        return render_template("catalog.html", titles=find_titles(catalog(), **filters), filters=filters,
-                               facets=facets_in_catalog(catalog()), statuses=STATUSES)
+        return render_template("catalog.html", titles=catalog().find_titles(**filters), filters=filters,
+                               facets=catalog().tag_facets(), statuses=TITLE_STATUSES)
 
     @app.get("/titles/<title_id>")
     def title_page(title_id):
@@ -127,13 +128,13 @@ def create_app(catalog_path: str) -> Flask:
     def queue_page():
         return render_template("queue.html", items=review_queue(catalog(), limit=100,
                                                                 facet=request.args.get("facet") or None),
-                               facets=facets_in_catalog(catalog()), facet=request.args.get("facet", ""))
+                               facets=catalog().tag_facets(), facet=request.args.get("facet", ""))
 
-    @app.get("/titles/<title_id>/keyframes/<int:scene_idx>/<int:frame>.jpg")
-    def keyframe(title_id, scene_idx, frame):
-        jpeg = catalog().keyframe_jpeg(title_id, scene_idx, frame)
+    @app.get("/titles/<title_id>/keyframes/<int:scene>/<int:frame>.jpg")
+    def keyframe(title_id, scene, frame):
+        jpeg = catalog().keyframe_jpeg(title_id, scene, frame)
         if jpeg is None:
-            abort(404, f"no keyframe {frame} of scene {scene_idx} for title {title_id!r}")
+            abort(404, f"no keyframe {frame} of scene {scene} for title {title_id!r}")
         response = app.response_class(jpeg, mimetype="image/jpeg")
         response.headers["Cache-Control"] = "private, max-age=300"
         return response
@@ -141,8 +142,7 @@ def create_app(catalog_path: str) -> Flask:
     @app.get("/titles/<title_id>/video/<int:index>")
     def video(title_id, index):
         """The title's index-th video asset (by path); Range requests give 206 so the player can seek."""
-        paths = [r[0] for r in catalog().conn.execute(
-            "SELECT path FROM assets WHERE title_id=? AND kind='video' ORDER BY path", (title_id,))]
+        paths = catalog().video_paths(title_id)
         if not 0 <= index < len(paths):
             abort(404, f"title {title_id!r} has no video {index}")
         path = Path(paths[index])
@@ -154,7 +154,7 @@ def create_app(catalog_path: str) -> Flask:
     # -- API ------------------------------------------------------------------------------
     @app.get("/api/titles")
     def api_titles():
-        return jsonify(find_titles(catalog(), **_title_filters()))
+        return jsonify(catalog().find_titles(**_title_filters()))
 
     @app.get("/api/titles/<title_id>")
     def api_title(title_id):
@@ -175,10 +175,8 @@ def create_app(catalog_path: str) -> Flask:
             return _api_error(400, problem)
         if body["action"] not in ACTIONS:
             return _api_error(400, f"action: expected one of {', '.join(ACTIONS)}, got {body['action']!r}")
-        scene = body.get("scene")
         return _api_call(lambda: decide(catalog(), title_id, body["tag"], body["action"], editor=g.editor,
-                                        comment=body.get("comment") or None,
-                                        scene_idx=-1 if scene is None else scene,
+                                        comment=body.get("comment") or None, scene=body.get("scene"),
                                         expected_version=body.get("version")))
 
     @app.post("/api/bulk")
@@ -233,7 +231,7 @@ def create_app(catalog_path: str) -> Flask:
 def _title_filters() -> dict:
     args = request.args
     return {"q": args.get("q", ""), "tag": args.get("tag", ""), "facet": args.get("facet", ""),
-            "status": args.get("status", "") if args.get("status") in STATUSES else "",
+            "status": args.get("status", "") if args.get("status") in TITLE_STATUSES else "",
             "pending": args.get("pending") in ("1", "on", "true")}
 
 

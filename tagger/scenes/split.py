@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tagger.catalog.records import KeyframeRecord
 from tagger.media.decode import iter_frames
 from tagger.scenes.keyframes import Candidate, choose, sharpness
 
@@ -47,7 +48,7 @@ class SceneCut:
     end_frame: int            # exclusive: the next scene's start_frame
     start_s: float
     end_s: float
-    keyframes: list[dict] = field(default_factory=list)   # {"frame", "time_s", "sharpness", "jpeg"}
+    keyframes: list[KeyframeRecord] = field(default_factory=list)
     frame_stats: list[dict] = field(default_factory=list)  # per analysed frame
     motions: list[float] = field(default_factory=list)
 
@@ -162,8 +163,7 @@ def _finish(index: int, buf: _SceneBuffer, end_frame: int, start_s: float, end_s
     keyframes = []
     for cand in choose(buf.candidates, count=settings.keyframes_per_scene):
         ok, jpeg = cv2.imencode(".jpg", cand.image, [cv2.IMWRITE_JPEG_QUALITY, 90])
-        keyframes.append({"frame": cand.frame, "time_s": cand.time_s,
-                          "sharpness": cand.sharpness, "jpeg": jpeg.tobytes() if ok else b""})
+        keyframes.append(KeyframeRecord(cand.frame, cand.time_s, cand.sharpness, jpeg.tobytes() if ok else b""))
     return SceneCut(index=index, start_frame=buf.start_frame, end_frame=end_frame,
                     start_s=start_s, end_s=end_s if end_s is not None else start_s,
                     keyframes=keyframes,

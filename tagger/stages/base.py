@@ -2,9 +2,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from tagger.titles import TitleInput
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from tagger.catalog.records import EmbeddingRecord, TagRecord
+    from tagger.media.probe import MediaInfo
+    from tagger.scenes.split import SplitResult
+    from tagger.text.subtitles import Cue
 
 
 @dataclass
@@ -28,24 +36,28 @@ class Evidence:
 class TitleContext:
     """What the stages know of one title; each stage reads earlier parts and adds its own."""
     title: TitleInput
-    media: Any = None                                   # tagger.media.probe.MediaInfo
-    split: Any = None                                   # tagger.scenes.split.SplitResult
+    media: MediaInfo | None = None                      # the probe's facts
+    split: SplitResult | None = None                    # scenes with their keyframes
     scene_features: list[dict] = field(default_factory=list)   # per scene, "visual.x"/"audio.x"
     features: dict[str, Any] = field(default_factory=dict)     # per title, "visual.x" etc.
-    cues: list = field(default_factory=list)            # tagger.text.subtitles.Cue
+    cues: list[Cue] = field(default_factory=list)
     subtitle_language: str | None = None
-    # modality -> tag id -> evidence; scorers add here, the tags stage fuses. "clip-scene" holds
-    # CLIP's per-scene scores, kept apart from its title-level ones.
+    # modality -> tag id -> evidence; scorers add here, the tags stage fuses into title tags.
     scores: dict[str, dict[str, list[Evidence]]] = field(default_factory=dict)
-    vectors: dict[str, Any] = field(default_factory=dict)      # modality -> (model_id, np.ndarray)
-    tags: list[dict] = field(default_factory=list)      # fused title and scene tags
+    # The same for scene tags: each piece of evidence names its scene (CLIP scores each scene).
+    scene_scores: dict[str, dict[str, list[Evidence]]] = field(default_factory=dict)
+    vectors: dict[str, tuple[str, np.ndarray]] = field(default_factory=dict)   # modality -> (model_id, vector)
+    tags: list[TagRecord] = field(default_factory=list)        # fused title and scene tags
     micro_genres: list[str] = field(default_factory=list)
-    embeddings: list[dict] = field(default_factory=list)       # space, model_id, version, vector
+    embeddings: list[EmbeddingRecord] = field(default_factory=list)
     modalities: dict[str, dict] = field(default_factory=dict)  # stage -> report
     space_dims: dict[str, int] = field(default_factory=dict)   # embedding space -> dimension, per pipeline
 
     def add_score(self, modality: str, tag_id: str, evidence: Evidence) -> None:
         self.scores.setdefault(modality, {}).setdefault(tag_id, []).append(evidence)
+
+    def add_scene_score(self, modality: str, tag_id: str, evidence: Evidence) -> None:
+        self.scene_scores.setdefault(modality, {}).setdefault(tag_id, []).append(evidence)
 
 
 class Stage:

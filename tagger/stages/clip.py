@@ -73,8 +73,8 @@ class ClipStage(Stage):
         images, owners = [], []
         for scene in ctx.split.scenes:
             for keyframe in scene.keyframes:
-                if keyframe["jpeg"]:
-                    images.append(decode_jpeg(keyframe["jpeg"]))
+                if keyframe.jpeg:
+                    images.append(decode_jpeg(keyframe.jpeg))
                     owners.append(scene.index)
         if not images:
             raise StageSkipped("no keyframes")
@@ -114,5 +114,5 @@ class ClipStage(Stage):
                 p = float(probabilities[row, column])
                 if p >= self.settings.min_scene_probability:
                     s = ctx.split.scenes[int(index)]
-                    ctx.add_score("clip-scene", tag.id, Evidence("clip", p, "keyframes", scene=s.index,
+                    ctx.add_scene_score("clip", tag.id, Evidence("clip", p, "keyframes", scene=s.index,
                                                                  start_s=s.start_s, end_s=s.end_s))

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from tagger.catalog.records import EmbeddingRecord
 from tagger.stages.base import Stage, TitleContext
 
 EMBEDDING_VERSION = "1"
@@ -40,8 +41,8 @@ class EmbedStage(Stage):
         position = {tag_id: i for i, tag_id in enumerate(tag_ids)}
         tag_vector = np.zeros(len(tag_ids), np.float32)
         for tag in ctx.tags:
-            if tag["scene"] is None:
-                tag_vector[position[tag["tag"]]] = tag["confidence"]
+            if tag.scene is None:
+                tag_vector[position[tag.tag]] = tag.confidence
         if tag_vector.any():
             vectors["tags"] = (f"taxonomy:{self.taxonomy.id}@{self.taxonomy.version}", tag_vector)
         ctx.embeddings = []
@@ -68,6 +69,5 @@ def _unit(vector) -> np.ndarray:
     return vector / norm if norm > 0 else vector
 
 
-def _record(space: str, model_id: str, vector: np.ndarray) -> dict:
-    return {"space": space, "model_id": model_id, "dim": int(vector.size), "version": EMBEDDING_VERSION,
-            "vector": vector.astype(np.float32)}
+def _record(space: str, model_id: str, vector: np.ndarray) -> EmbeddingRecord:
+    return EmbeddingRecord(space, model_id, EMBEDDING_VERSION, vector.astype(np.float32))

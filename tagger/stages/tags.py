@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tagger.catalog.records import TagRecord
 from tagger.stages.base import Evidence, Stage, TitleContext
 
 
@@ -37,23 +38,28 @@ class TagsStage(Stage):
 
         title_tags = self._fuse(ctx.features, {m: ctx.scores.get(m, {}) for m in ("text", "clip")}, scene=None)
         title_tags = self._lift_parents(title_tags)
-        fired = self._cap_per_facet([t for t in title_tags.values() if t["confidence"] >= self.settings.threshold])
+        fired = self._cap_per_facet([t for t in title_tags.values() if t.confidence >= self.settings.threshold])
         scene_tags = []
         if ctx.split is not None:
             for scene, features in zip(ctx.split.scenes, ctx.scene_features):
-                clip_here = {tag_id: [e for e in evs if e.scene == scene.index]
-                             for tag_id, evs in ctx.scores.get("clip-scene", {}).items()}
+                scores_here = {modality: {tag_id: [e for e in evs if e.scene == scene.index]
+                                          for tag_id, evs in by_tag.items()}
+                               for modality, by_tag in ctx.scene_scores.items()}
                 # A scene has visual and audio features only, so dialogue rules stay silent here.
-                found = self._fuse(features, {"clip": {k: v for k, v in clip_here.items() if v}}, scene=scene)
-                for tag in found.values():
-                    if tag["confidence"] >= self.settings.scene_threshold:
-                        tag["scene"] = scene.index
-                        scene_tags.append(tag)
-        ctx.tags = sorted(fired, key=lambda t: -t["confidence"]) + scene_tags
-        scored = [(self.taxonomy.tag(t["tag"]), t["confidence"]) for t in fired]
+                found = self._fuse(features, scores_here, scene=scene)
+                scene_tags += [t for t in found.values() if t.confidence >= self.settings.scene_threshold]
+        ctx.tags = sorted(fired, key=lambda t: -t.confidence) + scene_tags
+        scored = [(self.taxonomy.tag(t.tag), t.confidence) for t in fired]
         ctx.micro_genres = micro_genres(scored, self.taxonomy.grammar, max_names=self.settings.max_micro_genres)
 
-    def _fuse(self, features: dict, scores: dict, *, scene) -> dict[str, dict]:
+    def _tag(self, tag_id: str, confidence: float, *, scene=None, modalities=(), evidence=()) -> TagRecord:
+        """The one builder of the stage's tags: the taxonomy gives facet and label."""
+        tag = self.taxonomy.tag(tag_id)
+        return TagRecord(tag=tag.id, facet=tag.facet, label=tag.label, confidence=confidence,
+                         scene=scene.index if scene is not None else None, modalities=sorted(modalities),
+                         evidence=list(evidence))
+
+    def _fuse(self, features: dict, scores: dict, *, scene) -> dict[str, TagRecord]:
         weights = self.settings.weights
         out = {}
         for tag in self.taxonomy.tags:
@@ -77,39 +83,33 @@ class TagsStage(Stage):
             if total <= 0:
                 continue
             confidence = sum(weights.get(m, 1.0) * s for m, s, _ in parts) / total
-            out[tag.id] = {
-                "tag": tag.id, "facet": tag.facet, "label": tag.label,
-                "confidence": round(float(confidence), 4), "status": "auto", "scene": None,
-                "modalities": sorted({m for m, _, _ in parts}),
-                "evidence": [e.to_dict() for _, _, evs in parts for e in _strongest(evs)],
-            }
+            out[tag.id] = self._tag(tag.id, round(float(confidence), 4), scene=scene,
+                                    modalities={m for m, _, _ in parts},
+                                    evidence=[e.to_dict() for _, _, evs in parts for e in _strongest(evs)])
         return out
 
-    def _lift_parents(self, tags: dict[str, dict]) -> dict[str, dict]:
+    def _lift_parents(self, tags: dict[str, TagRecord]) -> dict[str, TagRecord]:
         threshold = self.settings.threshold
         for tag_id in list(tags):
             child = tags[tag_id]
             parent_id = self.taxonomy.tag(tag_id).parent
-            while child["confidence"] >= threshold and parent_id:
-                parent_tag = self.taxonomy.tag(parent_id)
-                lifted = round(0.9 * child["confidence"], 4)
-                parent = tags.setdefault(parent_id, {
-                    "tag": parent_id, "facet": parent_tag.facet, "label": parent_tag.label,
-                    "confidence": 0.0, "status": "auto", "scene": None, "modalities": [], "evidence": []})
-                if lifted > parent["confidence"]:
-                    parent["confidence"] = lifted
-                    parent["modalities"] = sorted(set(parent["modalities"]) | set(child["modalities"]))
-                    parent["evidence"].append(Evidence("tags", lifted, "child", value=child["tag"]).to_dict())
-                child, parent_id = parent, parent_tag.parent
+            while child.confidence >= threshold and parent_id:
+                lifted = round(0.9 * child.confidence, 4)
+                parent = tags.setdefault(parent_id, self._tag(parent_id, 0.0))
+                if lifted > parent.confidence:
+                    parent.confidence = lifted
+                    parent.modalities = sorted(set(parent.modalities) | set(child.modalities))
+                    parent.evidence.append(Evidence("tags", lifted, "child", value=child.tag).to_dict())
+                child, parent_id = parent, self.taxonomy.tag(parent_id).parent
         return tags
 
-    def _cap_per_facet(self, tags: list[dict]) -> list[dict]:
+    def _cap_per_facet(self, tags: list[TagRecord]) -> list[TagRecord]:
         kept, counts = [], {}
-        for tag in sorted(tags, key=lambda t: -t["confidence"]):
-            limit = self.taxonomy.facet(tag["facet"]).max_tags
-            if limit is not None and counts.get(tag["facet"], 0) >= limit:
+        for tag in sorted(tags, key=lambda t: -t.confidence):
+            limit = self.taxonomy.facet(tag.facet).max_tags
+            if limit is not None and counts.get(tag.facet, 0) >= limit:
                 continue
-            counts[tag["facet"]] = counts.get(tag["facet"], 0) + 1
+            counts[tag.facet] = counts.get(tag.facet, 0) + 1
             kept.append(tag)
         return kept
 

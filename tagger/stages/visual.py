@@ -40,8 +40,8 @@ class VisualStage(Stage):
 
         scene_dicts, durations = [], []
         for scene, features in zip(ctx.split.scenes, ctx.scene_features):
-            sharpest_first = sorted((k for k in scene.keyframes if k["jpeg"]), key=lambda k: -k["sharpness"])
-            keyframes = [decode_jpeg(k["jpeg"]) for k in sharpest_first]
+            sharpest_first = sorted((k for k in scene.keyframes if k.jpeg), key=lambda k: -k.sharpness)
+            keyframes = [decode_jpeg(k.jpeg) for k in sharpest_first]
             described = describe_scene(scene.frame_stats, scene.motions, keyframes,
                                        palette_colors=self.settings.palette_colors,
                                        face_keyframes=self.settings.face_keyframes_per_scene)

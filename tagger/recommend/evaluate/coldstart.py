@@ -114,6 +114,7 @@ def baselines(seed: int) -> list[B.Baseline]:
 def load_items(data_dir: str | Path, catalog_path: str | Path, *, workers: int = 1, progress=None):
     """Ingest the evaluation titles (skipping unchanged ones) and read them back from the catalog."""
     from tagger.catalog.db import Catalog
+    from tagger.executors import build_executor
     from tagger.ingest import ingest
     from tagger.pipeline import load_pipeline
     from tagger.titles import read_manifest
@@ -122,8 +123,9 @@ def load_items(data_dir: str | Path, catalog_path: str | Path, *, workers: int =
     catalog_path = Path(catalog_path)
     manifest = movielens.write_manifest(data.movies, catalog_path.with_suffix(".manifest.jsonl"))
     with Catalog(catalog_path) as catalog:
-        ingest(read_manifest(manifest), catalog=catalog, pipeline=load_pipeline("default"), workers=workers,
-               progress=progress)
+        with build_executor(None, load_pipeline("default"), workers=workers,
+                            on_stage=progress.stage if progress else None) as executor:
+            ingest(read_manifest(manifest), catalog=catalog, executor=executor, progress=progress)
         items = ItemTable.from_catalog(catalog)
     wanted = set(data.movies["title_id"])
     keep = [i for i, t in enumerate(items.ids) if t in wanted]
