@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tagger.vectors import unit
+
 SAMPLE_RATE_HZ = 22050
 HOP_LENGTH = 512
 N_FFT = 2048
@@ -335,8 +337,8 @@ def speech_cues(frames: FrameFeatures, silent: np.ndarray) -> dict[str, float]:
     }
     chroma = frames.chroma[:, ~silent].astype(np.float64)
     if chroma.shape[1] >= 3:
-        unit = chroma / (np.linalg.norm(chroma, axis=0) + 1e-9)
-        cues["chroma_change"] = float(1.0 - np.mean(np.sum(unit[:, 1:] * unit[:, :-1], axis=0)))
+        frames_unit = unit(chroma, axis=0)
+        cues["chroma_change"] = float(1.0 - np.mean(np.sum(frames_unit[:, 1:] * frames_unit[:, :-1], axis=0)))
         totals = np.sort(chroma.sum(axis=1))[::-1]
         cues["chroma_spread"] = float(-totals[:3].sum() / (totals.sum() + 1e-9))
     return cues

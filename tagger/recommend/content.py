@@ -17,6 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from tagger.recommend.items import ItemTable
+from tagger.vectors import unit
 
 ERA_CENTRES = np.arange(1915, 2036, 5, dtype=float)
 ERA_WIDTH_YEARS = 6.0
@@ -38,16 +39,16 @@ def content_matrix(items: ItemTable, weights: ContentWeights) -> tuple[np.ndarra
     blocks, names = [], []
     for space in ("text", "visual", "audio"):
         if space in items.embeddings:
-            blocks.append(_rows_unit(items.embeddings[space]) * np.sqrt(getattr(weights, space)))
+            blocks.append(unit(np.asarray(items.embeddings[space], np.float32)) * np.sqrt(getattr(weights, space)))
             names.append(space)
     if items.tags.shape[1]:
-        blocks.append(_rows_unit(items.tags.toarray()) * np.sqrt(weights.tags))
+        blocks.append(unit(np.asarray(items.tags.toarray(), np.float32)) * np.sqrt(weights.tags))
         names.append("tags")
     genres, _ = genre_matrix(items)
     if genres.shape[1]:
-        blocks.append(_rows_unit(genres) * np.sqrt(weights.genres))
+        blocks.append(unit(np.asarray(genres, np.float32)) * np.sqrt(weights.genres))
         names.append("genres")
-    blocks.append(_rows_unit(era_matrix(items.year)) * np.sqrt(weights.era))
+    blocks.append(unit(np.asarray(era_matrix(items.year), np.float32)) * np.sqrt(weights.era))
     names.append("era")
     blocks.append(np.full((len(items), 1), BIAS, np.float32))
     names.append("bias")
@@ -139,9 +140,3 @@ def profile_vectors(content: np.ndarray, histories: list[np.ndarray], weights: l
         out[u] = total / mass if mass > 0 else 0.0
         out[u, -1] = BIAS
     return out
-
-
-def _rows_unit(matrix) -> np.ndarray:
-    matrix = np.asarray(matrix, np.float32)
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)

@@ -42,6 +42,7 @@ from tagger.recommend.popularity import Popularity
 from tagger.recommend.queries import Queries, QueryInputs
 from tagger.recommend.saved import prefixed, read_folder, sparse_arrays, sparse_matrix, unprefixed, write_folder
 from tagger.recommend.standardise import moments, moments_scale, sparse_scale, zscore
+from tagger.vectors import unit
 
 PARTS = ("content", "collab", "popularity", "freshness")
 FORMAT, VERSION = "tagger.recommend.Recommender", 2     # 2: each part's own arrays; content rebuilt on load
@@ -170,9 +171,7 @@ class Recommender(Queries):
     def _prepare_queries(self) -> None:
         """What queries derive from the fitted arrays: after fit, and after load."""
         s = self.settings
-        unit = self.content[:, :-1]
-        norms = np.linalg.norm(unit, axis=1, keepdims=True)
-        self.unit_content = np.divide(unit, norms, out=np.zeros_like(unit), where=norms > 0)
+        self.unit_content = unit(self.content[:, :-1])
         self._content_index = self._indexes = None
         if len(self.items) > s.full_scan_up_to:
             self._pool_indexes()        # built now, not in the first query (4 s at 100k titles)

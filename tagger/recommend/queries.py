@@ -18,6 +18,7 @@ from tagger.errors import UnknownIdError
 from tagger.recommend.index import InnerProductIndex, VectorIndex
 from tagger.recommend.rank import explore, mmr, shared_tags
 from tagger.recommend.standardise import zscore
+from tagger.vectors import unit
 
 
 class QueryInputs(NamedTuple):
@@ -138,11 +139,11 @@ class Queries:
         if "tags" in self.layout:
             block = np.array([1.0 if t.lower() in wanted else 0.0 for t in self.items.tag_ids], np.float32)
             if block.any():
-                row[self.layout["tags"]] = block / np.linalg.norm(block) * np.sqrt(self.settings.content.tags)
+                row[self.layout["tags"]] = unit(block) * np.sqrt(self.settings.content.tags)
         if "genres" in self.layout:
             block = np.array([1.0 if g.lower() in wanted else 0.0 for g in self._genre_names], np.float32)
             if block.any():
-                row[self.layout["genres"]] = block / np.linalg.norm(block) * np.sqrt(self.settings.content.genres)
+                row[self.layout["genres"]] = unit(block) * np.sqrt(self.settings.content.genres)
         return row[None, :]
 
     def _recommend(self, liked, weights, seen, *, k, now_s, region, seed_key, extra=None, disliked=(),

@@ -7,6 +7,7 @@ import numpy as np
 
 from tagger.errors import StageSkipped
 from tagger.stages.base import Evidence, Stage, TitleContext
+from tagger.vectors import unit
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ class ClipStage(Stage):
         rows = []
         for tag in tags:
             mean = self.encoder.encode_texts(list(tag.clip_prompts)).mean(axis=0)
-            rows.append(mean / (np.linalg.norm(mean) + 1e-12))
+            rows.append(unit(mean))
         return np.stack(rows).astype(np.float32) if rows else np.zeros((0, 1), np.float32)
 
     def versions(self) -> dict[str, str]:
@@ -86,10 +87,10 @@ class ClipStage(Stage):
             rows = vectors[owners == index]
             if len(rows):
                 mean = rows.mean(axis=0)
-                scene_vectors[index] = mean / (np.linalg.norm(mean) + 1e-12)
+                scene_vectors[index] = unit(mean)
         has = np.abs(scene_vectors).sum(axis=1) > 0
         title = (scene_vectors[has] * durations[has, None]).sum(axis=0)
-        ctx.vectors["visual"] = (self.encoder.model_id, (title / (np.linalg.norm(title) + 1e-12)).astype(np.float32))
+        ctx.vectors["visual"] = (self.encoder.model_id, unit(title).astype(np.float32))
         if len(self.tags):
             self._score(ctx, scene_vectors[has], np.flatnonzero(has), durations[has])
 

@@ -6,6 +6,7 @@ import numpy as np
 
 from tagger.catalog.records import EmbeddingRecord
 from tagger.stages.base import Stage, TitleContext
+from tagger.vectors import unit
 
 EMBEDDING_VERSION = "1"
 
@@ -47,7 +48,7 @@ class EmbedStage(Stage):
             vectors["tags"] = (f"taxonomy:{self.taxonomy.id}@{self.taxonomy.version}", tag_vector)
         ctx.embeddings = []
         for space, (model_id, vector) in vectors.items():
-            ctx.embeddings.append(_record(space, model_id, _unit(vector)))
+            ctx.embeddings.append(_record(space, model_id, unit(vector)))
         blocks, parts = [], []
         for space in self.settings.spaces:
             # Sizes come from the pipeline's stages, not the title, so every fused vector lines up.
@@ -55,18 +56,12 @@ class EmbedStage(Stage):
             if size == 0:
                 continue
             weight = float(self.settings.weights.get(space, 1.0)) ** 0.5
-            block = _unit(vectors[space][1]) * weight if space in vectors else np.zeros(size, np.float32)
+            block = unit(vectors[space][1]) * weight if space in vectors else np.zeros(size, np.float32)
             blocks.append(block.astype(np.float32))
             parts.append(f"{space}:{size}")
         fused = np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
         if np.any(fused):
-            ctx.embeddings.append(_record("fused", "+".join(parts), _unit(fused)))
-
-
-def _unit(vector) -> np.ndarray:
-    vector = np.asarray(vector, np.float32)
-    norm = float(np.linalg.norm(vector))
-    return vector / norm if norm > 0 else vector
+            ctx.embeddings.append(_record("fused", "+".join(parts), unit(fused)))
 
 
 def _record(space: str, model_id: str, vector: np.ndarray) -> EmbeddingRecord:

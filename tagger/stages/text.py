@@ -5,6 +5,7 @@ import numpy as np
 
 from tagger.errors import StageSkipped
 from tagger.stages.base import Evidence, Stage, TitleContext
+from tagger.vectors import unit
 
 
 class TextStage(Stage):
@@ -79,13 +80,13 @@ class TextStage(Stage):
         if ctx.cues:
             cue_vectors = self.encoder.encode([c.text for c in ctx.cues])
             spans = windows(ctx.cues, window_s=s.window_s)
-            window_vectors = np.stack([_unit(cue_vectors[list(w.cue_indices)].mean(axis=0)) for w in spans])
+            window_vectors = np.stack([unit(cue_vectors[list(w.cue_indices)].mean(axis=0)) for w in spans])
             conf = score(window_vectors)
             cue_sims = self.bank.tag_similarity(cue_vectors)
             self._window_evidence(ctx, spans, conf, cue_sims)
-            parts.append(_unit(cue_vectors.mean(axis=0)))
+            parts.append(unit(cue_vectors.mean(axis=0)))
             weights.append(1.0 - s.synopsis_share if synopsis else 1.0)
-        text_vector = _unit(sum(w * p for w, p in zip(weights, parts)))
+        text_vector = unit(sum(w * p for w, p in zip(weights, parts)))
         ctx.vectors["text"] = (self.encoder.model_id, text_vector.astype(np.float32))
 
     def prepare(self, titles) -> None:
@@ -143,11 +144,6 @@ def _scene_at(ctx: TitleContext, time_s: float) -> int | None:
         if scene.start_s <= time_s < scene.end_s:
             return scene.index
     return None
-
-
-def _unit(vector: np.ndarray) -> np.ndarray:
-    norm = float(np.linalg.norm(vector))
-    return vector / norm if norm > 0 else vector
 
 
 def _clip(text: str, limit: int = 200) -> str:

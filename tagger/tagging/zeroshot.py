@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from tagger.vectors import unit
 
 
 @dataclass
@@ -34,7 +35,7 @@ def build_bank(tags, prompts_of, encode) -> PromptBank:
     for group in prompts:
         mean = encoded[start:start + len(group)].mean(axis=0)
         start += len(group)
-        rows.append(mean / (np.linalg.norm(mean) + 1e-12))
+        rows.append(unit(mean))
     vectors = np.stack(rows) if rows else np.zeros((0, 1), np.float32)
     return PromptBank([t.id for t in tags], vectors.astype(np.float32))
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from tagger.errors import TaggerError
+from tagger.vectors import unit
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 _BUNDLED = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
@@ -103,7 +104,7 @@ class TextEncoder:
         if not texts:
             return np.zeros((0, self.dimension), np.float32)
         if self._onnx is not None:
-            return _unit_rows(self._onnx.encode(list(texts), self.batch_size))
+            return unit(np.asarray(self._onnx.encode(list(texts), self.batch_size), np.float32))
         vectors = self._model.encode(list(texts), batch_size=self.batch_size,
                                      normalize_embeddings=True, convert_to_numpy=True,
                                      show_progress_bar=False)
@@ -136,11 +137,6 @@ def _load_sentence_transformer(load_path: str):
 
     transformers_logging.disable_progress_bar()  # one bar per weight file clutters ingest output
     return SentenceTransformer(load_path, device="cpu")
-
-
-def _unit_rows(vectors: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return (vectors / np.where(norms > 0, norms, 1.0)).astype(np.float32)
 
 
 class OnnxSentenceModel:
@@ -320,8 +316,8 @@ def _quantize(folder: Path) -> None:
     try:
         quantize_dynamic(str(float_file), str(staging), nodes_to_quantize=nodes, per_channel=True,
                          weight_type=QuantType.QInt8)
-        reference = _unit_rows(_OnnxGraph(folder, float_file).run(_INT8_PROBES))
-        quantized = _unit_rows(_OnnxGraph(folder, staging).run(_INT8_PROBES))
+        reference = unit(np.asarray(_OnnxGraph(folder, float_file).run(_INT8_PROBES), np.float32))
+        quantized = unit(np.asarray(_OnnxGraph(folder, staging).run(_INT8_PROBES), np.float32))
         worst = float(np.max(1.0 - np.sum(reference * quantized, axis=1)))
         if worst > INT8_MAX_COSINE_DIFF:
             raise TaggerError(f"[text] backend = 'onnx-int8': quantised embeddings moved {worst:.3f} cosine "
