@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
+from contextlib import contextmanager
 
 import click
 
@@ -91,13 +93,35 @@ def ingest(paths, manifest, catalog_path, pipeline_name, taxonomy_name, workers,
     options = {"address": ray_address} if ray_address else {}
     with _open_catalog(catalog_path) as catalog:
         try:
-            with build_executor(executor, pipeline, taxonomy=taxonomy_name, workers=workers,
-                                on_stage=progress.stage, **options) as runner:
+            with _sigterm_raises(), build_executor(executor, pipeline, taxonomy=taxonomy_name, workers=workers,
+                                                   on_stage=progress.stage, **options) as runner:
                 outcomes = run_ingest(titles, catalog=catalog, executor=runner, force=force, progress=progress)
         except TaggerError as error:   # the executor could not start: no Ray cluster, models fail to load
             raise click.ClickException(str(error)) from None
+        except Terminated:
+            click.echo("tagger ingest: stopped by SIGTERM; the titles finished before it are stored and the run "
+                       "record is closed; run the same command again to go on", err=True)
+            sys.exit(128 + signal.SIGTERM)
     print_summary(outcomes, catalog_path)
     sys.exit(1 if any(o.status == "failed" for o in outcomes) else 0)
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread like Ctrl-C's KeyboardInterrupt: the title being written
+    rolls back, the workers stop and the run record is closed on the way out."""
+
+
+@contextmanager
+def _sigterm_raises():
+    def stop(_signum, _frame):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)   # a second one must not cut the clean-up short
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @cli.command("list")
