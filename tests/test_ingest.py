@@ -126,6 +126,10 @@ def test_export_writes_parquet_for_pipelines(sample_catalog, tmp_path):
     assert {"title_id", "tag", "facet", "confidence", "status", "scene"} <= set(tags.columns)
     assert all(len(v) == d for v, d in zip(embeddings["vector"], embeddings["dim"]))
     assert (scenes.groupby("title_id")["index"].min() == 0).all()
+    # `show --json` and the export give the same, unrounded times.
+    shown = json.loads(CliRunner().invoke(cli, ["show", "night-shift", "--json", "--catalog", str(sample_catalog)]).output)
+    exported = scenes[scenes["title_id"] == "night-shift"].sort_values("index")
+    assert [(s["start_s"], s["end_s"]) for s in shown["scenes"]] == list(zip(exported["start_s"], exported["end_s"]))
 
 
 # -- runs, skips and bad input on small generated titles -----------------------------------------

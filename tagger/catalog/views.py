@@ -99,9 +99,10 @@ def _by_group(features: dict) -> dict:
 
 
 def _scene_view(scene: SceneRecord) -> dict:
-    return {"index": scene.index, "start_s": round(scene.start_s, 3), "end_s": round(scene.end_s, 3),
+    # Times as stored, unrounded: the same numbers as the Parquet export's.
+    return {"index": scene.index, "start_s": scene.start_s, "end_s": scene.end_s,
             "start_frame": scene.start_frame, "end_frame": scene.end_frame,
-            "keyframes": [{"frame": k.frame, "time_s": round(k.time_s, 3), "sharpness": round(k.sharpness, 1)}
+            "keyframes": [{"frame": k.frame, "time_s": k.time_s, "sharpness": k.sharpness}
                           for k in scene.keyframes],
             # A scene without features shows {}, one with any shows every group.
             "features": _by_group(scene.features) if scene.features else {}}
