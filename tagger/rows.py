@@ -4,8 +4,9 @@ One reader for manifests (titles.py) and events files (recommend/events.py). It 
 ``(line, row, problem)``: the row as a dict with its keys and text values stripped, and an
 InputError naming the file and line when the row is broken (problem is None otherwise). Each
 caller decides what a broken row means: a manifest fails that row's title, an events file
-stops. A file that cannot be read as a whole (wrong suffix, not UTF-8, header lacking a
-required column) raises InputError.
+stops. A row holding bytes that are not UTF-8 is a broken row too (its line and field
+named). A file that cannot be read as a whole (wrong suffix, header lacking a required
+column) raises InputError.
 """
 from __future__ import annotations
 
@@ -43,19 +44,26 @@ def read_rows(path: str | Path, *, required: tuple[str, ...] = (),
 
 
 def _utf8_only(path: Path, rows: Iterator[Row]) -> Iterator[Row]:
-    try:
-        yield from rows
-    except UnicodeDecodeError:
-        pass
-    else:
-        return
-    # The text layer's error does not say where; the bytes do.
-    data = path.read_bytes()
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise InputError(path, f"not UTF-8 text: byte 0x{data[error.start]:02x} ({error.reason}); "
-                               f"save the file as UTF-8", line=data[:error.start].count(b"\n") + 1) from None
+    """Rows whose text is not UTF-8 (read as surrogate escapes) become problems of their own."""
+    for line, row, problem in rows:
+        for key, value in row.items() if problem is None else ():
+            byte = _first_escaped_byte(key)
+            byte = _first_escaped_byte(value) if byte is None else byte
+            if byte is not None:
+                problem = InputError(path, f"not UTF-8 text: byte 0x{byte:02x}; save the file as UTF-8",
+                                     line=line, field=key)
+                break
+        yield line, row, problem
+
+
+def _first_escaped_byte(value) -> int | None:
+    """The first byte that did not decode as UTF-8 (surrogateescape keeps it as U+DC80..U+DCFF)."""
+    if not isinstance(value, str):
+        return None
+    for char in value:
+        if "\udc80" <= char <= "\udcff":
+            return ord(char) - 0xDC00
+    return None
 
 
 def _stripped(value):
@@ -63,7 +71,7 @@ def _stripped(value):
 
 
 def _csv_rows(path: Path, required: tuple[str, ...]) -> Iterator[Row]:
-    with path.open(newline="", encoding="utf-8-sig") as handle:
+    with path.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as handle:
         reader = csv.reader(handle)
         try:
             header = [name.strip() for name in next(reader, [])]
@@ -97,7 +105,7 @@ def _csv_rows(path: Path, required: tuple[str, ...]) -> Iterator[Row]:
 
 
 def _jsonl_rows(path: Path) -> Iterator[Row]:
-    with path.open(encoding="utf-8-sig") as handle:
+    with path.open(encoding="utf-8-sig", errors="surrogateescape") as handle:
         for number, text in enumerate(handle, 1):
             if not text.strip():
                 continue

@@ -72,14 +72,18 @@ def test_jsonl_rows_problems_and_stripping(tmp_path):
     assert str(problems[2]).startswith(f"{path}:4: ")
 
 
-def test_other_suffixes_and_other_encodings_are_input_errors(tmp_path):
+def test_other_suffixes_are_input_errors_and_non_utf8_rows_problems_of_their_own(tmp_path):
     other = tmp_path / "rows.txt"
     other.write_text("id\nm1\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"manifest must be a \.csv or \.jsonl") as caught:
         read_rows(other, what="manifest")
     assert str(other) in str(caught.value)
     latin = tmp_path / "rows.csv"
-    latin.write_bytes("id,title\nm1,Caf\u00e9\n".encode("latin-1"))
-    with pytest.raises(InputError, match="UTF-8") as caught:
-        list(read_rows(latin))
-    assert str(caught.value).startswith(f"{latin}:2: not UTF-8 text: byte 0xe9")
+    latin.write_bytes("id,title\nm1,Caf\u00e9\nm2,Fine\n".encode("latin-1"))
+    rows = list(read_rows(latin))
+    assert str(rows[0][2]) == f"{latin}:2: title: not UTF-8 text: byte 0xe9; save the file as UTF-8"
+    assert rows[1] == (3, {"id": "m2", "title": "Fine"}, None), "the other rows are read"
+    jsonl = tmp_path / "rows.jsonl"
+    jsonl.write_bytes('{"id": "m1", "title": "Caf\u00e9"}\n{"id": "m2"}\n'.encode("cp1252"))
+    rows = list(read_rows(jsonl))
+    assert str(rows[0][2]).startswith(f"{jsonl}:1: title: not UTF-8 text: byte 0xe9") and rows[1][2] is None
