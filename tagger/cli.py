@@ -261,7 +261,7 @@ def _review_call(work):
 
 @cli.group()
 def editors() -> None:
-    """Editors who review tags: create them, list them, renew API tokens."""
+    """Editors who review tags: create them, list them, renew API tokens and passwords."""
 
 
 @editors.command("add")
@@ -272,14 +272,31 @@ def editors_add(name, catalog_path, password_stdin) -> None:
     """Create an editor with a password (for the web app); prints the API token once."""
     from tagger.review.auth import add_editor
 
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt(f"password for {name}", hide_input=True, confirmation_prompt=True)
+    password = _read_password(name, password_stdin)
     with _open_catalog(catalog_path) as catalog:
         token = _review_call(lambda: add_editor(catalog, name, password))
     click.echo(f"editor {name} added to {catalog_path}. API token (shown once, keep it safe):", err=True)
     click.echo(token)
+
+
+def _read_password(name: str, from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt(f"password for {name}", hide_input=True, confirmation_prompt=True)
+
+
+@editors.command("password")
+@click.argument("name")
+@catalog_option
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
+def editors_password(name, catalog_path, password_stdin) -> None:
+    """Give an editor a new password; the editor is signed out of the web app everywhere."""
+    from tagger.review.auth import set_password
+
+    password = _read_password(name, password_stdin)
+    with _open_catalog(catalog_path) as catalog:
+        _review_call(lambda: set_password(catalog, name, password))
+    click.echo(f"editor {name}: new password set; their web sessions ended", err=True)
 
 
 @editors.command("list")
@@ -295,7 +312,7 @@ def editors_list(catalog_path) -> None:
 @click.argument("name")
 @catalog_option
 def editors_token(name, catalog_path) -> None:
-    """Give an editor a new API token (the old one stops working); prints it once."""
+    """Give an editor a new API token (the old one, and their web sessions, stop working); prints it once."""
     from tagger.review.auth import new_editor_token
 
     with _open_catalog(catalog_path) as catalog:

@@ -77,11 +77,11 @@ def test_a_schema_1_catalog_upgrades_and_keeps_its_tags(tmp_path):
     conn.commit()
     conn.close()
     with Catalog(path) as catalog:
-        assert catalog.schema_version == 2 == len(MIGRATIONS)
+        assert catalog.schema_version == 3 == len(MIGRATIONS)
         [tag] = catalog.title("old")["tags"]
         assert tag["status"] == "rejected" and tag["editor"] == "ed" and tag["version"] == 1
         tables = {r[0] for r in catalog.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        assert {"editors", "tag_decisions", "settings"} <= tables
+        assert {"editors", "tag_decisions", "settings", "sessions"} <= tables
 
 
 # -- decisions ------------------------------------------------------------------------------------

@@ -200,7 +200,7 @@ def test_title_page_shows_scenes_tags_evidence_and_features(site):
     assert html.count('data-tag="') == 3 and 'data-version="1"' in html
     # Subtitle evidence of scene 1 jumps to the scene's start (no subtitle file to find the cue in).
     assert 'data-time="5.0"' in html and "Don&#39;t open the door." in html
-    assert "background: #112233" in html and "sombre, subdued" in html
+    assert 'fill="#112233"' in html and "sombre, subdued" in html   # the palette swatch (SVG: no inline style)
 
 
 def test_media_come_only_from_catalog_assets(site):

@@ -23,6 +23,11 @@ class ReviewStore:
         cursor = self.conn.execute("UPDATE editors SET token_hash=? WHERE name=?", (token_hash, name))
         return cursor.rowcount == 1
 
+    def set_editor_password_hash(self, name: str, password_hash: str) -> bool:
+        """Replace an editor's password hash; False when there is no such editor."""
+        cursor = self.conn.execute("UPDATE editors SET password_hash=? WHERE name=?", (password_hash, name))
+        return cursor.rowcount == 1
+
     def editors(self) -> list[dict]:
         """name and created_at of every editor, by name."""
         return [dict(r) for r in self.conn.execute("SELECT name, created_at FROM editors ORDER BY name")]

@@ -130,4 +130,15 @@ MIGRATIONS: list[str] = [
         value TEXT NOT NULL
     );
     """,
+    # 3: the web app's sign-in sessions, kept server-side so that signing out (or a new password
+    #    or token) ends them; the cookie carries a random session id, the catalog only its sha256
+    """
+    CREATE TABLE sessions (
+        id_hash TEXT PRIMARY KEY,        -- sha256 hex of the session id in the editor's cookie
+        editor TEXT NOT NULL REFERENCES editors(name) ON DELETE CASCADE,
+        created_unix_s REAL NOT NULL,    -- seconds since 1970 (UTC): the absolute lifetime runs from here
+        last_seen_unix_s REAL NOT NULL   -- the idle lifetime runs from here
+    );
+    CREATE INDEX sessions_by_editor ON sessions (editor);
+    """,
 ]

@@ -45,9 +45,15 @@ def tag_view(tag: dict, scenes: list[dict]) -> dict:
 
 
 def palette(visual: dict) -> list[dict]:
-    """Swatches: only well-formed #rrggbb colours reach a style attribute."""
-    return [{"hex": p["hex"], "percent": round(100 * float(p.get("share", 0)))}
-            for p in visual.get("palette") or [] if _HEX.match(str(p.get("hex", "")))]
+    """Swatches side by side (offset: where each starts, in percent); only well-formed #rrggbb
+    colours reach an SVG fill."""
+    swatches, offset = [], 0
+    for p in visual.get("palette") or []:
+        if _HEX.match(str(p.get("hex", ""))):
+            percent = round(100 * float(p.get("share", 0)))
+            swatches.append({"hex": p["hex"], "percent": percent, "offset": offset})
+            offset += percent
+    return swatches
 
 
 def pacing(visual: dict, scenes: list[dict]) -> dict | None:
