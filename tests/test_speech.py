@@ -41,7 +41,7 @@ def voiced_share(voice: np.ndarray, sample_rate_hz: int = SR) -> float:
 
 def babble(seed: int, duration_s: float) -> tuple[np.ndarray, float]:
     """synth.speech_like made at 16 kHz and resampled to the stage's 22.05 kHz, with its voiced
-    share. Measured: Silero reads the babble synthesised this way within 0.06 of its voiced
+    share. Measured: Silero reads the babble synthesised this way within 0.07 of its voiced
     share on seeds 0-7, while babble synthesised at 22.05 kHz directly reads anywhere from 0.1
     to 0.8 of it, depending on the seed: the formant synthesiser is only just speech to the
     model, and its pulse train differs with the rate."""
