@@ -74,7 +74,7 @@ def pacing(visual: dict, scenes: list[dict]) -> dict | None:
 
 def audio_mood(audio: dict) -> dict | None:
     """Arousal and valence (0..1, 0.5 neutral) as one of four moods, with tempo, key and loudness."""
-    if "arousal" not in audio or "valence" not in audio:
+    if audio.get("arousal") is None or audio.get("valence") is None:   # None: a silent title
         return None
     high_arousal, high_valence = audio["arousal"] >= 0.5, audio["valence"] >= 0.5
     words = {(True, True): "energetic, upbeat", (True, False): "tense, agitated",
