@@ -130,4 +130,24 @@ MIGRATIONS: list[str] = [
         value TEXT NOT NULL
     );
     """,
+    # 3: the review queue kept ready for paging: one row per pending (auto) title-level tag with
+    #    its priority and the parts shown with it, written with the tags (catalog/queue.py), so a
+    #    page is an indexed range read; indexes for the paged title list's filters and facets
+    """
+    CREATE TABLE review_queue (
+        title_id TEXT NOT NULL REFERENCES titles(id) ON DELETE CASCADE,
+        tag TEXT NOT NULL,
+        facet TEXT NOT NULL,
+        confidence REAL NOT NULL,
+        priority REAL NOT NULL,          -- rounded as shown; the queue's order is by this first
+        uncertainty REAL NOT NULL,
+        recency REAL NOT NULL,           -- as of the date in settings 'review_queue_date'
+        reach REAL NOT NULL,
+        PRIMARY KEY (title_id, tag)
+    );
+    CREATE INDEX review_queue_in_order ON review_queue (priority DESC, confidence, title_id, tag);
+    CREATE INDEX review_queue_by_facet ON review_queue (facet, priority DESC, confidence, title_id, tag);
+    CREATE INDEX titles_by_status ON titles (status, id);
+    CREATE INDEX tags_by_facet ON tags (facet, title_id);
+    """,
 ]

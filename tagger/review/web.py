@@ -18,9 +18,10 @@ from flask import Flask, abort, g, jsonify, redirect, render_template, request, 
 from tagger.catalog.db import Catalog
 from tagger.catalog.records import TITLE_STATUSES
 from tagger.review import auth, present
+from tagger.review.paging import Cursors, PageError, page_limit
 from tagger.review.decisions import (ACTIONS, ConflictError, NotFoundError, ReviewError, bulk_decide, decide,
                                      history, title_taxonomy)
-from tagger.review.queue import review_queue
+from tagger.review.queue import queue_key, review_queue
 from tagger.review.search import search_taxonomy
 
 UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
@@ -32,6 +33,7 @@ def create_app(catalog_path: str) -> Flask:
         app.secret_key = auth.session_secret(catalog)
     app.config.update(CATALOG=str(catalog_path), SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
     app.json.sort_keys = False   # keep the field order of `tagger show --json`
+    cursors = Cursors(app.secret_key)
 
     def catalog() -> Catalog:
         if "catalog" not in g:
@@ -101,10 +103,36 @@ def create_app(catalog_path: str) -> Flask:
         session.clear()
         return redirect(url_for("login"))
 
+    def paged(list_name: str, key_of, read) -> dict:
+        """A page of a list from ?limit= and ?cursor=: read(after, n) gives up to n items after
+        the key `after` (None: from the start)."""
+        try:
+            limit = page_limit(request.args.get("limit"))
+            return cursors.page(list_name, read(cursors.after(list_name, request.args.get("cursor")), limit + 1),
+                                limit, key_of)
+        except PageError as error:
+            abort(400, str(error))
+
+    def page_links(page: dict) -> dict:
+        """The page's links to the next page and, past the first, back to the first."""
+        args = {k: v for k, v in request.args.items() if k != "cursor"}
+        return {"next": url_for(request.endpoint, **args, cursor=page["next"]) if page["next"] else None,
+                "first": url_for(request.endpoint, **args) if request.args.get("cursor") else None}
+
+    def titles() -> dict:
+        filters = _title_filters()
+        return paged("titles", lambda t: t["id"],
+                     lambda after, limit: catalog().find_titles(**filters, after=after, limit=limit))
+
+    def queue_items() -> dict:
+        args = request.args
+        return paged("queue", queue_key, lambda after, limit: review_queue(
+            catalog(), limit=limit, after=after, title_id=args.get("title") or None, facet=args.get("facet") or None))
+
     @app.get("/")
     def catalog_page():
-        filters = _title_filters()
-        return render_template("catalog.html", titles=catalog().find_titles(**filters), filters=filters,
+        page = titles()
+        return render_template("catalog.html", titles=page["items"], links=page_links(page), filters=_title_filters(),
                                facets=catalog().tag_facets(), statuses=TITLE_STATUSES)
 
     @app.get("/titles/<title_id>")
@@ -121,13 +149,14 @@ def create_app(catalog_path: str) -> Flask:
             "title.html", t=data, groups=present.group_by_facet(tags), scene_tags=scene_tags,
             has_video=bool(videos), palette=present.palette(visual), pacing=present.pacing(visual, data["scenes"]),
             mood=present.audio_mood(data["features"].get("audio", {})),
-            dialogue=data["features"].get("dialogue", {}), history=history(catalog(), title_id)[-20:][::-1],
+            dialogue=data["features"].get("dialogue", {}),
+            history=history(catalog(), title_id, newest_first=True, limit=20),
             facets=sorted({t["facet"] for t in data["tags"]}))
 
     @app.get("/queue")
     def queue_page():
-        return render_template("queue.html", items=review_queue(catalog(), limit=100,
-                                                                facet=request.args.get("facet") or None),
+        page = queue_items()
+        return render_template("queue.html", items=page["items"], links=page_links(page),
                                facets=catalog().tag_facets(), facet=request.args.get("facet", ""))
 
     @app.get("/titles/<title_id>/keyframes/<int:scene>/<int:frame>.jpg")
@@ -154,7 +183,7 @@ def create_app(catalog_path: str) -> Flask:
     # -- API ------------------------------------------------------------------------------
     @app.get("/api/titles")
     def api_titles():
-        return jsonify(catalog().find_titles(**_title_filters()))
+        return jsonify(titles())
 
     @app.get("/api/titles/<title_id>")
     def api_title(title_id):
@@ -162,7 +191,8 @@ def create_app(catalog_path: str) -> Flask:
 
     @app.get("/api/titles/<title_id>/history")
     def api_history(title_id):
-        return _api_call(lambda: history(catalog(), title_id, request.args.get("tag") or None))
+        return _api_call(lambda: paged("history", lambda h: h["id"], lambda after, limit: history(
+            catalog(), title_id, request.args.get("tag") or None, after_id=after, limit=limit)))
 
     @app.post("/api/titles/<title_id>/decisions")
     def api_decide(title_id):
@@ -197,11 +227,7 @@ def create_app(catalog_path: str) -> Flask:
 
     @app.get("/api/queue")
     def api_queue():
-        limit = request.args.get("limit", "50")
-        if not limit.isdigit():
-            return _api_error(400, f"limit: expected a whole number, got {limit!r}")
-        return jsonify(review_queue(catalog(), limit=int(limit), title_id=request.args.get("title") or None,
-                                    facet=request.args.get("facet") or None))
+        return jsonify(queue_items())
 
     @app.get("/api/titles/<title_id>/taxonomy")
     def api_taxonomy_search(title_id):

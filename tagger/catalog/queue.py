@@ -1,0 +1,109 @@
+"""The review queue kept ready: each pending (auto) title-level tag's priority and its parts,
+as of one date, in the review_queue table, so that a page of the queue is an indexed range read.
+
+What the priority is belongs to tagger.review.queue; here is only when it is computed and how
+it is kept: for one title whenever its tags, metadata or run change (write_title, write_failure,
+a decision: _requeue), and for every title when the date changes (refresh_queue).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from tagger.catalog.base import TITLE_SCENE
+from tagger.review.queue import tag_parts, title_parts
+
+QUEUE_DATE = "review_queue_date"   # settings key: the date the stored recencies are for
+
+
+class QueueStore:
+    def title_review_facts(self, title_id: str | None = None) -> dict[str, dict]:
+        """Per title id (of one title, when given): title, metadata, created_at, the producing
+        run's pipeline (None if unknown), its scene count and its effective title-level tag count."""
+        sql = ("SELECT t.id, t.title, t.metadata, t.created_at, t.run_id,"
+               " (SELECT COUNT(*) FROM scenes s WHERE s.title_id=t.id) AS scene_count,"
+               " (SELECT COUNT(*) FROM tags g WHERE g.title_id=t.id AND g.scene_idx=? AND g.status!='rejected')"
+               "   AS tag_count FROM titles t")
+        args: list = [TITLE_SCENE]
+        if title_id is not None:
+            sql += " WHERE t.id=?"
+            args.append(title_id)
+        pipelines: dict = {}   # run id -> its pipeline, read once however many titles it made
+        out = {}
+        for r in self.conn.execute(sql, args):
+            run_id = r["run_id"]
+            if run_id not in pipelines:
+                run = self.run(run_id) if run_id is not None else None
+                pipelines[run_id] = run["pipeline"] if run else None
+            out[r["id"]] = {"title": r["title"], "metadata": json.loads(r["metadata"]), "created_at": r["created_at"],
+                            "pipeline": pipelines[run_id], "scenes": r["scene_count"], "tags": r["tag_count"]}
+        return out
+
+    # -- keeping it ---------------------------------------------------------------------------
+    def refresh_queue(self, today: dt.date) -> None:
+        """Recompute every pending tag's priority unless the stored ones are already for `today`."""
+        if self.setting(QUEUE_DATE) == today.isoformat():
+            return
+        with self.transaction():
+            if self.setting(QUEUE_DATE) != today.isoformat():   # another process may have done it
+                self._rebuild_queue(today)
+
+    def _requeue(self, title_id: str) -> None:
+        """Recompute one title's queue rows as of the stored date; call inside the write's transaction."""
+        stored = self.setting(QUEUE_DATE)
+        if stored is None:   # a new or just migrated catalog: build the queue of every title
+            self._rebuild_queue(dt.date.today())
+            return
+        self.conn.execute("DELETE FROM review_queue WHERE title_id=?", (title_id,))
+        self._insert_queue_rows(self._queue_rows(dt.date.fromisoformat(stored), title_id))
+
+    def _rebuild_queue(self, today: dt.date) -> None:
+        self.conn.execute("DELETE FROM review_queue")
+        self._insert_queue_rows(self._queue_rows(today))
+        self.conn.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", (QUEUE_DATE, today.isoformat()))
+
+    def _queue_rows(self, today: dt.date, title_id: str | None = None) -> list[tuple]:
+        parts = {known: title_parts(facts, today=today) for known, facts in self.title_review_facts(title_id).items()}
+        sql = f"SELECT title_id, tag, facet, confidence FROM tags WHERE status='auto' AND scene_idx={TITLE_SCENE}"
+        args = ()
+        if title_id is not None:
+            sql, args = sql + " AND title_id=?", (title_id,)
+        cursor = self.conn.cursor()
+        cursor.row_factory = None   # plain tuples: a refresh reads every pending tag
+        return [(tagged, tag, facet, confidence, *tag_parts(confidence, parts[tagged]))
+                for tagged, tag, facet, confidence in cursor.execute(sql, args)]
+
+    def _insert_queue_rows(self, rows: list[tuple]) -> None:
+        self.conn.executemany("INSERT INTO review_queue (title_id, tag, facet, confidence, priority, uncertainty,"
+                              " recency, reach) VALUES (?,?,?,?,?,?,?,?)", rows)
+
+    # -- reading it -----------------------------------------------------------------------
+    def queue_page(self, *, limit: int | None, after: list | None = None, title_id: str | None = None,
+                   facet: str | None = None) -> list[dict]:
+        """Up to `limit` pending title-level tags in the queue's order (priority, then the lower
+        confidence, title id, tag) after `after`, the [priority, confidence, title_id, tag] of the
+        previous page's last item; each with its title, version, evidence and priority's parts."""
+        where, args = [], []
+        if title_id is not None:
+            where.append("q.title_id=?")
+            args.append(title_id)
+        if facet is not None:
+            where.append("q.facet=?")
+            args.append(facet)
+        if after is not None:
+            # `priority <= ?` starts the index range; the rest only sorts out ties.
+            after_priority, after_confidence, after_title, after_tag = after
+            where.append("q.priority <= ? AND (q.priority < ? OR (q.confidence, q.title_id, q.tag) > (?, ?, ?))")
+            args += [after_priority, after_priority, after_confidence, after_title, after_tag]
+        # CROSS JOIN keeps review_queue the outer loop, so the order comes from its index.
+        sql = ("SELECT q.title_id, t.title, q.tag, q.facet, g.label, q.confidence, g.version, g.evidence,"
+               " q.priority, q.uncertainty, q.recency, q.reach FROM review_queue q"
+               f" CROSS JOIN tags g ON g.title_id=q.title_id AND g.tag=q.tag AND g.scene_idx={TITLE_SCENE}"
+               " CROSS JOIN titles t ON t.id=q.title_id"
+               + (" WHERE " + " AND ".join(where) if where else "")
+               + " ORDER BY q.priority DESC, q.confidence, q.title_id, q.tag LIMIT ?")
+        rows = self.conn.execute(sql, [*args, -1 if limit is None else limit])
+        return [{"title_id": r["title_id"], "title": r["title"], "tag": r["tag"], "facet": r["facet"],
+                 "label": r["label"], "confidence": r["confidence"], "version": r["version"],
+                 "evidence": json.loads(r["evidence"]), "priority": r["priority"], "uncertainty": r["uncertainty"],
+                 "recency": r["recency"], "reach": r["reach"]} for r in rows]
