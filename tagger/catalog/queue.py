@@ -14,23 +14,21 @@ from tagger.catalog.base import TITLE_SCENE
 from tagger.review.queue import tag_parts, title_parts
 
 QUEUE_DATE = "review_queue_date"   # settings key: the date the stored recencies are for
+REBUILD_TITLES = 5000              # titles per step of a rebuild
 
 
 class QueueStore:
-    def title_review_facts(self, title_id: str | None = None) -> dict[str, dict]:
-        """Per title id (of one title, when given): title, metadata, created_at, the producing
-        run's pipeline (None if unknown), its scene count and its effective title-level tag count."""
+    def title_review_facts(self, *, first: str | None = None, last: str | None = None) -> dict[str, dict]:
+        """Per title id (from `first` to `last`, when given): title, metadata, created_at, the
+        producing run's pipeline (None if unknown), its scene count and its effective
+        title-level tag count."""
         sql = ("SELECT t.id, t.title, t.metadata, t.created_at, t.run_id,"
                " (SELECT COUNT(*) FROM scenes s WHERE s.title_id=t.id) AS scene_count,"
                " (SELECT COUNT(*) FROM tags g WHERE g.title_id=t.id AND g.scene_idx=? AND g.status!='rejected')"
-               "   AS tag_count FROM titles t")
-        args: list = [TITLE_SCENE]
-        if title_id is not None:
-            sql += " WHERE t.id=?"
-            args.append(title_id)
+               "   AS tag_count FROM titles t WHERE t.id >= ? AND t.id <= coalesce(?, t.id)")
         pipelines: dict = {}   # run id -> its pipeline, read once however many titles it made
         out = {}
-        for r in self.conn.execute(sql, args):
+        for r in self.conn.execute(sql, (TITLE_SCENE, first or "", last)):
             run_id = r["run_id"]
             if run_id not in pipelines:
                 run = self.run(run_id) if run_id is not None else None
@@ -53,29 +51,42 @@ class QueueStore:
         stored = self.setting(QUEUE_DATE)
         if stored is None:   # a new or just migrated catalog: build the queue of every title
             self._rebuild_queue(dt.date.today())
-            return
-        self.conn.execute("DELETE FROM review_queue WHERE title_id=?", (title_id,))
-        self._insert_queue_rows(self._queue_rows(dt.date.fromisoformat(stored), title_id))
+        else:
+            self._sync_queue(dt.date.fromisoformat(stored), title_id, title_id)
 
     def _rebuild_queue(self, today: dt.date) -> None:
-        self.conn.execute("DELETE FROM review_queue")
-        self._insert_queue_rows(self._queue_rows(today))
+        """Bring every title's queue rows to `today`, REBUILD_TITLES titles at a time (so memory
+        stays small however large the catalog)."""
+        ids = self.conn.cursor()
+        ids.row_factory = None
+        last = ""
+        while chunk := ids.execute("SELECT id FROM titles WHERE id > ? ORDER BY id LIMIT ?",
+                                   (last, REBUILD_TITLES)).fetchall():
+            self._sync_queue(today, chunk[0][0], chunk[-1][0])
+            last = chunk[-1][0]
         self.conn.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", (QUEUE_DATE, today.isoformat()))
 
-    def _queue_rows(self, today: dt.date, title_id: str | None = None) -> list[tuple]:
-        parts = {known: title_parts(facts, today=today) for known, facts in self.title_review_facts(title_id).items()}
-        sql = f"SELECT title_id, tag, facet, confidence FROM tags WHERE status='auto' AND scene_idx={TITLE_SCENE}"
-        args = ()
-        if title_id is not None:
-            sql, args = sql + " AND title_id=?", (title_id,)
-        cursor = self.conn.cursor()
-        cursor.row_factory = None   # plain tuples: a refresh reads every pending tag
-        return [(tagged, tag, facet, confidence, *tag_parts(confidence, parts[tagged]))
-                for tagged, tag, facet, confidence in cursor.execute(sql, args)]
-
-    def _insert_queue_rows(self, rows: list[tuple]) -> None:
-        self.conn.executemany("INSERT INTO review_queue (title_id, tag, facet, confidence, priority, uncertainty,"
-                              " recency, reach) VALUES (?,?,?,?,?,?,?,?)", rows)
+    def _sync_queue(self, today: dt.date, first: str, last: str) -> None:
+        """Write the queue rows of the titles with ids from `first` to `last` as of `today`; only
+        rows that changed are written (a new day changes few rounded priorities of old titles)."""
+        parts = {known: title_parts(facts, today=today)
+                 for known, facts in self.title_review_facts(first=first, last=last).items()}
+        plain = self.conn.cursor()
+        plain.row_factory = None   # plain tuples: a rebuild reads every pending tag
+        fresh = {(tagged, tag): (tagged, tag, facet, confidence, *tag_parts(confidence, parts[tagged]))
+                 for tagged, tag, facet, confidence in plain.execute(
+                     f"SELECT title_id, tag, facet, confidence FROM tags WHERE status='auto' AND scene_idx={TITLE_SCENE}"
+                     " AND title_id BETWEEN ? AND ?", (first, last))}
+        gone = []
+        for row in plain.execute("SELECT title_id, tag, facet, confidence, priority, uncertainty, recency, reach"
+                                 " FROM review_queue WHERE title_id BETWEEN ? AND ?", (first, last)).fetchall():
+            if fresh.get(row[:2]) == row:
+                del fresh[row[:2]]
+            elif row[:2] not in fresh:
+                gone.append(row[:2])
+        self.conn.executemany("DELETE FROM review_queue WHERE title_id=? AND tag=?", gone)
+        self.conn.executemany("INSERT OR REPLACE INTO review_queue (title_id, tag, facet, confidence, priority,"
+                              " uncertainty, recency, reach) VALUES (?,?,?,?,?,?,?,?)", fresh.values())
 
     # -- reading it -----------------------------------------------------------------------
     def queue_page(self, *, limit: int | None, after: list | None = None, title_id: str | None = None,

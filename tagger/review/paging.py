@@ -55,9 +55,12 @@ class Cursors:
             raise PageError("cursor", f"not a cursor of the {list_name} list (changed, or taken from another "
                                       "list); start again from the first page, without it") from None
 
+    def cursor(self, list_name: str, key: Any) -> str:
+        """The cursor of the page after the item with this key."""
+        return self._serializer(list_name).dumps(key)
+
     def page(self, list_name: str, rows: list, limit: int, key_of: Callable[[Any], Any]) -> dict:
         """{"items": the first `limit` rows, "next": the cursor of the page after, None on the last}.
         Read one row more than `limit`: that is how the last page knows it is the last."""
         items = rows[:limit]
-        more = len(rows) > limit
-        return {"items": items, "next": self._serializer(list_name).dumps(key_of(items[-1])) if more else None}
+        return {"items": items, "next": self.cursor(list_name, key_of(items[-1])) if len(rows) > limit else None}
