@@ -181,6 +181,24 @@ def test_pages_stay_put_when_titles_are_written_meanwhile(site):
     assert [t["id"] for t in second["items"]] == before[10:13] + [before[12] + "-new"] + before[13:19]
 
 
+def test_search_follows_what_the_titles_say_now(site):
+    client, headers = site["client"], site["headers"]
+
+    def found(q):
+        return [t["id"] for t in client.get(f"/api/titles?q={q}", headers=headers).json["items"]]
+
+    with Catalog(site["db"]) as catalog:
+        title_id = catalog.title_ids()[4]
+        run = catalog.start_run(tagger_version="0", pipeline=PIPELINE, versions={})
+        catalog.write_title(make_result(title_id, title="Harbour Lights", metadata={"synopsis": "A Lighthouse."}),
+                            run_id=run)
+        assert found("harbour") == [title_id] and found("LIGHTHOUSE") == [title_id]
+        catalog.write_failure(TitleResult(id=title_id, title="Quay", source="test", metadata={"synopsis": "Fog."},
+                                          status="failed", error="gone"), run_id=run)
+    assert found("harbour") == [] and found("lighthouse") == [] and found("quay") == found("fog.") == [title_id]
+    assert title_id in found(title_id.upper())
+
+
 def test_queue_and_history_pages(site):
     client, headers = site["client"], site["headers"]
     whole = client.get(f"/api/queue?limit={MAX_LIMIT}", headers=headers).json

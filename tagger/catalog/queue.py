@@ -38,55 +38,69 @@ class QueueStore:
         return out
 
     # -- keeping it ---------------------------------------------------------------------------
-    def refresh_queue(self, today: dt.date) -> None:
-        """Recompute every pending tag's priority unless the stored ones are already for `today`."""
+    def refresh_queue(self, today: dt.date) -> int:
+        """Recompute every pending tag's priority unless the stored ones are already for `today`;
+        returns how many queue rows changed."""
         if self.setting(QUEUE_DATE) == today.isoformat():
-            return
+            return 0
         with self.transaction():
-            if self.setting(QUEUE_DATE) != today.isoformat():   # another process may have done it
-                self._rebuild_queue(today)
+            stored = self.setting(QUEUE_DATE)
+            if stored != today.isoformat():   # another process may have done it meanwhile
+                # A new day changes no tags; a catalog without a date has no queue rows yet.
+                return self._rebuild_queue(today, tags_changed=stored is None)
+        return 0
 
     def _requeue(self, title_id: str) -> None:
         """Recompute one title's queue rows as of the stored date; call inside the write's transaction."""
         stored = self.setting(QUEUE_DATE)
         if stored is None:   # a new or just migrated catalog: build the queue of every title
-            self._rebuild_queue(dt.date.today())
+            self._rebuild_queue(dt.date.today(), tags_changed=True)
         else:
             self._sync_queue(dt.date.fromisoformat(stored), title_id, title_id)
 
-    def _rebuild_queue(self, today: dt.date) -> None:
+    def _rebuild_queue(self, today: dt.date, *, tags_changed: bool) -> int:
         """Bring every title's queue rows to `today`, REBUILD_TITLES titles at a time (so memory
-        stays small however large the catalog)."""
+        stays small however large the catalog); returns how many rows changed."""
         ids = self.conn.cursor()
         ids.row_factory = None
-        last = ""
+        last, written = "", 0
         while chunk := ids.execute("SELECT id FROM titles WHERE id > ? ORDER BY id LIMIT ?",
                                    (last, REBUILD_TITLES)).fetchall():
-            self._sync_queue(today, chunk[0][0], chunk[-1][0])
+            written += self._sync_queue(today, chunk[0][0], chunk[-1][0], tags_changed=tags_changed)
             last = chunk[-1][0]
         self.conn.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", (QUEUE_DATE, today.isoformat()))
+        return written
 
-    def _sync_queue(self, today: dt.date, first: str, last: str) -> None:
-        """Write the queue rows of the titles with ids from `first` to `last` as of `today`; only
-        rows that changed are written (a new day changes few rounded priorities of old titles)."""
+    def _sync_queue(self, today: dt.date, first: str, last: str, *, tags_changed: bool = True) -> int:
+        """Bring the queue rows of the titles with ids from `first` to `last` to `today`, writing
+        only what changed; returns how many rows were written. Without `tags_changed` (a new
+        day) the pending tags are the stored rows themselves, which mirror them."""
         parts = {known: title_parts(facts, today=today)
                  for known, facts in self.title_review_facts(first=first, last=last).items()}
         plain = self.conn.cursor()
         plain.row_factory = None   # plain tuples: a rebuild reads every pending tag
+        stored = {row[:2]: row for row in plain.execute(
+            "SELECT title_id, tag, facet, confidence, priority, uncertainty, recency, reach FROM review_queue"
+            " WHERE title_id BETWEEN ? AND ?", (first, last))}
+        pending = plain.execute(
+            f"SELECT title_id, tag, facet, confidence FROM tags WHERE status='auto' AND scene_idx={TITLE_SCENE}"
+            " AND title_id BETWEEN ? AND ?", (first, last)) if tags_changed else [r[:4] for r in stored.values()]
         fresh = {(tagged, tag): (tagged, tag, facet, confidence, *tag_parts(confidence, parts[tagged]))
-                 for tagged, tag, facet, confidence in plain.execute(
-                     f"SELECT title_id, tag, facet, confidence FROM tags WHERE status='auto' AND scene_idx={TITLE_SCENE}"
-                     " AND title_id BETWEEN ? AND ?", (first, last))}
-        gone = []
-        for row in plain.execute("SELECT title_id, tag, facet, confidence, priority, uncertainty, recency, reach"
-                                 " FROM review_queue WHERE title_id BETWEEN ? AND ?", (first, last)).fetchall():
-            if fresh.get(row[:2]) == row:
-                del fresh[row[:2]]
-            elif row[:2] not in fresh:
-                gone.append(row[:2])
-        self.conn.executemany("DELETE FROM review_queue WHERE title_id=? AND tag=?", gone)
+                 for tagged, tag, facet, confidence in pending}
+        moved, changed = [], []   # rows whose indexed columns changed; rows changed elsewhere only
+        for key, row in fresh.items():
+            before = stored.pop(key, None)
+            if before is None or before[2:5] != row[2:5]:   # new, or facet, confidence or priority changed
+                moved.append(row)
+            elif before[5:] != row[5:]:   # a new day moves the shown recency of recent titles daily
+                changed.append((*row[5:], *key))
+        self.conn.executemany("DELETE FROM review_queue WHERE title_id=? AND tag=?", stored.keys())
         self.conn.executemany("INSERT OR REPLACE INTO review_queue (title_id, tag, facet, confidence, priority,"
-                              " uncertainty, recency, reach) VALUES (?,?,?,?,?,?,?,?)", fresh.values())
+                              " uncertainty, recency, reach) VALUES (?,?,?,?,?,?,?,?)", moved)
+        # In place: these columns are in no index, so the indexes are left alone.
+        self.conn.executemany("UPDATE review_queue SET uncertainty=?, recency=?, reach=? WHERE title_id=? AND tag=?",
+                              changed)
+        return len(stored) + len(moved) + len(changed)
 
     # -- reading it -----------------------------------------------------------------------
     def queue_page(self, *, limit: int | None, after: list | None = None, title_id: str | None = None,

@@ -4,7 +4,8 @@ Pages use a signed session cookie (key kept in the catalog) and a CSRF token on 
 state-changing request (form field ``csrf_token`` or header ``X-CSRF-Token``). The API takes
 ``Authorization: Bearer TOKEN``; the pages' own scripts call it with their session and the
 CSRF header. Media are looked up in the catalog by title id and index, never by a path from
-the request. Each request opens its own Catalog connection (SQLite in WAL mode).
+the request. Each request opens its own Catalog connection (SQLite in WAL mode). Lists come a
+page at a time (paging.py): ``?limit=`` and ``?cursor=``; the API answers ``{"items", "next"}``.
 """
 from __future__ import annotations
 
@@ -18,9 +19,9 @@ from flask import Flask, abort, g, jsonify, redirect, render_template, request, 
 from tagger.catalog.db import Catalog
 from tagger.catalog.records import TITLE_STATUSES
 from tagger.review import auth, present
-from tagger.review.paging import Cursors, PageError, page_limit
 from tagger.review.decisions import (ACTIONS, ConflictError, NotFoundError, ReviewError, bulk_decide, decide,
                                      history, title_taxonomy)
+from tagger.review.paging import Cursors, PageError, page_limit
 from tagger.review.queue import queue_key, review_queue
 from tagger.review.search import search_taxonomy
 
