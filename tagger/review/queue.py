@@ -11,6 +11,11 @@
                   until the catalog holds viewing numbers
 
 Ties go to the lower confidence, then title id and tag id, so the order is stable.
+
+The catalog keeps each pending tag's priority and parts stored, as of one date
+(tagger/catalog/queue.py calls title_parts and tag_parts below whenever a title, its tags or a
+decision are written, and for every title when the date changes), so that a page of the
+queue is an indexed range read. Those two functions are the one place the formula is applied.
 """
 from __future__ import annotations
 
@@ -51,13 +56,14 @@ def priority(confidence: float, threshold: float, recency_score: float, reach_sc
     return uncertainty(confidence, threshold) * (1.0 + recency_score + reach_score) / 3.0
 
 
-# -- the parts the catalog stores (tagger/catalog/queue.py): the one place the policy is applied --
+# -- what the catalog stores (tagger/catalog/queue.py) -------------------------------------
 
 def title_parts(facts: dict, *, today: dt.date) -> tuple[float, float, float]:
     """(threshold, recency, reach) of a title from its Catalog.title_review_facts entry."""
     settings = (facts["pipeline"] or {}).get("settings", {})
     threshold = float((settings.get("tags") or {}).get("threshold", DEFAULT_THRESHOLD))
-    return threshold, recency(facts["metadata"], facts["created_at"], today=today), reach(facts["scenes"], facts["tags"])
+    return (threshold, recency(facts["metadata"], facts["created_at"], today=today),
+            reach(facts["scenes"], facts["tags"]))
 
 
 def tag_parts(confidence: float, title: tuple[float, float, float]) -> tuple[float, float, float, float]:
