@@ -5,6 +5,7 @@ the decoding floor, for a long generated title, the sample titles and the real c
     python benchmarks/run.py --text-only      # the text encoder backends alone
     python benchmarks/run.py --index-sizes 10000,100000   # vector index latency sizes (0: skip)
     python benchmarks/run.py --recommender-sizes 0            # skip queries through the Recommender
+    python benchmarks/run.py --review-sizes 0                 # skip the review app's pages
 
 Each title runs in its own process so that peak memory (ru_maxrss) is that title's. In that
 process the models load first, a short warm-up title pays for JIT compilation, then:
@@ -17,7 +18,8 @@ and CLIP images per second (a tiny model with random weights stands in where no 
 exist, so only its speed means anything), the vector index's query latency against FAISS
 flat on synthetic catalogs (benchmarks/recommend_latency.py, which also runs alone), and
 similar / user / new-user queries through the whole Recommender on tagged synthetic catalogs
-(benchmarks/recommender_queries.py, which also runs alone).
+(benchmarks/recommender_queries.py, which also runs alone), and the review app's list routes on a
+generated catalog (benchmarks/review_pages.py, which also runs alone).
 """
 from __future__ import annotations
 
@@ -268,6 +270,8 @@ def main() -> int:
                         help="catalog sizes for the vector index against FAISS (0: skip them)")
     parser.add_argument("--recommender-sizes", default="10000,100000",
                         help="catalog sizes for queries through the whole Recommender (0: skip them)")
+    parser.add_argument("--review-sizes", default="100000",
+                        help="catalog sizes for the review app's pages and API (0: skip them)")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -302,7 +306,8 @@ def main() -> int:
               "measured_at": time.strftime("%Y-%m-%d %H:%M:%S")}
     sys.path.insert(0, str(Path(__file__).parent))
     parts = (("recommend_latency", args.index_sizes, "the vector index against FAISS"),
-             ("recommender_queries", args.recommender_sizes, "queries through the Recommender"))
+             ("recommender_queries", args.recommender_sizes, "queries through the Recommender"),
+             ("review_pages", args.review_sizes, "the review app's pages and API"))
     for name, size_list, what in parts:
         sizes = [int(s) for s in size_list.split(",") if int(s) > 0]
         if sizes:

@@ -251,3 +251,36 @@ def test_odd_title_ids_and_a_strict_content_security_policy(served, browser):
     facet.click()
     WebDriverWait(browser, 10).until(lambda d: "facet=mood" in d.current_url)
     assert browser.execute_script("return window.cspViolations") == []
+
+
+def test_the_queue_pages_on_from_the_keyboard(served, browser):
+    from tagger.review.queue import review_queue
+
+    from test_review import PIPELINE, make_result
+
+    with Catalog(served["db"]) as catalog:   # enough pending tags for three pages of two
+        run = catalog.start_run(tagger_version="0", pipeline=PIPELINE, versions={})
+        for title_id in ("paging-a", "paging-b"):
+            catalog.write_title(make_result(title_id), run_id=run)
+        expected = [(i["title_id"], i["tag"]) for i in review_queue(catalog, limit=None)]
+    assert len(expected) >= 6, expected
+    browser.get(f"{served['url']}/queue?limit=2")
+    if "/login" in browser.current_url:   # when run alone
+        browser.find_element(By.ID, "name").send_keys("ed")
+        browser.find_element(By.ID, "password").send_keys(PASSWORD)
+        browser.find_element(By.ID, "sign-in").click()
+        WebDriverWait(browser, 10).until(lambda d: "/queue" in d.current_url)
+
+    def on_page():
+        return [(r.get_attribute("data-title-id"), r.get_attribute("data-tag"))
+                for r in browser.find_elements(By.CSS_SELECTOR, "tr.tag")]
+
+    assert on_page() == expected[:2] and not browser.find_elements(By.ID, "first-page")
+    for _ in range(3):   # the first row, the second, then past it: the next page
+        browser.switch_to.active_element.send_keys("j")
+    WebDriverWait(browser, 10).until(lambda d: "cursor=" in d.current_url)
+    assert on_page() == expected[2:4]
+    browser.find_element(By.ID, "next-page").click()
+    WebDriverWait(browser, 10).until(lambda d: on_page() == expected[4:6])
+    browser.find_element(By.ID, "first-page").click()
+    WebDriverWait(browser, 10).until(lambda d: on_page() == expected[:2])

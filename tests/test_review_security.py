@@ -288,7 +288,7 @@ def test_odd_title_ids_open_every_title_route(site):
                               json={"tag": "heist", "action": "accept", "version": 1}, headers=headers)
         assert decided.status_code == 200 and decided.json["status"] == "accepted", title_id
         history = _follow(client, href, api + "/history")
-        assert [(h["title_id"], h["tag"]) for h in history.json] == [(title_id, "heist")]
+        assert [(h["title_id"], h["tag"]) for h in history.json["items"]] == [(title_id, "heist")]
         taxonomy = _follow(client, href, api + "/taxonomy?q=hospital")
         assert taxonomy.status_code == 200 and taxonomy.json[0]["tag"] == "hospital", title_id
     # The queue's rows link to their title and carry its API address, encoded the same way.

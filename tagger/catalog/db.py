@@ -2,8 +2,8 @@
 
 Each area lives in its own module and the Catalog is composed of them: the connection,
 migrations and transactions (base.py), runs and settings (runs.py), a title's records
-(titles.py), the public JSON views (views.py), the editors' review (review.py) and the web
-app's sign-in sessions (sessions.py).
+(titles.py), the public JSON views (views.py), the editors' review (review.py), the review
+queue kept ready for paging (queue.py) and the web app's sign-in sessions (sessions.py).
 """
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from tagger.catalog.base import CatalogBase
+from tagger.catalog.queue import QueueStore
 from tagger.catalog.review import ReviewStore
 from tagger.catalog.runs import RunStore
 from tagger.catalog.sessions import SessionStore
@@ -24,7 +25,7 @@ def default_path() -> str:
     return os.environ.get("TAGGER_CATALOG") or DEFAULT_PATH
 
 
-class Catalog(TitleStore, Views, ReviewStore, SessionStore, RunStore, CatalogBase):
+class Catalog(TitleStore, Views, ReviewStore, QueueStore, SessionStore, RunStore, CatalogBase):
     """Reads and writes of the catalog; each title is written in one transaction."""
 
     def __init__(self, path: str | Path | None = None):

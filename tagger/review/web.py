@@ -7,7 +7,8 @@ TOKEN``; the pages' own scripts call it with their session and the CSRF header. 
 passwords and tokens are throttled (tagger.review.throttle). Every response carries the
 security headers below. Title ids travel in URLs as tagger.review.urls encodes them. Media
 are looked up in the catalog by title id and index, never by a path from the request. Each
-request opens its own Catalog connection (SQLite in WAL mode).
+request opens its own Catalog connection (SQLite in WAL mode). Lists come a page at a time
+(paging.py): ``?limit=`` and ``?cursor=``; the API answers ``{"items", "next"}``.
 """
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ from tagger.catalog.records import TITLE_STATUSES
 from tagger.review import auth, present, sessions, urls
 from tagger.review.decisions import (ACTIONS, ConflictError, NotFoundError, ReviewError, bulk_decide, decide,
                                      history, title_taxonomy)
-from tagger.review.queue import review_queue
+from tagger.review.paging import Cursors, PageError, page_limit
+from tagger.review.queue import queue_key, review_queue
 from tagger.review.search import search_taxonomy
 from tagger.review.throttle import Throttle
 
@@ -50,6 +52,7 @@ def create_app(catalog_path: str, *, clock=time.time) -> Flask:
     app.json.sort_keys = False   # keep the field order of `tagger show --json`
     app.url_map.converters["title"] = urls.TitleIdConverter
     throttle = Throttle(clock=clock)
+    cursors = Cursors(app.secret_key)
 
     def catalog() -> Catalog:
         if "catalog" not in g:
@@ -144,10 +147,36 @@ def create_app(catalog_path: str, *, clock=time.time) -> Flask:
         session.clear()
         return redirect(url_for("login"))
 
+    def paged(list_name: str, key_of, read) -> dict:
+        """A page of a list from ?limit= and ?cursor=: read(after, n) gives up to n items after
+        the key `after` (None: from the start)."""
+        try:
+            limit = page_limit(request.args.get("limit"))
+            return cursors.page(list_name, read(cursors.after(list_name, request.args.get("cursor")), limit + 1),
+                                limit, key_of)
+        except PageError as error:
+            abort(400, str(error))
+
+    def page_links(page: dict) -> dict:
+        """The page's links to the next page and, past the first, back to the first."""
+        args = {k: v for k, v in request.args.items() if k != "cursor"}
+        return {"next": url_for(request.endpoint, **args, cursor=page["next"]) if page["next"] else None,
+                "first": url_for(request.endpoint, **args) if request.args.get("cursor") else None}
+
+    def titles() -> dict:
+        filters = _title_filters()
+        return paged("titles", lambda t: t["id"],
+                     lambda after, limit: catalog().find_titles(**filters, after=after, limit=limit))
+
+    def queue_items() -> dict:
+        args = request.args
+        return paged("queue", queue_key, lambda after, limit: review_queue(
+            catalog(), limit=limit, after=after, title_id=args.get("title") or None, facet=args.get("facet") or None))
+
     @app.get("/")
     def catalog_page():
-        filters = _title_filters()
-        return render_template("catalog.html", titles=catalog().find_titles(**filters), filters=filters,
+        page = titles()
+        return render_template("catalog.html", titles=page["items"], links=page_links(page), filters=_title_filters(),
                                facets=catalog().tag_facets(), statuses=TITLE_STATUSES)
 
     @app.get("/titles/<title:title_id>")
@@ -164,13 +193,14 @@ def create_app(catalog_path: str, *, clock=time.time) -> Flask:
             "title.html", t=data, groups=present.group_by_facet(tags), scene_tags=scene_tags,
             has_video=bool(videos), palette=present.palette(visual), pacing=present.pacing(visual, data["scenes"]),
             mood=present.audio_mood(data["features"].get("audio", {})),
-            dialogue=data["features"].get("dialogue", {}), history=history(catalog(), title_id)[-20:][::-1],
+            dialogue=data["features"].get("dialogue", {}),
+            history=history(catalog(), title_id, newest_first=True, limit=20),
             facets=sorted({t["facet"] for t in data["tags"]}))
 
     @app.get("/queue")
     def queue_page():
-        return render_template("queue.html", items=review_queue(catalog(), limit=100,
-                                                                facet=request.args.get("facet") or None),
+        page = queue_items()
+        return render_template("queue.html", items=page["items"], links=page_links(page),
                                facets=catalog().tag_facets(), facet=request.args.get("facet", ""))
 
     @app.get("/titles/<title:title_id>/keyframes/<int:scene>/<int:frame>.jpg")
@@ -199,7 +229,7 @@ def create_app(catalog_path: str, *, clock=time.time) -> Flask:
     # -- API ------------------------------------------------------------------------------
     @app.get("/api/titles")
     def api_titles():
-        return jsonify(catalog().find_titles(**_title_filters()))
+        return jsonify(titles())
 
     @app.get("/api/titles/<title:title_id>")
     def api_title(title_id):
@@ -207,7 +237,8 @@ def create_app(catalog_path: str, *, clock=time.time) -> Flask:
 
     @app.get("/api/titles/<title:title_id>/history")
     def api_history(title_id):
-        return _api_call(lambda: history(catalog(), title_id, request.args.get("tag") or None))
+        return _api_call(lambda: paged("history", lambda h: h["id"], lambda after, limit: history(
+            catalog(), title_id, request.args.get("tag") or None, after_id=after, limit=limit)))
 
     @app.post("/api/titles/<title:title_id>/decisions")
     def api_decide(title_id):
@@ -242,11 +273,7 @@ def create_app(catalog_path: str, *, clock=time.time) -> Flask:
 
     @app.get("/api/queue")
     def api_queue():
-        limit = request.args.get("limit", "50")
-        if not limit.isdigit():
-            return _api_error(400, f"limit: expected a whole number, got {limit!r}")
-        return jsonify(review_queue(catalog(), limit=int(limit), title_id=request.args.get("title") or None,
-                                    facet=request.args.get("facet") or None))
+        return jsonify(queue_items())
 
     @app.get("/api/titles/<title:title_id>/taxonomy")
     def api_taxonomy_search(title_id):

@@ -1,7 +1,8 @@
 // Review pages: decisions without reload, evidence that seeks the player, taxonomy search,
-// keyboard shortcuts. Catalog text goes into the page only through textContent. URLs with a
-// title id come from the server (data-title-url, built by url_for), which alone knows how ids
-// are encoded; scripts only append the fixed suffixes. No inline handlers: the page's CSP forbids them.
+// keyboard shortcuts (j past a list page's last row opens the next page). Catalog text goes
+// into the page only through textContent. URLs with a title id come from the server
+// (data-title-url, built by url_for), which alone knows how ids are encoded; scripts only
+// append the fixed suffixes. No inline handlers: the page's CSP forbids them.
 (function () {
   "use strict";
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
@@ -86,6 +87,11 @@
     const all = rows();
     if (!all.length) return;
     const at = all.indexOf(selected());
+    const next = document.querySelector('a[rel="next"]');
+    if (step > 0 && at === all.length - 1 && next) {   // past the page's last row: the next page
+      window.location = next.href;
+      return;
+    }
     select(all[Math.max(0, Math.min(all.length - 1, at + step))]);
   }
 
