@@ -1,0 +1,128 @@
+"""FAISS behind VectorIndex: IndexFlatIP (exact) for small catalogs, IndexIVFFlat from ``ann_from``.
+
+IVF-Flat, not HNSW: on the benchmark catalog (benchmarks/recommend_latency.py, 100k titles) HNSW
+(M 32) found 0.29-0.60 of the true top 10 for user queries (the mean of 20 titles, far from any
+one title) at efSearch 32-256, where IVF finds 0.98. faiss is imported inside the class.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+# nprobe = nlist / 8 (nlist ~ sqrt(rows)) measured recall@10 >= 0.97 for user queries, ~1.0 for
+# similar titles, at 10k, 100k and 1M rows; nlist / 16 fell to 0.94 for user queries. 4 sqrt(rows)
+# lists gained under 0.01 of recall at the same share of rows scanned, for 3-15x the training time.
+NPROBE_FRACTION = 8
+
+
+class FaissSearch:
+    """Inner product over unit float32 rows in a FAISS index; rows are FAISS's ids."""
+
+    def __init__(self, vectors: np.ndarray, *, approximate: bool, nlist: int | None = None,
+                 nprobe: int | None = None, train_size: int | None = None, seed: int = 0,
+                 index=None):
+        import faiss
+
+        self._faiss = faiss
+        self.index = index if index is not None else self._build(vectors, approximate, nlist, train_size, seed)
+        self.mode = "ivf" if isinstance(self.index, faiss.IndexIVF) else "exact"
+        self.nlist = self.index.nlist if self.mode == "ivf" else 0
+        self.nprobe = 0
+        if self.mode == "ivf":
+            self.nprobe = self.check_nprobe(nprobe if nprobe is not None else max(1, self.nlist // NPROBE_FRACTION))
+
+    def _build(self, vectors: np.ndarray, approximate: bool, nlist: int | None, train_size: int | None, seed: int):
+        faiss = self._faiss
+        n, dimension = vectors.shape
+        if not approximate:
+            index = faiss.IndexFlatIP(dimension)
+            index.add(vectors)
+            return index
+        nlist = int(nlist) if nlist is not None else max(1, int(round(np.sqrt(n))))
+        if not 1 <= nlist <= n:
+            raise ValueError(f"nlist must be between 1 and the row count {n}, got {nlist}")
+        train_size = min(n, int(train_size) if train_size is not None else 64 * nlist)
+        if train_size < nlist:
+            raise ValueError(f"train_size {train_size} is smaller than nlist {nlist}")
+        # Inner product makes FAISS train a spherical k-means, as cosine search wants.
+        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dimension), dimension, nlist, faiss.METRIC_INNER_PRODUCT)
+        index.cp.seed = seed
+        sample = np.sort(np.random.default_rng(seed).choice(n, train_size, replace=False))
+        index.train(vectors[sample])
+        index.add(vectors)
+        index.make_direct_map()  # for vector(row)
+        return index
+
+    def check_nprobe(self, nprobe: int) -> int:
+        nprobe = int(nprobe)
+        if not 1 <= nprobe <= self.nlist:
+            raise ValueError(f"nprobe must be between 1 and nlist {self.nlist}, got {nprobe}")
+        return nprobe
+
+    def search(self, queries: np.ndarray, k: int, excluded_rows: np.ndarray, allowed: np.ndarray | None,
+               nprobe: int | None = None, exact: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(scores, rows) per query, best first; filtered rows never appear.
+
+        Excluded rows alone (a few ids): ask for k more and drop them, which measured faster
+        than a FAISS selector. An allowed mask: a bitmap selector of the eligible rows. Where the
+        probed lists hold fewer than k eligible rows, IVF probes twice as many and asks again.
+        """
+        faiss = self._faiss
+        n = self.index.ntotal
+        if allowed is not None:
+            eligible = allowed.copy()
+            eligible[excluded_rows] = False
+            bits = np.packbits(eligible, bitorder="little")  # lives until the search returns
+            selector, fetch, wanted = faiss.IDSelectorBitmap(n, faiss.swig_ptr(bits)), k, min(k, int(eligible.sum()))
+        else:
+            selector, fetch, wanted = None, k + excluded_rows.shape[0], min(k, n - excluded_rows.shape[0])
+        probes = self.nlist if exact else nprobe or self.nprobe
+        found: list = [None] * queries.shape[0]
+        pending = np.arange(queries.shape[0])
+        while pending.shape[0]:
+            scores, rows = self._search(queries[pending], min(fetch, n), selector, probes)
+            for i, query_scores, query_rows in zip(pending, scores, rows):
+                keep = query_rows >= 0
+                if selector is None and excluded_rows.shape[0]:
+                    keep &= ~np.isin(query_rows, excluded_rows)
+                found[i] = (query_scores[keep][:k], query_rows[keep][:k])
+            if self.mode == "exact" or probes >= self.nlist:
+                break
+            pending = np.array([i for i in pending if found[i][1].shape[0] < wanted], dtype=np.int64)
+            probes = min(self.nlist, 2 * probes)
+        return found
+
+    def _search(self, queries: np.ndarray, k: int, selector, nprobe: int) -> tuple[np.ndarray, np.ndarray]:
+        faiss = self._faiss
+        if self.mode == "ivf":
+            params = faiss.SearchParametersIVF(sel=selector, nprobe=nprobe)
+        else:
+            params = faiss.SearchParameters(sel=selector) if selector is not None else None
+        # FAISS splits a search by query, so one query gains nothing from a second thread, and on
+        # the busy 2-core box the idle OpenMP thread's spinning made single queries 2-28x slower
+        # (benchmarks/recommend_latency.py); batches keep FAISS's default threads.
+        threads = faiss.omp_get_max_threads()
+        if queries.shape[0] == 1:
+            faiss.omp_set_num_threads(1)
+        try:
+            return self.index.search(queries, k, params=params)
+        finally:
+            faiss.omp_set_num_threads(threads)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.index.ntotal, self.index.d
+
+    def vector(self, row: int) -> np.ndarray:
+        return self.index.reconstruct(int(row))
+
+    def save(self, folder: Path) -> None:
+        self._faiss.write_index(self.index, str(folder / "index.faiss"))
+
+    @classmethod
+    def load(cls, folder: Path, nprobe: int) -> FaissSearch:
+        import faiss
+
+        index = faiss.read_index(str(folder / "index.faiss"))
+        return cls(None, approximate=False, nprobe=nprobe or None, index=index)
