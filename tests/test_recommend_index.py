@@ -111,12 +111,14 @@ def test_rows_are_construction_order_whatever_the_ids(backend):
     ids = [f"title-{i}" for i in np.random.default_rng(1).permutation(3000)]  # ids not in row order
     for ann_from in (None, 0):
         index = VectorIndex(ids, vectors, ann_from=ann_from, backend=backend)
+        precision = 1e-5 if index.mode == "exact" else 1e-3  # IVF keeps float16 rows
         queries = vectors[:5] + 0.02
         for query, hit in zip(queries, index.search(queries, 10, exclude={ids[0]})):
             assert len(hit.ids) == 10 and ids[0] not in hit.ids
             assert hit.ids == [ids[r] for r in hit.rows]
-            np.testing.assert_allclose(hit.scores, vectors[hit.rows] @ (query / np.linalg.norm(query)), atol=1e-5)
-        np.testing.assert_allclose(index.vector(ids[7]), vectors[7], atol=1e-6)
+            np.testing.assert_allclose(hit.scores, vectors[hit.rows] @ (query / np.linalg.norm(query)),
+                                       atol=precision)
+        np.testing.assert_allclose(index.vector(ids[7]), vectors[7], atol=precision)
 
 
 def test_batch_and_single_queries_agree_and_float64_queries_match_float32(backend):

@@ -257,7 +257,7 @@ class VectorIndex:
         index._dimension = int(meta["dimension"])
         index._backend = meta["backend"]
         try:
-            index._search = BACKENDS[index._backend].load(folder, int(meta["nprobe"]))
+            index._search = BACKENDS[index._backend].load(folder, int(meta["nprobe"]), index._dimension)
         except (ImportError, OSError, ValueError, RuntimeError) as error:  # RuntimeError: from FAISS
             raise InputError(folder, f"cannot read the {index._backend} index: {error}") from error
         if (len(index), index._dimension) != index._search.shape:

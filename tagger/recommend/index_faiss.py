@@ -1,8 +1,14 @@
-"""FAISS behind VectorIndex: IndexFlatIP (exact) for small catalogs, IndexIVFFlat from ``ann_from``.
+"""FAISS behind VectorIndex: IndexFlatIP (exact) for small catalogs, an inverted file from ``ann_from``.
 
-IVF-Flat, not HNSW: on the benchmark catalog (benchmarks/recommend_latency.py, 100k titles) HNSW
-(M 32) found 0.29-0.60 of the true top 10 for user queries (the mean of 20 titles, far from any
-one title) at efSearch 32-256, where IVF finds 0.98. faiss is imported inside the class.
+The inverted file keeps its rows as float16 (FAISS's IndexIVFScalarQuantizer, QT_fp16, not by
+residual). On the benchmark catalog (benchmarks/recommend_latency.py, validation queries) that
+scanned the same lists in 0.5-0.6x the time of float32 rows (IndexIVFFlat) at 100k and 1M
+titles, with the same recall@10, in half the memory: a scan reads every probed row, so bytes
+per row set the pace. A score is then within about 1e-4 of the exact cosine. FAISS's float32
+lists measured 1.3x slower than the numpy inverted file they replaced at 1M titles (numpy's
+arrays sit on huge pages, FAISS's lists do not). HNSW (M 32) found 0.29-0.60 of the true top
+10 for user queries (the mean of 20 titles, far from any one title) at efSearch 32-256, where
+the inverted file finds 0.98. faiss is imported inside the class.
 """
 from __future__ import annotations
 
@@ -14,26 +20,44 @@ import numpy as np
 # similar titles, at 10k, 100k and 1M rows; nlist / 16 fell to 0.94 for user queries. 4 sqrt(rows)
 # lists gained under 0.01 of recall at the same share of rows scanned, for 3-15x the training time.
 NPROBE_FRACTION = 8
+# FAISS scans float16 rows with SIMD only where the dimension is a multiple of 8 (16 for
+# AVX-512); 385 columns (an InnerProductIndex over 384) scanned 10x slower than 400. Rows and
+# queries get zero columns up to a multiple of 16, which changes no inner product.
+_COLUMN_MULTIPLE = 16
+
+
+def _pad_columns(rows: np.ndarray, columns: int) -> np.ndarray:
+    if rows.shape[1] == columns:
+        return rows
+    out = np.zeros((rows.shape[0], columns), np.float32)
+    out[:, :rows.shape[1]] = rows
+    return out
 
 
 class FaissSearch:
     """Inner product over unit float32 rows in a FAISS index; rows are FAISS's ids."""
 
     def __init__(self, vectors: np.ndarray, *, approximate: bool, nlist: int | None = None,
-                 nprobe: int | None = None, train_size: int | None = None, seed: int = 0,
-                 index=None):
+                 nprobe: int | None = None, train_size: int | None = None, seed: int = 0):
+        self.dimension = vectors.shape[1]
+        columns = -(-self.dimension // _COLUMN_MULTIPLE) * _COLUMN_MULTIPLE
+        self._use(self._build(_pad_columns(vectors, columns), approximate, nlist, train_size, seed), nprobe)
+
+    def _use(self, index, nprobe: int | None) -> None:
         import faiss
 
         self._faiss = faiss
-        self.index = index if index is not None else self._build(vectors, approximate, nlist, train_size, seed)
-        self.mode = "ivf" if isinstance(self.index, faiss.IndexIVF) else "exact"
-        self.nlist = self.index.nlist if self.mode == "ivf" else 0
+        self.index = index
+        self.mode = "ivf" if isinstance(index, faiss.IndexIVF) else "exact"
+        self.nlist = index.nlist if self.mode == "ivf" else 0
         self.nprobe = 0
         if self.mode == "ivf":
             self.nprobe = self.check_nprobe(nprobe if nprobe is not None else max(1, self.nlist // NPROBE_FRACTION))
 
-    def _build(self, vectors: np.ndarray, approximate: bool, nlist: int | None, train_size: int | None, seed: int):
-        faiss = self._faiss
+    @staticmethod
+    def _build(vectors: np.ndarray, approximate: bool, nlist: int | None, train_size: int | None, seed: int):
+        import faiss
+
         n, dimension = vectors.shape
         if not approximate:
             index = faiss.IndexFlatIP(dimension)
@@ -46,7 +70,8 @@ class FaissSearch:
         if train_size < nlist:
             raise ValueError(f"train_size {train_size} is smaller than nlist {nlist}")
         # Inner product makes FAISS train a spherical k-means, as cosine search wants.
-        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dimension), dimension, nlist, faiss.METRIC_INNER_PRODUCT)
+        index = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(dimension), dimension, nlist,
+                                              faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT, False)
         index.cp.seed = seed
         sample = np.sort(np.random.default_rng(seed).choice(n, train_size, replace=False))
         index.train(vectors[sample])
@@ -70,26 +95,26 @@ class FaissSearch:
         """
         faiss = self._faiss
         n = self.index.ntotal
+        dropped: set[int] = set()
         if allowed is not None:
             eligible = allowed.copy()
             eligible[excluded_rows] = False
             bits = np.packbits(eligible, bitorder="little")  # lives until the search returns
             selector, fetch, wanted = faiss.IDSelectorBitmap(n, faiss.swig_ptr(bits)), k, min(k, int(eligible.sum()))
         else:
-            selector, fetch, wanted = None, k + excluded_rows.shape[0], min(k, n - excluded_rows.shape[0])
+            dropped = set(excluded_rows.tolist())
+            selector, fetch, wanted = None, k + len(dropped), min(k, n - len(dropped))
         probes = self.nlist if exact else nprobe or self.nprobe
         found: list = [None] * queries.shape[0]
-        pending = np.arange(queries.shape[0])
-        while pending.shape[0]:
+        pending = list(range(queries.shape[0]))
+        while pending:
             scores, rows = self._search(queries[pending], min(fetch, n), selector, probes)
             for i, query_scores, query_rows in zip(pending, scores, rows):
-                keep = query_rows >= 0
-                if selector is None and excluded_rows.shape[0]:
-                    keep &= ~np.isin(query_rows, excluded_rows)
-                found[i] = (query_scores[keep][:k], query_rows[keep][:k])
+                keep = [j for j, row in enumerate(query_rows.tolist()) if row >= 0 and row not in dropped][:k]
+                found[i] = (query_scores[keep], query_rows[keep])
             if self.mode == "exact" or probes >= self.nlist:
                 break
-            pending = np.array([i for i in pending if found[i][1].shape[0] < wanted], dtype=np.int64)
+            pending = [i for i in pending if found[i][1].shape[0] < wanted]
             probes = min(self.nlist, 2 * probes)
         return found
 
@@ -106,23 +131,25 @@ class FaissSearch:
         if queries.shape[0] == 1:
             faiss.omp_set_num_threads(1)
         try:
-            return self.index.search(queries, k, params=params)
+            return self.index.search(_pad_columns(queries, self.index.d), k, params=params)
         finally:
             faiss.omp_set_num_threads(threads)
 
     @property
     def shape(self) -> tuple[int, int]:
-        return self.index.ntotal, self.index.d
+        return self.index.ntotal, self.dimension
 
     def vector(self, row: int) -> np.ndarray:
-        return self.index.reconstruct(int(row))
+        return self.index.reconstruct(int(row))[:self.dimension]
 
     def save(self, folder: Path) -> None:
         self._faiss.write_index(self.index, str(folder / "index.faiss"))
 
     @classmethod
-    def load(cls, folder: Path, nprobe: int) -> FaissSearch:
+    def load(cls, folder: Path, nprobe: int, dimension: int) -> FaissSearch:
         import faiss
 
-        index = faiss.read_index(str(folder / "index.faiss"))
-        return cls(None, approximate=False, nprobe=nprobe or None, index=index)
+        search = cls.__new__(cls)
+        search.dimension = dimension
+        search._use(faiss.read_index(str(folder / "index.faiss")), nprobe or None)
+        return search

@@ -90,5 +90,5 @@ class NumpySearch:
         np.save(folder / "vectors.npy", self.vectors, allow_pickle=False)
 
     @classmethod
-    def load(cls, folder: Path, nprobe: int) -> NumpySearch:
+    def load(cls, folder: Path, nprobe: int, dimension: int) -> NumpySearch:
         return cls(np.load(folder / "vectors.npy", allow_pickle=False))
