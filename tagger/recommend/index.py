@@ -2,9 +2,9 @@
 
 ``VectorIndex(ids, vectors)`` keeps the ids, checks every argument and L2-normalises the rows;
 a backend chosen by name searches them. "faiss" (the default): exact (IndexFlatIP) below
-``ann_from`` rows, approximate from there with an inverted file (IndexIVFFlat: a spherical
-k-means coarse quantizer, ``nprobe`` lists scanned per query, their rows scored exactly), see
-index_faiss.py. "numpy": exact search only, where faiss cannot be imported (index_numpy.py).
+``ann_from`` rows, approximate from there with an inverted file (a spherical k-means coarse
+quantizer, ``nprobe`` lists scanned per query, their rows kept as float16), see index_faiss.py.
+"numpy": exact search only, where faiss cannot be imported (index_numpy.py).
 
     index = VectorIndex(ids, vectors)
     [hit] = index.search(vectors[0], 10, exclude={ids[0]})
@@ -30,7 +30,8 @@ __all__ = ["ANN_FROM_DEFAULT", "BACKENDS", "InnerProductIndex", "Neighbours", "V
 
 log = logging.getLogger(__name__)
 
-# Exact p99 (2 busy cores): 6 ms at 20k, 8-11 at 30k, 21 at 100k; IVF median 0.5 ms at 20k, recall@10 0.98.
+# At 20k titles on the busy 2-core box exact search took 1.3 ms a query (p99 2.4) and IVF 0.1-0.2
+# ms at recall@10 0.98 for user queries; exact grows with the catalog (5-11 ms at 100k).
 ANN_FROM_DEFAULT = 20_000
 
 # Backends by name. Each takes unit float32 rows and answers search(queries, k, excluded_rows,
@@ -272,7 +273,10 @@ class InnerProductIndex:
     Each row gets one more coordinate, sqrt(M^2 - |x|^2) with M the largest row norm, so every
     row has norm M; the query gets 0 there. Cosine to the query is then q.x / (|q| M), which
     ranks rows exactly as the inner product does (the reduction of maximum inner product search
-    to nearest neighbours in Bachrach et al., 2014). Scores returned are those cosines.
+    to nearest neighbours in Bachrach et al., 2014). Scores returned are those cosines. For the
+    recommender's candidate pools at 100k titles (300 per query, a quarter of the default
+    probes) this kept recall 0.90 on ALS item factors, whose norms spread widely, where FAISS's
+    own inner-product metric on the same lists kept 0.85; both 0.995 on content rows.
     """
 
     def __init__(self, ids: list[str], vectors: np.ndarray, **kwargs):

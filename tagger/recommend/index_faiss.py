@@ -1,14 +1,15 @@
 """FAISS behind VectorIndex: IndexFlatIP (exact) for small catalogs, an inverted file from ``ann_from``.
 
-The inverted file keeps its rows as float16 (FAISS's IndexIVFScalarQuantizer, QT_fp16, not by
-residual). On the benchmark catalog (benchmarks/recommend_latency.py, validation queries) that
-scanned the same lists in 0.5-0.6x the time of float32 rows (IndexIVFFlat) at 100k and 1M
-titles, with the same recall@10, in half the memory: a scan reads every probed row, so bytes
-per row set the pace. A score is then within about 1e-4 of the exact cosine. FAISS's float32
-lists measured 1.3x slower than the numpy inverted file they replaced at 1M titles (numpy's
-arrays sit on huge pages, FAISS's lists do not). HNSW (M 32) found 0.29-0.60 of the true top
-10 for user queries (the mean of 20 titles, far from any one title) at efSearch 32-256, where
-the inverted file finds 0.98. faiss is imported inside the class.
+The inverted file keeps its rows as float16 (IndexIVFScalarQuantizer, QT_fp16, not by residual):
+a scan reads every probed row, so bytes per row set the pace. On the benchmark catalog
+(benchmarks/recommend_latency.py, validation queries) float16 rows scanned the same lists in
+0.5-0.65x the time of float32 ones (IndexIVFFlat) at 100k and 1M titles, at the same recall@10
+and in half the memory; a score is then within about 1e-4 of the exact cosine. The float32
+lists were 1.1-1.3x slower than the numpy inverted file they replace at 1M titles (numpy asks
+for huge pages, FAISS does not: collapsing a FAISS flat index into huge pages took exact
+search at 100k from 9.1 to 5.5 ms). HNSW (M 32) found 0.29-0.60 of the true top 10 for user
+queries (the mean of 20 titles, far from any one title) at efSearch 32-256, where the
+inverted file finds 0.98. faiss is imported inside the class.
 """
 from __future__ import annotations
 
@@ -16,9 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-# nprobe = nlist / 8 (nlist ~ sqrt(rows)) measured recall@10 >= 0.97 for user queries, ~1.0 for
-# similar titles, at 10k, 100k and 1M rows; nlist / 16 fell to 0.94 for user queries. 4 sqrt(rows)
-# lists gained under 0.01 of recall at the same share of rows scanned, for 3-15x the training time.
+# nprobe = nlist / 8 (nlist ~ sqrt(rows)) measured recall@10 >= 0.96 for user queries, ~1.0 for
+# similar titles, at 10k, 100k and 1M rows; nlist / 16 fell to 0.94 for user queries at 100k.
+# 2-4 sqrt(rows) lists gained under 0.01 of recall at the same share of rows scanned, for 3-15x
+# the training time.
 NPROBE_FRACTION = 8
 # FAISS scans float16 rows with SIMD only where the dimension is a multiple of 8 (16 for
 # AVX-512); 385 columns (an InnerProductIndex over 384) scanned 10x slower than 400. Rows and
