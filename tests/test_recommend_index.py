@@ -1,4 +1,7 @@
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -220,6 +223,23 @@ def test_the_default_backend_is_faiss_where_it_imports_and_an_unknown_one_is_ref
     assert VectorIndex(["a"], np.ones((1, 2))).backend == "faiss"
     with pytest.raises(ValueError, match=r"backend must be one of \['faiss', 'numpy'\], got 'annoy'"):
         VectorIndex(["a"], np.ones((1, 2)), backend="annoy")
+
+
+def test_without_faiss_the_default_is_numpy_said_once_at_debug_level():
+    # A fresh interpreter where `import faiss` fails, as where faiss-cpu is not installed.
+    script = ("import logging, sys; sys.modules['faiss'] = None\n"
+              "logging.basicConfig(level=logging.DEBUG, format='%(name)s %(levelname)s %(message)s')\n"
+              "import numpy as np\n"
+              "from tagger.recommend.index import VectorIndex\n"
+              "a = VectorIndex(['x', 'y'], np.eye(2), ann_from=0)\n"
+              "b = VectorIndex(['x', 'y'], np.eye(2))\n"
+              "print(a.backend, a.mode, b.backend, a.search(np.array([0.2, 1.0]), 1)[0].ids)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["numpy", "exact", "numpy", "['y']"]
+    said = [line for line in done.stderr.splitlines() if "faiss" in line]
+    assert said == ["tagger.recommend.index DEBUG faiss cannot be imported: vector indexes search exactly with numpy"]
 
 
 def test_top_k_prefilter_is_exact_on_large_arrays_with_masked_scores():
