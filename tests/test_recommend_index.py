@@ -273,7 +273,7 @@ def test_ivf_recall_at_10_against_exact_on_clustered_data():
     ids = [f"t{i}" for i in range(len(vectors))]
     exact = VectorIndex(ids, vectors, ann_from=None)
     ivf = VectorIndex(ids, vectors, ann_from=1000)  # defaults for nlist and nprobe
-    assert ivf.mode == "ivf" and ivf.nlist == 63 and ivf.nprobe == 7
+    assert ivf.mode == "ivf" and ivf.nlist == 63 and ivf.nprobe == 9
     rng = np.random.default_rng(2)
     recalls = []
     for row in rng.choice(len(vectors), 200, replace=False):

@@ -97,7 +97,7 @@ class VectorIndex:
 
     ``ann_from``: row count from which an IVF index is built (``None``: always exact).
     ``nlist``: IVF lists (default ~sqrt(rows)); ``nprobe``: lists scanned per query (default
-    nlist / 8); ``train_size``: rows sampled to train the quantizer (default 64 per list).
+    nlist / 7); ``train_size``: rows sampled to train the quantizer (default 64 per list).
     ``backend``: "faiss" or "numpy" (exact only; these settings are then ignored); default
     faiss where it can be imported.
     """
