@@ -8,13 +8,14 @@ topic. At 100k a title's nearest neighbour has cosine ~0.42 and its 10th ~0.38; 
 Two query kinds:
 - title: a catalog vector, excluding itself (similar titles);
 - user: the normalised mean of 20 random catalog vectors, excluding those 20.
-Methods, all through VectorIndex.search as the recommender calls it: exact (FAISS IndexFlatIP),
-ivf (FAISS inverted file with float16 rows, what catalogs from ``ann_from`` titles get) and
-numpy_exact (the fallback where faiss is absent). Two references back the choices in
-tagger/recommend/index_faiss.py, called on FAISS directly and asked for k + excluded, then
-filtered: faiss_flat_threads (IndexFlatIP on FAISS's default OpenMP threads, where VectorIndex
-runs a single query on one) and ivf_float32 (IndexIVFFlat on one thread, the same lists and
-probes as ivf but float32 rows). One call per query, methods taking turns in rounds (see _time); median and
+Methods, all through VectorIndex.search as the recommender calls it: exact (FAISS's brute-force
+kernel over rows held in numpy), ivf (FAISS inverted file with float16 rows, what catalogs from
+``ann_from`` titles get) and numpy_exact (the fallback where faiss is absent). Three references
+back the choices in tagger/recommend/index_faiss.py, called on FAISS directly, asked for
+k + excluded and filtered: flat_index (IndexFlatIP, rows in FAISS's own memory, one thread),
+flat_index_threads (the same on FAISS's default OpenMP threads) and ivf_float32
+(IndexIVFFlat on one thread, the same lists and probes as ivf but float32 rows).
+One call per query, methods taking turns in rounds (see _time); median and
 p99 latency in ms. A slow method stops after a time budget (with at least 100 queries, unless a
 hard budget runs out first) and the count is reported. Recall@10 of every method is against
 exact batched search in numpy (so numpy_exact checks single against batch, and exact checks
@@ -179,8 +180,9 @@ def measure_size(n: int, queries: int, seed: int, query_seed: int | None = None)
         return search
 
     out["faiss_threads"] = threads = faiss.omp_get_max_threads()
+    flat_index = build("flat_index", flat)
     methods = {"exact": ours(exact), "ivf": ours(ivf), "numpy_exact": ours(numpy_exact),
-               "faiss_flat_threads": raw(build("faiss_flat_threads", flat), threads),
+               "flat_index": raw(flat_index, 1), "flat_index_threads": raw(flat_index, threads),
                "ivf_float32": raw(build("ivf_float32", ivf_float32), 1)}
     query_seed = seed if query_seed is None else query_seed
     for kind, (query_vectors, excluded) in make_queries(vectors, queries, query_seed).items():
@@ -230,7 +232,7 @@ def print_table(results: dict) -> None:
                   f"{size['build_s'].get(name, 0):8.1f} {min(t['queries'], u['queries']):5d}")
         print(f"{'':10}IVF nlist={size['nlist']} nprobe={size['nprobe']}; load average "
               f"{size['load_average_before']:.1f} before, {size['load_average_after']:.1f} after")
-    print("single queries through VectorIndex (faiss_flat_threads and ivf_float32: FAISS called directly); "
+    print("single queries through VectorIndex (flat_index, flat_index_threads, ivf_float32: FAISS called directly); "
           "recall@10 against exact batched search in numpy; n: timed queries (fewest of the two kinds)")
 
 

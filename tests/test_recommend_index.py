@@ -107,6 +107,10 @@ def test_exact_matches_brute_force_with_and_without_filters(backend):
         [hit] = index.search(vectors[row], 10, exclude={str(row), "3"}, allowed=allowed)
         assert [int(i) for i in hit.ids] == brute_force(vectors, vectors[row], 10, skip={row, 3}, allowed=allowed)
         np.testing.assert_allclose(hit.scores, vectors[hit.rows] @ vectors[row], atol=1e-5)
+    # A batch (FAISS multiplies matrices from 20 queries on) keeps to the same filters.
+    rows = list(range(100, 125))
+    for row, hit in zip(rows, index.search(vectors[rows], 10, exclude={"3"}, allowed=allowed)):
+        assert [int(i) for i in hit.ids] == brute_force(vectors, vectors[row], 10, skip={3}, allowed=allowed)
 
 
 def test_rows_are_construction_order_whatever_the_ids(backend):

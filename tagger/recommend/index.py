@@ -1,10 +1,11 @@
 """Nearest-neighbour search over title embeddings by inner product (cosine on normalised rows).
 
 ``VectorIndex(ids, vectors)`` keeps the ids, checks every argument and L2-normalises the rows;
-a backend chosen by name searches them. "faiss" (the default): exact (IndexFlatIP) below
-``ann_from`` rows, approximate from there with an inverted file (a spherical k-means coarse
-quantizer, ``nprobe`` lists scanned per query, their rows kept as float16), see index_faiss.py.
-"numpy": exact search only, where faiss cannot be imported (index_numpy.py).
+a backend chosen by name searches them. "faiss" (the default): exact (FAISS's brute-force
+inner product) below ``ann_from`` rows, approximate from there with an inverted file (a
+spherical k-means coarse quantizer, ``nprobe`` lists scanned per query, their rows kept as
+float16), see index_faiss.py. "numpy": exact search only, where faiss cannot be imported
+(index_numpy.py).
 
     index = VectorIndex(ids, vectors)
     [hit] = index.search(vectors[0], 10, exclude={ids[0]})

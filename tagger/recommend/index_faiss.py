@@ -1,15 +1,20 @@
-"""FAISS behind VectorIndex: IndexFlatIP (exact) for small catalogs, an inverted file from ``ann_from``.
+"""FAISS behind VectorIndex: exact search for small catalogs, an inverted file from ``ann_from``.
 
-The inverted file keeps its rows as float16 (IndexIVFScalarQuantizer, QT_fp16, not by residual):
-a scan reads every probed row, so bytes per row set the pace. On the benchmark catalog
-(benchmarks/recommend_latency.py, validation queries) float16 rows scanned the same lists in
-0.5-0.65x the time of float32 ones (IndexIVFFlat) at 100k and 1M titles, at the same recall@10
-and in half the memory; a score is then within about 1e-4 of the exact cosine. The float32
-lists were 1.1-1.3x slower than the numpy inverted file they replace at 1M titles (numpy asks
-for huge pages, FAISS does not: collapsing a FAISS flat index into huge pages took exact
-search at 100k from 9.1 to 5.5 ms). HNSW (M 32) found 0.29-0.60 of the true top 10 for user
-queries (the mean of 20 titles, far from any one title) at efSearch 32-256, where the
-inverted file finds 0.98. faiss is imported inside the class.
+Exact: FAISS's brute-force kernel (knn_inner_product, the one IndexFlatIP runs) over rows kept
+in a numpy array. IndexFlatIP's own copy of the rows searched 1.1-5x slower on the busy 2-core
+box: numpy asks the kernel for huge pages, FAISS does not (collapsing FAISS's copy into huge
+pages made it as fast, and took exact search at 100k titles from 9.1 to 5.5 ms).
+
+Approximate: an inverted file whose rows are float16 (IndexIVFScalarQuantizer, QT_fp16, not by
+residual): a scan reads every probed row, so bytes per row set the pace. On the benchmark
+catalog (benchmarks/recommend_latency.py, validation queries) float16 rows scanned the same
+lists in 0.5-0.65x the time of float32 ones (IndexIVFFlat) at 100k and 1M titles, at the same
+recall@10 and in half the memory; a score is then within about 1e-4 of the exact cosine. The
+float32 lists were 1.1-1.3x slower than the numpy inverted file they replace at 1M titles.
+HNSW (M 32) found 0.29-0.60 of the true top 10 for user queries (the mean of 20 titles, far
+from any one title) at efSearch 32-256, where the inverted file finds 0.98.
+
+faiss is imported inside functions, so importing this module costs nothing.
 """
 from __future__ import annotations
 
@@ -28,7 +33,8 @@ NPROBE_FRACTION = 7
 _COLUMN_MULTIPLE = 16
 
 
-def _pad_columns(rows: np.ndarray, columns: int) -> np.ndarray:
+def _pad_columns(rows: np.ndarray, dimension: int) -> np.ndarray:
+    columns = -(-dimension // _COLUMN_MULTIPLE) * _COLUMN_MULTIPLE
     if rows.shape[1] == columns:
         return rows
     out = np.zeros((rows.shape[0], columns), np.float32)
@@ -36,56 +42,59 @@ def _pad_columns(rows: np.ndarray, columns: int) -> np.ndarray:
     return out
 
 
+def _inverted_file(rows: np.ndarray, nlist: int | None, train_size: int | None, seed: int):
+    import faiss
+
+    n, columns = rows.shape
+    nlist = int(nlist) if nlist is not None else max(1, int(round(np.sqrt(n))))
+    if not 1 <= nlist <= n:
+        raise ValueError(f"nlist must be between 1 and the row count {n}, got {nlist}")
+    train_size = min(n, int(train_size) if train_size is not None else 64 * nlist)
+    if train_size < nlist:
+        raise ValueError(f"train_size {train_size} is smaller than nlist {nlist}")
+    # Inner product makes FAISS train a spherical k-means, as cosine search wants.
+    index = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(columns), columns, nlist, faiss.ScalarQuantizer.QT_fp16,
+                                          faiss.METRIC_INNER_PRODUCT, False)
+    index.cp.seed = seed
+    index.train(rows[np.sort(np.random.default_rng(seed).choice(n, train_size, replace=False))])
+    index.add(rows)
+    index.make_direct_map()  # for vector(row)
+    return index
+
+
 class FaissSearch:
-    """Inner product over unit float32 rows in a FAISS index; rows are FAISS's ids."""
+    """Inner product over unit float32 rows with FAISS (see module doc); results are row numbers."""
 
     def __init__(self, vectors: np.ndarray, *, approximate: bool, nlist: int | None = None,
                  nprobe: int | None = None, train_size: int | None = None, seed: int = 0):
         self.dimension = vectors.shape[1]
-        columns = -(-self.dimension // _COLUMN_MULTIPLE) * _COLUMN_MULTIPLE
-        self._use(self._build(_pad_columns(vectors, columns), approximate, nlist, train_size, seed), nprobe)
+        rows = _pad_columns(vectors, self.dimension)
+        if approximate:
+            self._use(None, _inverted_file(rows, nlist, train_size, seed), nprobe)
+        else:
+            self._use(rows, None, None)
 
-    def _use(self, index, nprobe: int | None) -> None:
+    def _use(self, rows: np.ndarray | None, index, nprobe: int | None) -> None:
+        """Exact over ``rows``, or IVF through ``index``."""
         import faiss
 
         self._faiss = faiss
-        self.index = index
-        self.mode = "ivf" if isinstance(index, faiss.IndexIVF) else "exact"
-        self.nlist = index.nlist if self.mode == "ivf" else 0
+        self.rows, self.index = rows, index
+        self.mode = "exact" if index is None else "ivf"
+        self.nlist = 0 if index is None else index.nlist
         self.nprobe = 0
         if self.mode == "ivf":
             self.nprobe = self.check_nprobe(nprobe if nprobe is not None else max(1, self.nlist // NPROBE_FRACTION))
-
-    @staticmethod
-    def _build(vectors: np.ndarray, approximate: bool, nlist: int | None, train_size: int | None, seed: int):
-        import faiss
-
-        n, dimension = vectors.shape
-        if not approximate:
-            index = faiss.IndexFlatIP(dimension)
-            index.add(vectors)
-            return index
-        nlist = int(nlist) if nlist is not None else max(1, int(round(np.sqrt(n))))
-        if not 1 <= nlist <= n:
-            raise ValueError(f"nlist must be between 1 and the row count {n}, got {nlist}")
-        train_size = min(n, int(train_size) if train_size is not None else 64 * nlist)
-        if train_size < nlist:
-            raise ValueError(f"train_size {train_size} is smaller than nlist {nlist}")
-        # Inner product makes FAISS train a spherical k-means, as cosine search wants.
-        index = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(dimension), dimension, nlist,
-                                              faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT, False)
-        index.cp.seed = seed
-        sample = np.sort(np.random.default_rng(seed).choice(n, train_size, replace=False))
-        index.train(vectors[sample])
-        index.add(vectors)
-        index.make_direct_map()  # for vector(row)
-        return index
 
     def check_nprobe(self, nprobe: int) -> int:
         nprobe = int(nprobe)
         if not 1 <= nprobe <= self.nlist:
             raise ValueError(f"nprobe must be between 1 and nlist {self.nlist}, got {nprobe}")
         return nprobe
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.rows.shape[0] if self.index is None else self.index.ntotal), self.dimension
 
     def search(self, queries: np.ndarray, k: int, excluded_rows: np.ndarray, allowed: np.ndarray | None,
                nprobe: int | None = None, exact: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -96,7 +105,7 @@ class FaissSearch:
         probed lists hold fewer than k eligible rows, IVF probes twice as many and asks again.
         """
         faiss = self._faiss
-        n = self.index.ntotal
+        n = self.shape[0]
         dropped: set[int] = set()
         if allowed is not None:
             eligible = allowed.copy()
@@ -106,11 +115,11 @@ class FaissSearch:
         else:
             dropped = set(excluded_rows.tolist())
             selector, fetch, wanted = None, k + len(dropped), min(k, n - len(dropped))
-        probes = self.nlist if exact else nprobe or self.nprobe
+        probes = self.nlist if exact else (nprobe or self.nprobe)
         found: list = [None] * queries.shape[0]
         pending = list(range(queries.shape[0]))
         while pending:
-            scores, rows = self._search(queries[pending], min(fetch, n), selector, probes)
+            scores, rows = self._search(_pad_columns(queries[pending], self.dimension), min(fetch, n), selector, probes)
             for i, query_scores, query_rows in zip(pending, scores, rows):
                 keep = [j for j, row in enumerate(query_rows.tolist()) if row >= 0 and row not in dropped][:k]
                 found[i] = (query_scores[keep], query_rows[keep])
@@ -122,30 +131,34 @@ class FaissSearch:
 
     def _search(self, queries: np.ndarray, k: int, selector, nprobe: int) -> tuple[np.ndarray, np.ndarray]:
         faiss = self._faiss
-        if self.mode == "ivf":
-            params = faiss.SearchParametersIVF(sel=selector, nprobe=nprobe)
-        else:
-            params = faiss.SearchParameters(sel=selector) if selector is not None else None
         # FAISS splits a search by query, so one query gains nothing from a second thread, and on
-        # the busy 2-core box the idle OpenMP thread's spinning made single queries 2-28x slower
+        # the busy 2-core box the idle OpenMP thread's spinning made single queries 2.5-40x slower
         # (benchmarks/recommend_latency.py); batches keep FAISS's default threads.
         threads = faiss.omp_get_max_threads()
         if queries.shape[0] == 1:
             faiss.omp_set_num_threads(1)
         try:
-            return self.index.search(_pad_columns(queries, self.index.d), k, params=params)
+            if self.index is not None:
+                return self.index.search(queries, k, params=faiss.SearchParametersIVF(sel=selector, nprobe=nprobe))
+            scores = np.empty((queries.shape[0], k), np.float32)
+            rows = np.empty((queries.shape[0], k), np.int64)
+            faiss.knn_inner_product(faiss.swig_ptr(queries), faiss.swig_ptr(self.rows), self.rows.shape[1],
+                                    queries.shape[0], self.rows.shape[0], k, faiss.swig_ptr(scores),
+                                    faiss.swig_ptr(rows), selector)
+            return scores, rows
         finally:
             faiss.omp_set_num_threads(threads)
 
-    @property
-    def shape(self) -> tuple[int, int]:
-        return self.index.ntotal, self.dimension
-
     def vector(self, row: int) -> np.ndarray:
-        return self.index.reconstruct(int(row))[:self.dimension]
+        stored = self.rows[row] if self.index is None else self.index.reconstruct(int(row))
+        return stored[:self.dimension].copy()
 
     def save(self, folder: Path) -> None:
-        self._faiss.write_index(self.index, str(folder / "index.faiss"))
+        """vectors.npy for exact search, index.faiss (FAISS's own format) for IVF."""
+        if self.index is None:
+            np.save(folder / "vectors.npy", self.rows[:, :self.dimension], allow_pickle=False)
+        else:
+            self._faiss.write_index(self.index, str(folder / "index.faiss"))
 
     @classmethod
     def load(cls, folder: Path, nprobe: int, dimension: int) -> FaissSearch:
@@ -153,5 +166,9 @@ class FaissSearch:
 
         search = cls.__new__(cls)
         search.dimension = dimension
-        search._use(faiss.read_index(str(folder / "index.faiss")), nprobe or None)
+        if (folder / "index.faiss").is_file():
+            search._use(None, faiss.read_index(str(folder / "index.faiss")), nprobe or None)
+        else:
+            rows = np.ascontiguousarray(np.load(folder / "vectors.npy", allow_pickle=False), np.float32)
+            search._use(_pad_columns(rows, dimension), None, None)
         return search
