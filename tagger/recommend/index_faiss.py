@@ -8,7 +8,7 @@ pages made it as fast, and took exact search at 100k titles from 9.1 to 5.5 ms).
 Approximate: an inverted file whose rows are float16 (IndexIVFScalarQuantizer, QT_fp16, not by
 residual): a scan reads every probed row, so bytes per row set the pace. On the benchmark
 catalog (benchmarks/recommend_latency.py, validation queries) float16 rows scanned the same
-lists in 0.5-0.65x the time of float32 ones (IndexIVFFlat) at 100k and 1M titles, at the same
+lists in 0.5-0.7x the time of float32 ones (IndexIVFFlat) at 100k and 1M titles, at the same
 recall@10 and in half the memory; a score is then within about 1e-4 of the exact cosine. The
 float32 lists were 1.1-1.3x slower than the numpy inverted file they replace at 1M titles.
 HNSW (M 32) found 0.29-0.60 of the true top 10 for user queries (the mean of 20 titles, far
@@ -132,7 +132,7 @@ class FaissSearch:
     def _search(self, queries: np.ndarray, k: int, selector, nprobe: int) -> tuple[np.ndarray, np.ndarray]:
         faiss = self._faiss
         # FAISS splits a search by query, so one query gains nothing from a second thread, and on
-        # the busy 2-core box the idle OpenMP thread's spinning made single queries 2.5-40x slower
+        # the busy 2-core box the idle OpenMP thread's spinning made single queries 2.5-50x slower
         # (benchmarks/recommend_latency.py); batches keep FAISS's default threads.
         threads = faiss.omp_get_max_threads()
         if queries.shape[0] == 1:
