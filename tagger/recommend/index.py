@@ -170,7 +170,7 @@ class VectorIndex:
         self._search.nprobe = self._search.check_nprobe(value)
 
     def vector(self, id_: str) -> np.ndarray:
-        """The stored (normalised) vector of an id, a copy."""
+        """The stored (normalised) vector of an id, a copy (to float16 precision in FAISS IVF)."""
         return self._search.vector(self._row_of_id[id_])
 
     # -- searching --------------------------------------------------------------------------
