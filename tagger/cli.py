@@ -410,10 +410,13 @@ def serve(catalog_path, host, port, threads) -> None:
     waitress.serve(app, host=host, port=port, threads=threads, ident="tagger")
 
 
+from tagger.learn_cli import evaluate_tags, train  # noqa: E402
 from tagger.recommend_cli import evaluate, recommend  # noqa: E402  (kept apart: cli.py is long enough)
 
 cli.add_command(recommend)
 cli.add_command(evaluate)
+cli.add_command(train)
+evaluate.add_command(evaluate_tags)
 
 
 def main() -> None:
