@@ -222,48 +222,60 @@ def test_threshold_with_the_best_f1():
 LAYOUT = FeatureLayout(encoder_id="test/hash-encoder", dimension=8, zeroshot_tags=("drama", "heist"))
 
 
+WORDS = ("storm", "harbour", "letter", "garden", "train", "winter", "market", "violin")
+
+
 def synthetic(count, seed):
-    """Rows of LAYOUT whose first synopsis column decides 'drama'; 'heist' has 3 positives."""
+    """Rows of LAYOUT and synopses: the first synopsis column decides 'drama', the word "heist"
+    in the synopsis decides 'crime'; 'heist' (the tag) has 3 positives."""
     rng = np.random.default_rng(seed)
     rows = np.zeros((count, LAYOUT.width), np.float32)
     rows[:, :8] = rng.normal(size=(count, 8))
     rows[:, 8] = 1.0
     rows[:, 9:11] = rng.uniform(size=(count, 2))
-    labels = np.zeros((count, 2), np.float32)
+    crime = rng.uniform(size=count) < 0.3
+    synopses = [" ".join(rng.choice(WORDS, 6)) + (" heist" if c else "") for c in crime]
+    labels = np.zeros((count, 3), np.float32)
     labels[:, 0] = rows[:, 0] + 0.3 * rng.normal(size=count) > 0.5
-    labels[:3, 1] = 1
-    return rows, labels, np.ones_like(labels)
+    labels[:, 1] = crime
+    labels[:3, 2] = 1
+    return rows, synopses, labels, np.ones_like(labels)
 
 
 @pytest.fixture(scope="module")
 def fitted():
-    rows, labels, weights = synthetic(400, 0)
-    settings = TrainSettings(folds=3, l2_grid=(1e-3, 1e-2), min_positive_grid=(5, 10))
-    return train(rows, labels, weights, ["drama", "heist"], {"drama": rows[:, 9], "heist": rows[:, 10]}, settings)
+    rows, synopses, labels, weights = synthetic(400, 0)
+    settings = TrainSettings(folds=3, dense_penalties=(0.01, 0.1), text_penalties=(1e-4, 1e-3),
+                             min_positive_grid=(5, 10))
+    return train(rows, synopses, labels, weights, ["drama", "crime", "heist"],
+                 {"drama": rows[:, 9], "heist": rows[:, 10]}, settings)
 
 
-def test_a_tag_without_enough_labels_falls_back_and_says_why(fitted):
-    assert fitted.tag_ids == ["drama"]
+def test_heads_learn_from_rows_and_words_and_a_tag_without_enough_labels_falls_back(fitted):
+    assert fitted.tag_ids == ["drama", "crime"]
     assert "heist" in fitted.fallback and "3 positive labels" in fitted.fallback["heist"]
-    rows, labels, _ = synthetic(2000, 5)
+    rows, synopses, labels, _ = synthetic(2000, 5)
     heads = TagHeads.from_fit(fitted, LAYOUT, TAXONOMY, {"data": "synthetic"})
-    probability = heads.probabilities(rows)[:, 0]
-    fired = probability >= heads.thresholds[0]
-    truth = labels[:, 0] > 0.5
-    assert (fired & truth).sum() / max(fired.sum(), 1) > 0.8 and (fired & truth).sum() / truth.sum() > 0.8
-    assert expected_calibration_error(probability, labels[:, 0]) < 0.06
+    probability = heads.probabilities(rows, synopses)
+    for k in range(2):
+        fired = probability[:, k] >= heads.thresholds[k]
+        truth = labels[:, k] > 0.5
+        assert (fired & truth).sum() / max(fired.sum(), 1) > 0.8 and (fired & truth).sum() / truth.sum() > 0.8
+        assert expected_calibration_error(probability[:, k], labels[:, k]) < 0.06
 
 
 def test_heads_round_trip_without_pickle(fitted, tmp_path):
     heads = TagHeads.from_fit(fitted, LAYOUT, TAXONOMY, {"data": "synthetic"})
     heads.save(tmp_path / "heads")
     loaded = TagHeads.load(tmp_path / "heads", taxonomy=TAXONOMY, encoder_id="test/hash-encoder")
-    rows, _, _ = synthetic(50, 9)
-    assert np.allclose(loaded.probabilities(rows), heads.probabilities(rows))
+    rows, synopses, _, _ = synthetic(50, 9)
+    assert np.allclose(loaded.probabilities(rows, synopses), heads.probabilities(rows, synopses))
     assert loaded.version == heads.version and loaded.fallback == heads.fallback
-    assert loaded.predict(rows[:1])[0]["drama"][1] == bool(heads.probabilities(rows[:1])[0, 0] >= heads.thresholds[0])
+    first = heads.probabilities(rows[:1], synopses[:1])[0]
+    assert loaded.predict(rows[:1], synopses[:1])[0] == {
+        tag: (pytest.approx(float(p)), bool(p >= t)) for tag, p, t in zip(heads.tag_ids, first, heads.thresholds)}
     with np.load(tmp_path / "heads" / "heads.npz", allow_pickle=False) as arrays:
-        assert arrays["coef"].dtype == np.float32
+        assert arrays["coef"].dtype == np.float32 and "heist" in arrays["vocabulary"]
 
 
 def test_heads_of_another_taxonomy_or_encoder_are_an_error(fitted, tmp_path):

@@ -9,30 +9,49 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
 
 
 def fit_platt(scores: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None,
-              iterations: int = 100) -> tuple[float, float]:
-    """(a, b) so that sigmoid(a * score + b) is the probability of a positive (Platt 1999).
+              iterations: int = 100) -> tuple[np.ndarray, float]:
+    """(a, b) so that sigmoid(scores @ a + b) is the probability of a positive: Platt scaling
+    (Platt 1999), over one score per row (a 1-D array) or several (columns of a 2-D one, e.g. a
+    head's two parts, whose mix this then also learns).
 
-    Newton's method on the weighted log-loss, with Platt's smoothed targets so that a tag whose
-    held-out scores separate perfectly does not get an infinite slope.
+    Newton's method with step halving on the weighted log-loss, over standardised scores (raw
+    ones may be tiny or huge), with Platt's smoothed targets so that a tag whose held-out
+    scores separate perfectly does not get an infinite slope.
     """
     scores = np.asarray(scores, np.float64)
+    one = scores.ndim == 1
+    scores = scores[:, None] if one else scores
     labels = np.asarray(labels, np.float64)
-    weights = np.ones_like(scores) if weights is None else np.asarray(weights, np.float64)
+    weights = np.ones(len(labels)) if weights is None else np.asarray(weights, np.float64)
+    centre = np.average(scores, axis=0, weights=weights)
+    spread = scores.std(axis=0)
+    spread[spread == 0] = 1.0
+    z = np.c_[(scores - centre) / spread, np.ones(len(labels))]
     positives, negatives = weights[labels > 0.5].sum(), weights[labels <= 0.5].sum()
     target = np.where(labels > 0.5, (positives + 1) / (positives + 2), 1 / (negatives + 2))
-    a, b = 1.0, float(np.log((positives + 1) / (negatives + 1)))
+
+    def loss(theta):
+        m = z @ theta
+        return float((weights * (np.logaddexp(0, m) - target * m)).sum())
+
+    theta = np.zeros(z.shape[1])
+    theta[-1] = np.log((positives + 1) / (negatives + 1))
+    current = loss(theta)
     for _ in range(iterations):
-        p = sigmoid(a * scores + b)
-        g = weights * (p - target)
-        h = weights * p * (1 - p) + 1e-12
-        grad = np.array([(g * scores).sum(), g.sum()])
-        hess = np.array([[(h * scores * scores).sum(), (h * scores).sum()],
-                         [(h * scores).sum(), h.sum()]]) + 1e-9 * np.eye(2)
+        p = sigmoid(z @ theta)
+        grad = z.T @ (weights * (p - target))
+        hess = (z * (weights * p * (1 - p))[:, None]).T @ z + 1e-9 * np.eye(z.shape[1])
         step = np.linalg.solve(hess, grad)
-        a, b = a - step[0], b - step[1]
-        if np.abs(step).max() < 1e-9:
+        scale = 1.0
+        while scale > 1e-6 and loss(theta - scale * step) > current:
+            scale /= 2
+        theta = theta - scale * step
+        previous, current = current, loss(theta)
+        if previous - current < 1e-10 * max(abs(previous), 1.0):
             break
-    return float(a), float(b)
+    a = theta[:-1] / spread
+    b = float(theta[-1] - a @ centre)
+    return (float(a[0]) if one else a), b
 
 
 def best_threshold(probabilities: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None,

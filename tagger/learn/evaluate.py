@@ -48,7 +48,8 @@ def evaluate(data_dir: str | Path, *, seed: int = 0, taxonomy_name: str = "defau
     training, test = data.subset(train_rows), data.subset(test_rows)
     log(f"{len(training.title_ids)} training titles, {len(test.title_ids)} test titles; fitting heads")
     settings = TrainSettings(seed=seed)
-    fitted = train(training.rows, training.labels, training.weights, data.tag_ids, training.zeroshot(), settings)
+    fitted = train(training.rows, training.synopses, training.labels, training.weights, data.tag_ids,
+                   training.zeroshot(), settings)
     heads = TagHeads.from_fit(fitted, data.builder.layout, taxonomy, {"data": str(data_dir)})
     log(f"{len(heads.tag_ids)} heads (min {fitted.report['min_positives']} positives); running the baselines")
 
@@ -57,7 +58,7 @@ def evaluate(data_dir: str | Path, *, seed: int = 0, taxonomy_name: str = "defau
     zero = baselines.zero_shot([(t, t, s) for t, s in zip(test.title_ids, test.synopses)])
     zero_fired = np.array([[tag in zero[t] for tag in data.tag_ids] for t in test.title_ids])
     zero_conf = np.stack([test.zeroshot().get(tag, np.zeros(len(test.title_ids))) for tag in data.tag_ids], axis=1)
-    tagger_fired, tagger_prob = _with_heads(heads, test.rows, zero_fired, data.tag_ids)
+    tagger_fired, tagger_prob = _with_heads(heads, test.rows, test.synopses, zero_fired, data.tag_ids)
     d = data.builder.layout.dimension
     probe = baselines.plain_lr(training.rows[:, :d], training.labels, training.weights, test.rows[:, :d])
     tf_train, tf_test = baselines.tfidf(training.synopses, test.synopses)
@@ -87,13 +88,13 @@ def evaluate(data_dir: str | Path, *, seed: int = 0, taxonomy_name: str = "defau
     return results
 
 
-def _with_heads(heads, rows, fallback_fired, tag_ids) -> tuple[np.ndarray, np.ndarray]:
+def _with_heads(heads, rows, synopses, fallback_fired, tag_ids) -> tuple[np.ndarray, np.ndarray]:
     """The tagger method: heads' decisions and probabilities for tags with heads, the zero-shot
     fallback's decisions (probability 0/1) for the others."""
     fired = fallback_fired.copy()
     probability = fallback_fired.astype(np.float32)
     if heads.tag_ids:
-        p = heads.probabilities(rows)
+        p = heads.probabilities(rows, synopses)
         for k, tag in enumerate(heads.tag_ids):
             j = tag_ids.index(tag)
             probability[:, j] = p[:, k]

@@ -28,6 +28,7 @@ CATEGORIES = tuple((name, value) for name in sorted(CATEGORICAL) for value in CA
 @dataclass(frozen=True)
 class TitleInputs:
     """What the pipeline knows of one title, as the heads read it."""
+    synopsis: str | None = None                  # the text, for the heads' lexical part
     synopsis_vector: np.ndarray | None = None   # unit vector of the synopsis
     dialogue_vector: np.ndarray | None = None   # unit mean of the subtitle cues' vectors
     features: dict | None = None                # flat measured values: "visual.brightness": 0.4, ...

@@ -4,6 +4,7 @@ At ingest, for a title's TitleInputs:
 
     heads = TagHeads.load(folder, taxonomy=taxonomy, encoder_id=encoder.model_id)
     builder = FeatureBuilder(encoder, taxonomy, text_settings)       # once per process
+    inputs = TitleInputs(synopsis=..., synopsis_vector=..., dialogue_vector=..., features=ctx.features)
     heads.predict_title(builder, inputs)  # {tag_id: (calibrated probability, fired)}
 
 `heads.tag_ids` have heads; every other tag of the taxonomy falls back to zero-shot and rules,
@@ -21,11 +22,12 @@ import numpy as np
 from tagger.errors import InputError
 from tagger.learn.calibration import sigmoid
 from tagger.learn.features import FeatureLayout
+from tagger.learn.terms import Terms
 
 FORMAT = 1
 ARRAYS = "heads.npz"
 META = "heads.json"
-_ARRAY_NAMES = ("mean", "scale", "coef", "bias", "platt", "thresholds")
+_ARRAY_NAMES = ("mean", "scale", "coef", "bias", "text_coef", "text_bias", "platt", "thresholds")
 
 
 @dataclass
@@ -38,7 +40,10 @@ class TagHeads:
     scale: np.ndarray         # (features,)
     coef: np.ndarray          # (features, heads), over standardised features
     bias: np.ndarray          # (heads,)
-    platt: np.ndarray         # (heads, 2): calibrated p = sigmoid(a * logit + b)
+    terms: Terms              # the synopsis words of the lexical part, with their idf
+    text_coef: np.ndarray     # (terms, heads), over TF-IDF; stored as float16
+    text_bias: np.ndarray     # (heads,)
+    platt: np.ndarray         # (heads, 3): p = sigmoid(a_rows * score_rows + a_text * score_text + b)
     thresholds: np.ndarray    # (heads,): fire at or above
     fallback: dict[str, str] = field(default_factory=dict)
     record: dict = field(default_factory=dict)   # how they were trained: command, data, choices, validation
@@ -47,29 +52,34 @@ class TagHeads:
     def from_fit(cls, fitted, layout: FeatureLayout, taxonomy, record: dict) -> TagHeads:
         return cls(layout=layout, taxonomy_id=taxonomy.id, taxonomy_digest=taxonomy.digest,
                    tag_ids=list(fitted.tag_ids), mean=fitted.mean, scale=fitted.scale, coef=fitted.coef,
-                   bias=fitted.bias, platt=fitted.platt, thresholds=fitted.thresholds,
+                   bias=fitted.bias, terms=fitted.terms,
+                   text_coef=fitted.text_coef.astype(np.float16).astype(np.float32), text_bias=fitted.text_bias,
+                   platt=fitted.platt, thresholds=fitted.thresholds,
                    fallback=dict(fitted.fallback), record={**record, "validation": fitted.report})
 
     @property
     def version(self) -> str:
         """A digest of the arrays and of what they mean: changes whenever the heads do."""
-        digest = hashlib.sha256(json.dumps([self.layout.to_dict(), self.taxonomy_digest, self.tag_ids],
-                                           sort_keys=True).encode())
-        for name in _ARRAY_NAMES:
-            digest.update(np.ascontiguousarray(getattr(self, name), np.float32).tobytes())
+        digest = hashlib.sha256(json.dumps([self.layout.to_dict(), self.taxonomy_digest, self.tag_ids,
+                                            list(self.terms.vocabulary)], sort_keys=True).encode())
+        for name in _ARRAY_NAMES + ("idf",):
+            value = self.terms.idf if name == "idf" else getattr(self, name)
+            digest.update(np.ascontiguousarray(value, np.float32).tobytes())
         return digest.hexdigest()[:16]
 
-    def probabilities(self, rows: np.ndarray) -> np.ndarray:
-        """(titles, heads) calibrated probabilities for feature rows of this layout."""
+    def probabilities(self, rows: np.ndarray, synopses: list[str]) -> np.ndarray:
+        """(titles, heads) calibrated probabilities from feature rows of this layout and the
+        titles' synopses."""
         if rows.shape[1] != self.layout.width:
             raise ValueError(f"feature rows have {rows.shape[1]} columns, the heads' layout {self.layout.width}")
         standard = np.nan_to_num((rows - self.mean) / self.scale)
-        logits = standard @ self.coef + self.bias
-        return sigmoid(self.platt[:, 0] * logits + self.platt[:, 1])
+        words = self.terms.transform(synopses)
+        return sigmoid(self.platt[:, 0] * (standard @ self.coef + self.bias)
+                       + self.platt[:, 1] * (words @ self.text_coef + self.text_bias) + self.platt[:, 2])
 
-    def predict(self, rows: np.ndarray) -> list[dict[str, tuple[float, bool]]]:
+    def predict(self, rows: np.ndarray, synopses: list[str]) -> list[dict[str, tuple[float, bool]]]:
         """Per title: {tag_id: (calibrated probability, fired)} for the tags with heads."""
-        probability = self.probabilities(rows)
+        probability = self.probabilities(rows, synopses)
         fired = probability >= self.thresholds
         return [{tag: (float(p[j]), bool(f[j])) for j, tag in enumerate(self.tag_ids)}
                 for p, f in zip(probability, fired)]
@@ -80,7 +90,7 @@ class TagHeads:
         trained_on_dialogue = bool(self.record.get("titles_with_dialogue"))
         if inputs.synopsis_vector is None and not (trained_on_dialogue and inputs.dialogue_vector is not None):
             return {}
-        return self.predict(builder.rows([inputs]))[0]
+        return self.predict(builder.rows([inputs]), [inputs.synopsis or ""])[0]
 
     def threshold(self, tag_id: str) -> float:
         return float(self.thresholds[self.tag_ids.index(tag_id)])
@@ -90,6 +100,9 @@ class TagHeads:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         arrays = {name: np.asarray(getattr(self, name), np.float32) for name in _ARRAY_NAMES}
+        arrays["text_coef"] = arrays["text_coef"].astype(np.float16)   # the largest array; half is plenty
+        arrays["idf"] = np.asarray(self.terms.idf, np.float32)
+        arrays["vocabulary"] = np.array(self.terms.vocabulary, dtype=str)
         meta = {"format": FORMAT, "version": self.version, "taxonomy": {"id": self.taxonomy_id,
                                                                         "digest": self.taxonomy_digest},
                 "encoder_id": self.layout.encoder_id, "layout": self.layout.to_dict(), "tag_ids": self.tag_ids,
@@ -130,7 +143,8 @@ class TagHeads:
                                         f"pipeline's text model is {encoder_id!r}{retrain}", field="encoder_id")
         try:
             with np.load(arrays_path, allow_pickle=False) as data:
-                arrays = {name: data[name] for name in _ARRAY_NAMES}
+                arrays = {name: data[name].astype(np.float32) for name in _ARRAY_NAMES}
+                arrays["terms"] = Terms(tuple(str(w) for w in data["vocabulary"]), data["idf"].astype(np.float32))
         except (OSError, ValueError, KeyError) as error:
             raise InputError(arrays_path, f"unreadable tag heads: {error}") from None
         heads = cls(layout=FeatureLayout.from_dict(meta["layout"]), taxonomy_id=meta["taxonomy"]["id"],

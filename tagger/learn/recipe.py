@@ -35,7 +35,7 @@ def train_heads(*, data_dir: str | None, catalog_paths: list[str], out_dir: str,
     settings = TrainSettings(seed=seed)
     log(f"fitting heads for {len(data.tag_ids)} tags on {len(data.title_ids)} titles ({settings.folds} folds)")
     started = time.perf_counter()
-    fitted = train(data.rows, data.labels, data.weights, data.tag_ids, data.zeroshot(), settings)
+    fitted = train(data.rows, data.synopses, data.labels, data.weights, data.tag_ids, data.zeroshot(), settings)
     counts = describe(label_set)
     record = {
         "command": _command(data_dir, catalog_paths, out_dir, taxonomy_name, seed),

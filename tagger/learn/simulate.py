@@ -17,25 +17,29 @@ DECISIONS = (0, 100, 300, 1000)
 
 def editor_simulation(fitted, training, test, fallback_fired, settings, *, seed: int, facet_of: dict,
                       decisions=DECISIONS) -> dict:
+    from scipy.sparse import vstack
+
     from tagger.learn.calibration import sigmoid
-    from tagger.learn.metrics import GROUPS, evaluated_columns, score
     from tagger.learn.heads import queue_priority
     from tagger.learn.labels import EDITOR_WEIGHT
-    from tagger.learn.train import fit_linear, standardise
+    from tagger.learn.metrics import GROUPS, evaluated_columns, score
+    from tagger.learn.train import fit_parts, standardise
 
     tag_ids = training.tag_ids
-    head_cols = [tag_ids.index(t) for t in fitted.tag_ids]
-    l2 = np.array([fitted.report["tags"][t]["l2"] for t in fitted.tag_ids])
+    heads = [tag_ids.index(t) for t in fitted.tag_ids]
+    penalties = [np.array([fitted.report["tags"][t][key] for t in fitted.tag_ids]) for key in ("penalty", "text_penalty")]
     evaluated = evaluated_columns(test, facet_of, {f for group in GROUPS.values() for f in group})
+    train_words, test_words = fitted.terms.transform(training.synopses), fitted.terms.transform(test.synopses)
 
-    def probabilities(coef, bias, mean, scale):
-        logits = standardise(test.rows, mean, scale) @ coef + bias
-        return sigmoid(fitted.platt[:, 0] * logits + fitted.platt[:, 1])
+    def probabilities(mean, scale, coef, bias, text_coef, text_bias):
+        rows = standardise(test.rows, mean, scale) @ coef + bias
+        text = test_words @ text_coef + text_bias
+        return sigmoid(fitted.platt[:, 0] * rows + fitted.platt[:, 1] * text + fitted.platt[:, 2])
 
-    start = probabilities(fitted.coef, fitted.bias, fitted.mean, fitted.scale)
-    known = test.weights[:, head_cols] > 0
+    start = probabilities(fitted.mean, fitted.scale, fitted.coef, fitted.bias, fitted.text_coef, fitted.text_bias)
+    known = test.weights[:, heads] > 0
     pending = np.argwhere(known & (start >= fitted.thresholds / 2))
-    positives = (training.labels[:, head_cols] * (training.weights[:, head_cols] > 0)).sum(axis=0)
+    positives = ((training.labels[:, heads] > 0.5) & (training.weights[:, heads] > 0)).sum(axis=0)
     priority = queue_priority(start[pending[:, 0], pending[:, 1]], fitted.thresholds[pending[:, 1]],
                               positives=positives[pending[:, 1]])
     orders = {"queue": pending[np.argsort(-priority, kind="stable")],
@@ -45,25 +49,22 @@ def editor_simulation(fitted, training, test, fallback_fired, settings, *, seed:
         curve = []
         for count in decisions:
             decided = order[:count]
+            probability = start
             if count:
                 rows = np.unique(decided[:, 0])
-                labels = np.concatenate([training.labels[:, head_cols], test.labels[rows][:, head_cols]])
-                weights = np.concatenate([training.weights[:, head_cols], np.zeros((len(rows), len(head_cols)))])
                 at = {r: k for k, r in enumerate(rows)}
+                weights = np.concatenate([training.weights[:, heads], np.zeros((len(rows), len(heads)))])
                 for i, k in decided:
                     weights[len(training.rows) + at[i], k] = EDITOR_WEIGHT
-                x = np.concatenate([training.rows, test.rows[rows]])
-                mean, scale = fitted.mean, fitted.scale
-                coef, bias = fit_linear(standardise(x, mean, scale), labels, weights, l2,
-                                        positive_weight_power=settings.positive_weight_power,
-                                        max_iterations=settings.max_iterations)
-                probability = probabilities(coef, bias, mean, scale)
-            else:
-                probability = start
+                labels = np.concatenate([training.labels[:, heads], test.labels[rows][:, heads]])
+                mean, scale, dense, text = fit_parts(np.concatenate([training.rows, test.rows[rows]]),
+                                                     vstack([train_words, test_words[rows]]).tocsr(), labels,
+                                                     weights, *penalties)
+                probability = probabilities(mean, scale, *dense, *text)
             fired = fallback_fired.copy()
-            fired[:, head_cols] = probability >= fitted.thresholds
+            fired[:, heads] = probability >= fitted.thresholds
             for i, k in decided:   # a decided tag is what the editor said
-                fired[i, head_cols[k]] = test.labels[i, head_cols[k]] > 0.5
+                fired[i, heads[k]] = test.labels[i, heads[k]] > 0.5
             result = score(fired[:, evaluated], fired[:, evaluated].astype(np.float32), test.labels[:, evaluated],
                            test.weights[:, evaluated], [tag_ids[j] for j in evaluated])
             curve.append(round(result["macro_f1"], 4))

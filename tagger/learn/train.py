@@ -1,18 +1,22 @@
-"""Fitting the tag heads: per-tag logistic regression, chosen and calibrated on held-out folds.
+"""Fitting the tag heads, every choice made on held-out folds of the training titles.
 
-For each tag with labels, on K folds of the training titles (by title):
-  1. out-of-fold scores for each L2 strength; each tag keeps the strength with the best average
-     precision on them;
-  2. Platt scaling fitted on those out-of-fold scores (a held-out 0.8 is right 80% of the time);
+A head has two linear parts over what a title already has: the feature rows (synopsis
+embedding, zero-shot scores, ...; features.py) and the synopsis's words (TF-IDF; terms.py),
+each a weighted ridge regression (ridge.py). For each tag with labels, on K folds by title:
+  1. out-of-fold scores of both parts for each penalty of their grids; each tag keeps, per
+     part, the penalty with the best average precision on them;
+  2. Platt scaling over the two out-of-fold scores (which also learns how to mix them), so that
+     a held-out 0.8 is right about 80% of the time;
   3. the threshold with the best F1 on the calibrated out-of-fold probabilities;
-  4. a head only for tags with at least `min_positives` positive labels, the cut chosen from a
-     grid by out-of-fold macro F1 where a tag below it scores as its zero-shot prior; the others
-     fall back to zero-shot and rules, and the heads say why.
-Then each head is refitted on every training title with its chosen strength.
+  4. a head only for tags with at least `min_positives` positive labels: the cut is chosen
+     from a grid by out-of-fold macro F1, a tag below it scoring as its zero-shot fallback;
+     the others fall back to zero-shot and rules, and the heads say why.
+Then both parts are refitted on every training title with each tag's penalties.
 """
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,16 +24,16 @@ import numpy as np
 from tagger.learn.calibration import best_threshold, f1_scores, fit_platt, sigmoid
 
 log = logging.getLogger(__name__)
-ZEROSHOT_THRESHOLD = 0.5   # the tags stage's default threshold: what the fallback fires at
+ZEROSHOT_THRESHOLD = 0.5   # the tags stage's default threshold: where the fallback fires
 
 
 @dataclass(frozen=True)
 class TrainSettings:
     folds: int = 5
-    l2_grid: tuple[float, ...] = (3e-4, 1e-3, 3e-3, 1e-2)
+    dense_penalties: tuple[float, ...] = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
+    text_penalties: tuple[float, ...] = (3e-5, 1e-4, 3e-4, 1e-3)
     min_positive_grid: tuple[int, ...] = (5, 10, 20, 40)
-    positive_weight_power: float = 0.5    # positives weigh (negatives / positives) ** power
-    max_iterations: int = 200
+    max_terms: int = 10000
     seed: int = 0
 
 
@@ -37,19 +41,23 @@ class TrainSettings:
 class FittedHeads:
     """What train() found; heads.TagHeads.from_fit turns it into the saved heads."""
     tag_ids: list[str]
-    mean: np.ndarray
+    mean: np.ndarray          # (features,) standardisation of the feature rows
     scale: np.ndarray
-    coef: np.ndarray          # (features, heads) over standardised features
-    bias: np.ndarray
-    platt: np.ndarray         # (heads, 2): a, b
-    thresholds: np.ndarray
+    coef: np.ndarray          # (features, heads) over standardised rows
+    bias: np.ndarray          # (heads,)
+    terms: object             # terms.Terms: vocabulary and idf
+    text_coef: np.ndarray     # (terms, heads)
+    text_bias: np.ndarray     # (heads,)
+    platt: np.ndarray         # (heads, 3): p = sigmoid(a_rows * s_rows + a_text * s_text + b)
+    thresholds: np.ndarray    # (heads,)
     fallback: dict[str, str]  # tag -> why it has no head
-    report: dict              # validation numbers per tag, choices made
+    report: dict              # choices made and out-of-fold numbers per tag
 
 
 def standardiser(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Column means and scales (NaN-aware); a constant column gets scale 1 and stays at 0."""
-    with np.errstate(all="ignore"):
+    with warnings.catch_warnings():   # a column with no value at all is expected (no video here)
+        warnings.simplefilter("ignore", RuntimeWarning)
         mean = np.nan_to_num(np.nanmean(x, axis=0))
         scale = np.nan_to_num(np.nanstd(x, axis=0))
     scale[scale < 1e-6] = 1.0
@@ -60,45 +68,6 @@ def standardise(x: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> np.ndarra
     return np.nan_to_num((x - mean) / scale).astype(np.float32)
 
 
-def fit_linear(x: np.ndarray, labels: np.ndarray, weights: np.ndarray, l2: np.ndarray, *,
-               positive_weight_power: float = 0.5, max_iterations: int = 200) -> tuple[np.ndarray, np.ndarray]:
-    """(coef (features, tags), bias (tags)): every tag's weighted logistic regression at once.
-
-    Each tag's loss is its mean weighted log-loss plus l2[tag] * |coef|^2 / 2; the tags do not
-    share parameters, so one L-BFGS run over the sum fits them all. Columns that are constant
-    here (a block no training title has) keep weight 0.
-    """
-    import torch
-
-    live = np.flatnonzero(x.std(axis=0) > 1e-6)
-    positives = (weights * labels).sum(axis=0)
-    negatives = (weights * (1 - labels)).sum(axis=0)
-    boost = np.power(np.maximum(negatives, 1) / np.maximum(positives, 1), positive_weight_power)
-    w = weights * np.where(labels > 0.5, boost[None, :], 1.0)
-    w = w / np.maximum(w.sum(axis=0, keepdims=True), 1e-9)
-    X = torch.from_numpy(np.ascontiguousarray(x[:, live], np.float32))
-    Y = torch.from_numpy(labels.astype(np.float32))
-    Wt = torch.from_numpy(w.astype(np.float32))
-    L2 = torch.from_numpy(np.asarray(l2, np.float32))
-    coef = torch.zeros((len(live), labels.shape[1]), requires_grad=True)
-    bias = torch.zeros(labels.shape[1], requires_grad=True)
-    optimiser = torch.optim.LBFGS([coef, bias], lr=1.0, max_iter=max_iterations, history_size=20,
-                                  tolerance_grad=1e-6, tolerance_change=1e-9, line_search_fn="strong_wolfe")
-
-    def closure():
-        optimiser.zero_grad()
-        logits = X @ coef + bias
-        loss = (torch.nn.functional.binary_cross_entropy_with_logits(logits, Y, reduction="none") * Wt).sum() \
-            + 0.5 * (L2 * (coef * coef).sum(dim=0)).sum()
-        loss.backward()
-        return loss
-
-    optimiser.step(closure)
-    full = np.zeros((x.shape[1], labels.shape[1]), np.float32)
-    full[live] = coef.detach().numpy()
-    return full, bias.detach().numpy().astype(np.float32)
-
-
 def folds_of(count: int, folds: int, seed: int) -> np.ndarray:
     """The fold of each row, shuffled with the seed."""
     order = np.random.default_rng(seed).permutation(count)
@@ -107,79 +76,98 @@ def folds_of(count: int, folds: int, seed: int) -> np.ndarray:
     return fold
 
 
-def out_of_fold(x, labels, weights, l2, fold, settings: TrainSettings) -> np.ndarray:
-    """(rows, tags) logits, each row scored by the model fitted without its fold."""
-    scores = np.zeros(labels.shape, np.float32)
-    for k in range(settings.folds):
-        train, held = fold != k, fold == k
-        mean, scale = standardiser(x[train])
-        coef, bias = fit_linear(standardise(x[train], mean, scale), labels[train], weights[train], l2,
-                                positive_weight_power=settings.positive_weight_power,
-                                max_iterations=settings.max_iterations)
-        scores[held] = standardise(x[held], mean, scale) @ coef + bias
-    return scores
+def fit_parts(rows, words, labels, weights, dense_penalty, text_penalty):
+    """Both linear parts on these titles: (mean, scale, coef, bias, text_coef, text_bias).
+    A penalty argument that is a list gives a list of fits for that part."""
+    from tagger.learn.ridge import dense_ridge, sparse_ridge
+
+    mean, scale = standardiser(rows)
+    live = np.flatnonzero(standardise(rows, mean, scale).std(axis=0) > 1e-6)   # skip blocks no title has
+    dense = dense_ridge(standardise(rows, mean, scale)[:, live], labels, weights, dense_penalty)
+
+    def widen(fit):
+        coef = np.zeros((rows.shape[1], labels.shape[1]), np.float32)
+        coef[live] = fit[0]
+        return coef, fit[1]
+
+    dense = [widen(f) for f in dense] if isinstance(dense, list) else widen(dense)
+    text = [sparse_ridge(words, labels, weights, p) for p in text_penalty] if isinstance(text_penalty, list) \
+        else sparse_ridge(words, labels, weights, text_penalty)
+    return mean, scale, dense, text
 
 
-def train(x: np.ndarray, labels: np.ndarray, weights: np.ndarray, tag_ids: list[str],
+def train(rows: np.ndarray, texts: list[str], labels: np.ndarray, weights: np.ndarray, tag_ids: list[str],
           zeroshot: dict[str, np.ndarray], settings: TrainSettings = TrainSettings()) -> FittedHeads:
     """Heads for the tags with labels. `zeroshot[tag]` is the tag's zero-shot confidence per row
-    (the fallback's prior), for the tags that have prompts."""
+    (its fallback's prior), for the tags that have prompts."""
     from sklearn.metrics import average_precision_score
+
+    from tagger.learn.terms import Terms
 
     known = weights > 0
     positives = ((labels > 0.5) & known).sum(axis=0)
     negatives = ((labels <= 0.5) & known).sum(axis=0)
     floor = min(settings.min_positive_grid)
     candidates = [j for j in range(len(tag_ids)) if positives[j] >= floor and negatives[j] >= floor]
-    fallback = {t: f"{positives[j]} positive labels (fewer than {floor})" for j, t in enumerate(tag_ids)
-                if j not in candidates and positives[j] < floor}
-    fallback.update({tag_ids[j]: "no negative labels" for j in range(len(tag_ids))
-                     if j not in candidates and tag_ids[j] not in fallback})
-    if not candidates:
-        return _empty(x, fallback)
+    fallback = {t: (f"{positives[j]} positive labels (fewer than {floor})" if positives[j] < floor
+                    else "too few negative labels") for j, t in enumerate(tag_ids) if j not in candidates}
+    # The vocabulary is fitted on every training synopsis once: it reads no labels.
+    terms = Terms.fit(texts, max_terms=settings.max_terms)
+    words = terms.transform(texts)
     y, w = labels[:, candidates], weights[:, candidates]
-    fold = folds_of(len(x), settings.folds, settings.seed)
-    best_ap = np.full(len(candidates), -1.0)
-    best_l2 = np.zeros(len(candidates))
-    best_scores = np.zeros(y.shape, np.float32)
-    for l2 in settings.l2_grid:
-        scores = out_of_fold(x, y, w, np.full(len(candidates), l2), fold, settings)
-        for c in range(len(candidates)):
-            rows = w[:, c] > 0
-            ap = average_precision_score(y[rows, c], scores[rows, c], sample_weight=w[rows, c])
-            if ap > best_ap[c]:
-                best_ap[c], best_l2[c], best_scores[:, c] = ap, l2, scores[:, c]
-        log.info("L2 %g: out-of-fold mean average precision %.3f", l2, float(best_ap.mean()))
-    report, heads = {}, []
-    platt = np.zeros((len(candidates), 2))
+    fold = folds_of(len(rows), settings.folds, settings.seed)
+    dense_grid = [np.full(len(candidates), p) for p in settings.dense_penalties]
+    text_grid = [np.full(len(candidates), p) for p in settings.text_penalties]
+    dense_scores = np.zeros((len(dense_grid), *y.shape), np.float32)
+    text_scores = np.zeros((len(text_grid), *y.shape), np.float32)
+    for k in range(settings.folds):
+        inside, held = fold != k, fold == k
+        mean, scale, dense, text = fit_parts(rows[inside], words[inside], y[inside], w[inside], dense_grid,
+                                             text_grid)
+        standard = standardise(rows[held], mean, scale)
+        for g, (coef, bias) in enumerate(dense):
+            dense_scores[g][held] = standard @ coef + bias
+        for g, (coef, bias) in enumerate(text):
+            text_scores[g][held] = words[held] @ coef + bias
+        log.info("fold %d of %d fitted", k + 1, settings.folds)
+
+    def choose(scores, grid):   # per tag: the penalty whose out-of-fold scores rank best
+        ap = np.array([[average_precision_score(y[w[:, c] > 0, c], s[w[:, c] > 0, c], sample_weight=w[w[:, c] > 0, c])
+                        for c in range(len(candidates))] for s in scores])
+        best = ap.argmax(axis=0)
+        return np.array([grid[g] for g in best]), scores[best, :, np.arange(len(candidates))].T, ap.max(axis=0)
+
+    dense_penalty, dense_oof, dense_ap = choose(dense_scores, settings.dense_penalties)
+    text_penalty, text_oof, text_ap = choose(text_scores, settings.text_penalties)
+    platt = np.zeros((len(candidates), 3))
     thresholds = np.zeros(len(candidates))
+    report = {}
     for c, j in enumerate(candidates):
-        tag, rows = tag_ids[j], w[:, c] > 0
-        platt[c] = fit_platt(best_scores[rows, c], y[rows, c], w[rows, c])
-        probability = sigmoid(platt[c, 0] * best_scores[:, c] + platt[c, 1])
-        thresholds[c], _ = best_threshold(probability[rows], y[rows, c], w[rows, c])
-        head_f1 = _cross_fitted_f1(probability[rows], y[rows, c], w[rows, c], fold[rows])
-        prior = zeroshot.get(tag)
-        prior_f1 = f1_scores(prior[rows] >= ZEROSHOT_THRESHOLD, y[rows, c], w[rows, c])["f1"] \
-            if prior is not None else 0.0
-        report[tag] = {"positives": int(positives[j]), "l2": float(best_l2[c]), "average_precision": float(best_ap[c]),
-                       "threshold": float(thresholds[c]), "head_f1": head_f1, "zeroshot_f1": prior_f1}
-    cut = _choose_cut(report, settings.min_positive_grid)
-    for c, j in enumerate(candidates):
-        r = report[tag_ids[j]]
-        if r["positives"] < cut:
-            fallback[tag_ids[j]] = f"{r['positives']} positive labels (fewer than {cut})"
-        else:
-            heads.append(c)
-    mean, scale = standardiser(x)
+        rows_known = w[:, c] > 0
+        scores = np.c_[dense_oof[:, c], text_oof[:, c]]
+        a, b = fit_platt(scores[rows_known], y[rows_known, c], w[rows_known, c])
+        platt[c] = [a[0], a[1], b]
+        probability = sigmoid(scores @ a + b)[rows_known]
+        thresholds[c], _ = best_threshold(probability, y[rows_known, c], w[rows_known, c])
+        prior = zeroshot.get(tag_ids[j])
+        report[tag_ids[j]] = {
+            "positives": int(positives[j]), "penalty": float(dense_penalty[c]), "text_penalty": float(text_penalty[c]),
+            "average_precision": round(float(dense_ap[c]), 4), "text_average_precision": round(float(text_ap[c]), 4),
+            "threshold": round(float(thresholds[c]), 4),
+            "head_f1": round(_cross_fitted_f1(probability, y[rows_known, c], w[rows_known, c], fold[rows_known]), 4),
+            "zeroshot_f1": round(f1_scores(prior[rows_known] >= ZEROSHOT_THRESHOLD, y[rows_known, c],
+                                           w[rows_known, c])["f1"], 4) if prior is not None else 0.0}
+    cut = _choose_cut(report, settings.min_positive_grid) if report else None
+    heads = [c for c, j in enumerate(candidates) if report[tag_ids[j]]["positives"] >= cut]
+    fallback.update({tag_ids[j]: f"{report[tag_ids[j]]['positives']} positive labels (fewer than {cut})"
+                     for c, j in enumerate(candidates) if c not in heads})
     keep = [candidates[c] for c in heads]
-    coef, bias = fit_linear(standardise(x, mean, scale), labels[:, keep], weights[:, keep], best_l2[heads],
-                            positive_weight_power=settings.positive_weight_power,
-                            max_iterations=settings.max_iterations)
+    mean, scale, (coef, bias), (text_coef, text_bias) = fit_parts(
+        rows, words, labels[:, keep], weights[:, keep], dense_penalty[heads], text_penalty[heads])
     return FittedHeads(tag_ids=[tag_ids[j] for j in keep], mean=mean, scale=scale, coef=coef, bias=bias,
+                       terms=terms, text_coef=text_coef, text_bias=text_bias,
                        platt=platt[heads].astype(np.float32), thresholds=thresholds[heads].astype(np.float32),
-                       fallback=dict(sorted(fallback.items())),
-                       report={"min_positives": cut, "tags": report})
+                       fallback=dict(sorted(fallback.items())), report={"min_positives": cut, "tags": report})
 
 
 def _cross_fitted_f1(probability, labels, weights, fold) -> float:
@@ -193,18 +181,10 @@ def _cross_fitted_f1(probability, labels, weights, fold) -> float:
 
 
 def _choose_cut(report: dict, grid) -> int:
-    """The minimum number of positives for a head: the grid value with the best out-of-fold macro F1
-    over the tags with labels (a tag below the cut scores as its zero-shot fallback)."""
+    """The minimum number of positives for a head: the grid value with the best out-of-fold macro
+    F1 over the tags with labels, a tag below the cut scoring as its zero-shot fallback."""
     def macro(cut):
-        return np.mean([r["head_f1"] if r["positives"] >= cut else r["zeroshot_f1"]
-                        for r in report.values()])
+        return np.mean([r["head_f1"] if r["positives"] >= cut else r["zeroshot_f1"] for r in report.values()])
     scores = {cut: macro(cut) for cut in grid}
     best = max(scores.values())
     return min(cut for cut, score in scores.items() if score >= best - 1e-9)
-
-
-def _empty(x, fallback) -> FittedHeads:
-    mean, scale = standardiser(x)
-    return FittedHeads([], mean, scale, np.zeros((x.shape[1], 0), np.float32), np.zeros(0, np.float32),
-                       np.zeros((0, 2), np.float32), np.zeros(0, np.float32), dict(sorted(fallback.items())),
-                       {"min_positives": None, "tags": {}})
