@@ -190,6 +190,22 @@ def test_embeddings_are_cached_on_disk(tmp_path):
     assert fresh.encoded == []
 
 
+def test_synopsis_words_are_tf_idf_as_scikit_learn_computes_it():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from tagger.learn.terms import Terms
+
+    texts = ["A heist crew plans one last bank job.", "The crew of a starship finds a derelict ship.",
+             "Two sisters run a bakery; the bakery fails.", "A bank clerk plans a heist of her own bank.",
+             "Zombies overrun the bakery and the bank."]
+    terms = Terms.fit(texts, max_terms=6, min_titles=2)
+    reference = TfidfVectorizer(sublinear_tf=True, stop_words="english", min_df=2, max_features=6)
+    expected = reference.fit_transform(texts).toarray()
+    assert list(terms.vocabulary) == list(reference.get_feature_names_out())
+    assert np.allclose(terms.transform(texts).toarray(), expected, atol=1e-6)
+    assert terms.transform(["", "nothing known here"]).nnz == 0
+
+
 # -- calibration and thresholds ----------------------------------------------------------------
 
 def test_platt_scaling_recovers_a_known_curve_and_calibrates():

@@ -1,4 +1,5 @@
-"""A title's feature vector for the tag heads: one function, used the same at training and ingest.
+"""A title's feature row for the tag heads: one builder, used the same at training and ingest.
+(The heads' other input, the synopsis's words, is terms.py.)
 
 Blocks, in order (FeatureLayout names them and their widths):
   synopsis   the synopsis embedding, and 1 when there is a synopsis

@@ -1,14 +1,15 @@
 """Saved tag heads: numpy arrays (heads.npz) plus JSON (heads.json), no pickle.
 
-At ingest, for a title's TitleInputs:
+At ingest (the tags stage, once per process, then per title):
 
-    heads = TagHeads.load(folder, taxonomy=taxonomy, encoder_id=encoder.model_id)
-    builder = FeatureBuilder(encoder, taxonomy, text_settings)       # once per process
+    heads = TagHeads.load(resolve_heads("default"), taxonomy=taxonomy, encoder_id=encoder.model_id)
+    builder = FeatureBuilder(encoder, taxonomy, text_settings)
     inputs = TitleInputs(synopsis=..., synopsis_vector=..., dialogue_vector=..., features=ctx.features)
-    heads.predict_title(builder, inputs)  # {tag_id: (calibrated probability, fired)}
+    heads.predict_title(builder, inputs)   # {tag_id: (calibrated probability, fired)}
 
 `heads.tag_ids` have heads; every other tag of the taxonomy falls back to zero-shot and rules,
-and `heads.fallback[tag]` says why (for the tag's evidence).
+and `heads.fallback[tag]` says why (for the tag's evidence). `heads.version` names them in a
+run's record.
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from tagger.learn.features import FeatureLayout
 from tagger.learn.terms import Terms
 
 FORMAT = 1
+SHIPPED = Path(__file__).resolve().parents[1] / "models" / "tags"
 ARRAYS = "heads.npz"
 META = "heads.json"
 _ARRAY_NAMES = ("mean", "scale", "coef", "bias", "text_coef", "text_bias", "platt", "thresholds")
@@ -154,6 +156,19 @@ class TagHeads:
             raise InputError(arrays_path, f"arrays of shape {heads.coef.shape} do not match heads.json "
                                           f"({heads.layout.width} features, {len(heads.tag_ids)} heads)")
         return heads
+
+
+def resolve_heads(name_or_path: str | Path) -> Path:
+    """A shipped set of heads by name ("default": tagger/models/tags/default/) or a folder."""
+    candidate = SHIPPED / str(name_or_path)
+    if "/" not in str(name_or_path) and (candidate / META).is_file():
+        return candidate
+    path = Path(name_or_path)
+    if not (path / META).is_file():
+        shipped = sorted(p.name for p in SHIPPED.glob("*") if (p / META).is_file()) if SHIPPED.is_dir() else []
+        raise InputError(path, f"no tag heads here (shipped: {', '.join(shipped) or 'none'}; "
+                               "tagger train tags --out writes them)")
+    return path
 
 
 def queue_priority(probability, threshold, *, positives=None) -> np.ndarray:
