@@ -68,14 +68,15 @@ class FeatureBuilder:
     """Rows of the layout for titles; holds the prompt bank and the text stage's zero-shot settings.
 
     `text_settings` is the pipeline's [text] settings (TextStage.Settings); its defaults when None.
+    `bank` is the text stage's prompt bank where one is at hand (built here otherwise).
     """
 
-    def __init__(self, encoder, taxonomy, text_settings=None):
+    def __init__(self, encoder, taxonomy, text_settings=None, bank=None):
         from tagger.stages.text import TextStage
         from tagger.tagging.zeroshot import build_bank
 
         self.settings = text_settings or TextStage.Settings()
-        self.bank = build_bank(taxonomy.tags, lambda t: t.prompts, encoder.encode)
+        self.bank = bank or build_bank(taxonomy.tags, lambda t: t.prompts, encoder.encode)
         self.layout = FeatureLayout(encoder.model_id, encoder.dimension, tuple(self.bank.tag_ids))
 
     def zeroshot(self, synopsis_vectors: np.ndarray) -> np.ndarray:
