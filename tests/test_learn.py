@@ -313,6 +313,41 @@ def test_queue_priority_puts_likely_mistakes_and_rare_tags_first():
     assert queue_priority(0.6, 0.5, positives=3) > queue_priority(0.6, 0.5, positives=3000)
 
 
-def test_train_tags_needs_labels():
-    result = CliRunner().invoke(cli, ["train", "tags", "--out", "x"])
-    assert result.exit_code != 0 and "--data" in result.output
+def test_train_tags_needs_labels(tmp_path):
+    result = CliRunner().invoke(cli, ["train", "tags", "--out", str(tmp_path / "heads")])
+    assert result.exit_code == 2 and "--data" in result.output
+    from tagger.catalog.db import Catalog
+
+    Catalog(tmp_path / "empty.db").close()
+    result = CliRunner().invoke(cli, ["train", "tags", "--catalog", str(tmp_path / "empty.db"), "--out",
+                                      str(tmp_path / "heads")])
+    assert result.exit_code == 1 and "no editors' decisions" in result.output
+    assert not (tmp_path / "heads").exists()
+
+
+def test_train_tags_on_public_data_and_a_catalog_records_how(tmp_path, monkeypatch):
+    from test_review import make_result, write
+
+    from tagger.catalog.db import Catalog
+    from tagger.review import auth
+    from tagger.review.decisions import decide
+
+    monkeypatch.setenv("TAGGER_CACHE", str(tmp_path / "cache"))
+    # the encoder is not what this tests: a stand-in keeps it fast
+    monkeypatch.setattr("tagger.text.encoder.get_encoder", lambda *args: HashEncoder())
+    data = write_public_data(tmp_path / "data")
+    with Catalog(tmp_path / "c.db") as catalog:
+        write(catalog, make_result("ml-1"))
+        auth.add_editor(catalog, "alice", "alice-password")
+        decide(catalog, "ml-1", "heist", "reject", editor="alice")
+    out = tmp_path / "heads"
+    result = CliRunner().invoke(cli, ["train", "tags", "--data", str(data), "--catalog", str(tmp_path / "c.db"),
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    heads = TagHeads.load(out, taxonomy=TAXONOMY, encoder_id="test/hash-encoder")
+    assert heads.tag_ids == [] and "positive labels" in heads.fallback["heist"]   # four titles teach nothing
+    record = heads.record
+    assert record["command"] == f"tagger train tags --data {data} --catalog {tmp_path / 'c.db'} --out {out}"
+    assert record["labels"]["rows"]["editor"] == 1 and record["catalogs"][0]["sha256"]
+    assert record["data"]["files"]["movielens-small/movies.csv"] == hashlib.sha256(
+        (data / "movielens-small" / "movies.csv").read_bytes()).hexdigest()

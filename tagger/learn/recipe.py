@@ -16,6 +16,7 @@ PUBLIC_FILES = ("movielens-small/movies.csv", "movielens-small/links.csv", "movi
 def train_heads(*, data_dir: str | None, catalog_paths: list[str], out_dir: str, taxonomy_name: str = "default",
                 seed: int = 0, log=print) -> TagHeads:
     from tagger import __version__
+    from tagger.errors import TaggerError
     from tagger.learn.dataset import build_dataset
     from tagger.learn.label_map import label_map_path, load_label_map
     from tagger.learn.labels import describe, read_catalog_labels, read_public_labels
@@ -31,6 +32,9 @@ def train_heads(*, data_dir: str | None, catalog_paths: list[str], out_dir: str,
         from_catalog = read_catalog_labels(path, taxonomy)
         log(f"{path}: {len(from_catalog.rows)} editor decisions on {len(from_catalog.titles)} titles")
         label_set = from_catalog if label_set is None else label_set.merge(from_catalog)
+    if not label_set.rows:
+        raise TaggerError("no labels to learn from: the catalogs hold no editors' decisions"
+                          + ("" if data_dir else " (give --data for the public labels)"))
     data = build_dataset(label_set, taxonomy, log=log)
     settings = TrainSettings(seed=seed)
     log(f"fitting heads for {len(data.tag_ids)} tags on {len(data.title_ids)} titles ({settings.folds} folds)")
