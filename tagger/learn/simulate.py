@@ -70,7 +70,7 @@ def editor_simulation(fitted, training, test, fallback_fired, settings, *, seed:
             curve.append(round(result["macro_f1"], 4))
         out[name] = curve
     # The measure: how many decisions queue order needs to match random order's last point.
-    enough = [n for n, f1 in zip(decisions, out["queue"]) if f1 >= out["random"][-1]]
+    enough = [n for n, f1 in zip(decisions, out["queue"]) if n and f1 >= out["random"][-1]]
     out["queue_decisions_to_match_random"] = {"random_decisions": decisions[-1],
                                               "queue_decisions": enough[0] if enough else None}
     return out
