@@ -234,9 +234,11 @@ def taxonomy_validate(path) -> None:
 # Command groups kept in their own modules (cli.py is long enough).
 from tagger.recommend_cli import evaluate, recommend  # noqa: E402
 from tagger.review_cli import editors, review, serve  # noqa: E402
+from tagger.learn_cli import evaluate_tags, train  # noqa: E402
 
-for command in (editors, review, serve, recommend, evaluate):
+for command in (editors, review, serve, train, recommend, evaluate):
     cli.add_command(command)
+evaluate.add_command(evaluate_tags)
 
 
 def main() -> None:

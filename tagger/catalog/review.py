@@ -91,6 +91,13 @@ class ReviewStore:
         return [(r["title_id"], tag_from_row(r))
                 for r in self.conn.execute(sql + " ORDER BY title_id, confidence DESC", args)]
 
+    def decided_tags(self) -> list[tuple[str, str, str]]:
+        """(title id, tag, status) of every title-level tag whose current status an editor set
+        (accepted, added, rejected), by title: the labels the learned tag models take from a catalog."""
+        return [(r["title_id"], r["tag"], r["status"]) for r in self.conn.execute(
+            "SELECT title_id, tag, status FROM tags WHERE scene_idx=? AND status IN ('accepted', 'added', 'rejected')"
+            " ORDER BY title_id, tag", (TITLE_SCENE,))]
+
     def decisions(self, title_id: str, tag: str | None = None, *, after_id: int | None = None,
                   limit: int | None = None, newest_first: bool = False) -> list[dict]:
         """The title's logged decisions (of one tag, when given), oldest first (newest first with
