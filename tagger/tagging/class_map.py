@@ -20,8 +20,9 @@ _AT_LINE = re.compile(r"at line (\d+)")
 
 
 def normalise(name: str) -> str:
-    """How class names are compared: lower case, single spaces."""
-    return " ".join(name.lower().split())
+    """How class names are compared: single spaces; case counts ("Cardigan" is a dog,
+    "cardigan" a sweater)."""
+    return " ".join(name.split())
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ def load_class_map(path: str | Path, taxonomy, class_names) -> ClassMap:
             raise InputError(path, "not an ImageNet class of the model" + did_you_mean(name, class_names),
                              line=line, item=SOURCE, field=name)
         if index in seen:
-            raise InputError(path, "class given twice (classes are compared without case)", line=line,
+            raise InputError(path, "class given twice", line=line,
                              item=SOURCE, field=name)
         seen.add(index)
         tags = [value] if isinstance(value, str) else value
