@@ -86,8 +86,10 @@ def test_preprocessing_is_the_tflite_builders():
 def test_a_generated_traffic_light_is_a_traffic_light_in_any_batch(encoder):
     image = traffic_light()
     others = [np.random.default_rng(seed).integers(0, 256, (180, 320, 3), dtype=np.uint8) for seed in range(5)]
+    threads = torch.get_num_threads()
     vectors, probabilities = encoder.encode_and_classify([image] + others)
     again_vectors, again = encoder.encode_and_classify([image])
+    assert torch.get_num_threads() == threads          # the encoder's one thread is its own
     top = int(np.argmax(probabilities[0]))
     assert encoder.class_names[top] == "traffic light"
     assert int(np.argmax(again[0])) == top

