@@ -94,3 +94,11 @@ def test_class_evidence_alone_never_makes_a_genre_but_can_make_a_setting(taxonom
     assert weak.confidence == pytest.approx(0.6) and weak.modalities == ["text"]
     setting = _fused(taxonomy, {"imagenet": 0.8}, "wartime")
     assert setting.confidence == pytest.approx(0.8) and setting.evidence[0]["value"] == "rifle"
+
+
+def test_editors_see_the_class_behind_the_evidence():
+    from tagger.review.present import evidence_text
+
+    assert evidence_text({"modality": "imagenet", "score": 0.76, "source": "keyframes", "scene": 2,
+                          "value": "prairie chicken"}) == "imagenet keyframes: prairie chicken (0.76)"
+    assert evidence_text({"modality": "clip", "score": 0.5, "source": "keyframes"}) == "clip keyframes (0.50)"
