@@ -20,7 +20,7 @@ class ImagenetStage(Stage):
 
     @dataclass
     class Settings:
-        keyframes_per_scene: int = 2    # the sharpest of the scene's keyframes; ~30 ms of CPU each
+        keyframes_per_scene: int = 1    # the sharpest of the scene's keyframes; ~30 ms of CPU each
         batch_size: int = 4             # keyframes per forward pass (4 was fastest, see efficientnet.py)
         threads: int = 1                # torch threads for the encoder
         class_map: str = "taxonomy"     # the taxonomy's class map (if it has one), or a class map file
