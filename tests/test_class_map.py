@@ -102,3 +102,21 @@ def test_editors_see_the_class_behind_the_evidence():
     assert evidence_text({"modality": "imagenet", "score": 0.76, "source": "keyframes", "scene": 2,
                           "value": "prairie chicken"}) == "imagenet keyframes: prairie chicken (0.76)"
     assert evidence_text({"modality": "clip", "score": 0.5, "source": "keyframes"}) == "clip keyframes (0.50)"
+
+
+def test_a_taxonomy_without_a_class_map_gets_embeddings_only(tmp_path, taxonomy):
+    pytest.importorskip("efficientnet_lite_pytorch")
+    from tagger.stages.imagenet import ImagenetStage
+
+    custom = tmp_path / "custom.toml"
+    custom.write_text(open(taxonomy.path, encoding="utf-8").read(), encoding="utf-8")
+    stage = ImagenetStage(ImagenetStage.Settings(), taxonomy=load_taxonomy(custom))
+    stage.setup()
+    assert stage.class_map is None and "class_map" not in stage.versions()
+    assert stage.spaces() == {"visual": 1280}
+    named = ImagenetStage(ImagenetStage.Settings(class_map=str(tmp_path / "gone.toml")), taxonomy=taxonomy)
+    with pytest.raises(InputError, match="gone.toml: cannot read the class map"):
+        named.setup()
+    shipped = ImagenetStage(ImagenetStage.Settings(), taxonomy=taxonomy)
+    shipped.setup()
+    assert shipped.versions()["class_map"].startswith("default.toml@")

@@ -38,35 +38,29 @@ class ImagenetStage(Stage):
             return None
 
     def setup(self) -> None:
+        import hashlib
         from pathlib import Path
 
-        from tagger.errors import InputError
         from tagger.tagging.class_map import class_map_path, load_class_map
         from tagger.vision.encoders import encoder_class
 
         self.encoder = encoder_class("efficientnet-lite0").load(batch_size=self.settings.batch_size,
                                                                 threads=self.settings.threads)
         beside_taxonomy = self.settings.class_map == "taxonomy"
-        path = class_map_path(self.taxonomy) if beside_taxonomy else self.settings.class_map
-        self.class_map = None
-        try:
-            self.class_map = load_class_map(path, self.taxonomy, self.encoder.class_names)
-        except InputError:
-            if not beside_taxonomy or Path(path).exists():
-                raise
+        path = Path(class_map_path(self.taxonomy) if beside_taxonomy else self.settings.class_map)
+        self.class_map, self.class_map_version = None, None
+        if beside_taxonomy and not path.exists():
             log.info("taxonomy %s has no class map at %s: the imagenet stage gives embeddings only",
                      self.taxonomy.id, path)
-        if self.class_map is not None:
-            self.class_matrix = self.class_map.matrix(len(self.encoder.class_names))
+            return
+        self.class_map = load_class_map(path, self.taxonomy, self.encoder.class_names)   # errors name file and line
+        self.class_matrix = self.class_map.matrix(len(self.encoder.class_names))
+        self.class_map_version = f"{path.name}@{hashlib.sha256(path.read_bytes()).hexdigest()[:12]}"
 
     def versions(self) -> dict[str, str]:
         versions = {"model": self.encoder.model_id, "library": self.encoder.version}
-        if self.class_map is not None:
-            import hashlib
-            from pathlib import Path
-
-            digest = hashlib.sha256(Path(self.class_map.path).read_bytes()).hexdigest()[:12]
-            versions["class_map"] = f"{Path(self.class_map.path).name}@{digest}"
+        if self.class_map_version:
+            versions["class_map"] = self.class_map_version   # a changed map re-tags on the next ingest
         return versions
 
     def spaces(self) -> dict[str, int]:
