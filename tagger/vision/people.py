@@ -7,13 +7,11 @@ and ``haarcascade_upperbody.xml`` on it upscaled 2x (the cascade's window is 22x
 320x180 an upper body must be 1/4 of the frame height to fill it). A keyframe has people when a
 face or a body is found.
 
-Measured on 206 hand-labelled frames of 13 real clips at 320 px (one a second; the hand count
-is benchmarks/people_annotations.csv): faces alone found people in 16 of the 102 frames that
-have some, faces with the two body cascades in 63, with 7 false people in 104 empty frames.
-OpenCV's HOG pedestrian detector (``HOGDescriptor_getDefaultPeopleDetector``) helped only at
-2-3x upscaling, where it cost 5-15x more and fired on 20-41 of the empty frames (cartoon
-scenery, grass), so it is not used; the lower-body cascade added nothing the two others
-missed. Cost: about 40 ms a keyframe here, beside 100 ms for faces.
+Measured on 206 hand-labelled frames of 13 real clips (benchmarks/people.py): OpenCV's HOG
+pedestrian detector (``HOGDescriptor_getDefaultPeopleDetector``) found people in more long-shot
+frames than the cascades only at 2-3x upscaling, where it cost 5-15x more and fired on
+cartoon scenery (41 of 104 empty frames at 3x), so it is not used; the lower-body cascade added
+nothing the two others missed.
 
 Counts: the number of people in a keyframe is the larger of the faces and the bodies found
 (a body and its face are one person), a rough count that tells one person from a crowd.
@@ -36,10 +34,6 @@ SCALE_FACTOR = 1.1
 FULL_BODY_MIN_NEIGHBORS = 3
 UPPER_BODY_UPSCALE = 2.0
 UPPER_BODY_MIN_NEIGHBORS = 3
-# Upper bodies under 1/10 of the frame height are not looked for: the smallest windows cost
-# most (68 -> 38 ms a keyframe) and found nothing the benchmark's frames gained from.
-UPPER_BODY_MIN_HEIGHT_SHARE = 0.1
-UPPER_BODY_WINDOW_ASPECT = 22 / 18   # the cascade's window, width / height
 CROWD_MIN_PEOPLE = 4        # a keyframe with at least this many people shows a crowd
 
 _cascades: tuple[cv2.CascadeClassifier, cv2.CascadeClassifier] | None = None
@@ -73,15 +67,12 @@ def detect_bodies(frame_bgr: np.ndarray) -> list[tuple[int, int, int, int]]:
         return []
     gray = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
     upscaled = cv2.resize(gray, None, fx=UPPER_BODY_UPSCALE, fy=UPPER_BODY_UPSCALE, interpolation=cv2.INTER_LINEAR)
-    min_height = round(UPPER_BODY_MIN_HEIGHT_SHARE * upscaled.shape[0])
     with _lock:
         full, upper = _get_cascades()
         full_boxes = np.asarray(full.detectMultiScale(gray, scaleFactor=SCALE_FACTOR,
                                                       minNeighbors=FULL_BODY_MIN_NEIGHBORS)).reshape(-1, 4)
         upper_boxes = np.asarray(upper.detectMultiScale(upscaled, scaleFactor=SCALE_FACTOR,
-                                                        minNeighbors=UPPER_BODY_MIN_NEIGHBORS,
-                                                        minSize=(round(min_height * UPPER_BODY_WINDOW_ASPECT),
-                                                                 min_height))).reshape(-1, 4)
+                                                        minNeighbors=UPPER_BODY_MIN_NEIGHBORS)).reshape(-1, 4)
     boxes = [tuple(int(v) for v in box) for box in full_boxes]
     boxes += [tuple(int(round(v / UPPER_BODY_UPSCALE)) for v in box) for box in upper_boxes]
     return _merge_overlapping(boxes)
