@@ -7,11 +7,15 @@ and ``haarcascade_upperbody.xml`` on it upscaled 2x (the cascade's window is 22x
 320x180 an upper body must be 1/4 of the frame height to fill it). A keyframe has people when a
 face or a body is found.
 
-Measured on 206 hand-labelled frames of 13 real clips (benchmarks/people.py): OpenCV's HOG
-pedestrian detector (``HOGDescriptor_getDefaultPeopleDetector``) found people in more long-shot
-frames than the cascades only at 2-3x upscaling, where it cost 5-15x more and fired on
-cartoon scenery (41 of 104 empty frames at 3x), so it is not used; the lower-body cascade added
-nothing the two others missed.
+Measured on 206 hand-labelled frames of 13 real clips at 320 px (the hand count is
+benchmarks/people_annotations.csv; benchmarks/vision.py measures the whole set): faces alone
+found people in 16 of the 102 frames that have some, faces with the two body cascades in 64,
+with 8 false people in 104 empty frames. OpenCV's HOG pedestrian detector
+(``HOGDescriptor_getDefaultPeopleDetector``) helped only at 2-3x upscaling, where it cost
+5-15x more and fired on 20-41 of the empty frames (cartoon scenery, grass), so it is not used;
+the lower-body cascade added nothing the two others missed. The bodies cost about 75 ms a
+keyframe here (faces 100 ms); skipping upper bodies under 1/10 of the frame height nearly
+halved that but lost 14 of 93 long-shot frames of the benchmark, so every size is searched.
 
 Counts: the number of people in a keyframe is the larger of the faces and the bodies found
 (a body and its face are one person), a rough count that tells one person from a crowd.
