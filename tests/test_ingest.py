@@ -84,7 +84,7 @@ def test_every_tag_carries_confidence_evidence_and_stages(samples):
             assert 0.0 <= tag["confidence"] <= 1.0
             assert tag["status"] == "auto" and tag["evidence"] and tag["stages"]
             for evidence in tag["evidence"]:
-                assert evidence["modality"] in {"text", "clip", "visual", "audio", "dialogue", "tags"}
+                assert evidence["modality"] in {"text", "clip", "imagenet", "visual", "audio", "dialogue", "tags"}
         assert any(t["scene"] is not None for t in data["scene_tags"]), "no scene-level tags"
 
 

@@ -38,6 +38,7 @@ OUTCOMES = {
     "probe": ("ran", "ran", "skipped"),
     "scenes": ("ran", "ran", "skipped"),
     "visual": ("ran", "ran", "skipped"),
+    "imagenet": ("ran", "ran", "skipped"),
     "clip": ("ran", "ran", "skipped"),
     "audio": ("ran", "skipped", "skipped"),
     "text": ("ran", "skipped", "skipped"),
@@ -62,7 +63,7 @@ class StageRun:
     """What one stage did with one title."""
     status: str = ""
     reason: str | None = None
-    vectors: dict[str, int] = field(default_factory=dict)   # filled in ctx.vectors: space -> dimension
+    vectors: dict[str, int] = field(default_factory=dict)   # set or replaced in ctx.vectors: space -> dimension
     libraries: set[str] = field(default_factory=set)         # of LIBRARIES, those whose code ran
     detectors: set[str] = field(default_factory=set)         # scenedetect detector classes that ran
 
@@ -130,7 +131,7 @@ def runs(stages, tmp_path_factory) -> dict[tuple[str, str], StageRun]:
         ctx = TitleContext(title=titles[kind], space_dims=dict(space_dims))
         for name, stage in stages.items():
             out[name, kind] = record = StageRun()
-            before = set(ctx.vectors)
+            before = dict(ctx.vectors)
             profile = LibraryCalls(record) if kind == "full" else None
             gc.disable()   # no finalizer of another library's object runs inside the profile
             sys.setprofile(profile)
@@ -142,8 +143,9 @@ def runs(stages, tmp_path_factory) -> dict[tuple[str, str], StageRun]:
             finally:
                 sys.setprofile(None)
                 gc.enable()
-            record.vectors = {space: int(np.asarray(ctx.vectors[space][1]).size)
-                              for space in set(ctx.vectors) - before}
+            # A stage fills a space by setting it, or by replacing an earlier stage's vector.
+            record.vectors = {space: int(np.asarray(vector).size) for space, (_, vector) in ctx.vectors.items()
+                              if before.get(space) is not ctx.vectors[space]}
     return out
 
 

@@ -36,7 +36,8 @@ def evidence_text(evidence: dict) -> str:
         return f"{evidence.get('source', evidence['modality'])}: “{evidence['cue']}” ({score})"
     if evidence.get("source") == "child":
         return f"child tag {evidence.get('value')} ({score})"
-    return f"{evidence['modality']} {evidence.get('source', '')} ({score})".strip()
+    seen = f": {evidence['value']}" if evidence.get("value") else ""   # e.g. the ImageNet class in a keyframe
+    return f"{evidence['modality']} {evidence.get('source', '')}{seen} ({score})".strip()
 
 
 def tag_view(tag: dict, scenes: list[dict]) -> dict:
