@@ -280,3 +280,14 @@ def _plain(value):
     if isinstance(value, float):
         return round(value, 4)
     return value
+
+
+def without_heads(pipeline):
+    """The pipeline with its tags stage on zero-shot and rules only: for measuring against the
+    labels the shipped heads learned from (tagger evaluate tags and coldstart)."""
+    import dataclasses
+
+    if "tags" not in pipeline.settings:
+        return pipeline
+    tags = dataclasses.replace(pipeline.settings["tags"], model=NO_HEADS)
+    return dataclasses.replace(pipeline, settings={**pipeline.settings, "tags": tags})
