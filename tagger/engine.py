@@ -50,6 +50,9 @@ class Engine:
         described = self.pipeline.describe()
         described["taxonomy"] = {"id": self.taxonomy.id, "version": self.taxonomy.version,
                                  "path": self.taxonomy.path, "digest": self.taxonomy.digest}
+        details = {stage.name: stage.details() for stage in self.stages if stage.details()}
+        if details:
+            described["details"] = details
         return described
 
     @property

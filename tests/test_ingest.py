@@ -84,8 +84,13 @@ def test_every_tag_carries_confidence_evidence_and_stages(samples):
             assert 0.0 <= tag["confidence"] <= 1.0
             assert tag["status"] == "auto" and tag["evidence"] and tag["stages"]
             for evidence in tag["evidence"]:
-                assert evidence["modality"] in {"text", "clip", "imagenet", "visual", "audio", "dialogue", "tags"}
+                assert evidence["modality"] in {"text", "clip", "imagenet", "visual", "audio", "dialogue", "tags",
+                                                "learned"}
         assert any(t["scene"] is not None for t in data["scene_tags"]), "no scene-level tags"
+    # The samples have synopses, so the default pipeline's learned heads decide some of their tags,
+    # and the run records the heads and their thresholds.
+    learned = [t for data in samples.values() for t in data["tags"] if "learned" in t.get("modalities", [])]
+    assert learned and all("heads" in t["stages"]["tags"] for t in learned)
 
 
 def test_show_json_pins_the_public_field_names(sample_catalog):

@@ -68,7 +68,8 @@ def tag():
 
     def run(text: str) -> dict:
         vector = encoder.encode([text])[0]
-        return heads.predict_title(builder, TitleInputs(synopsis=text, synopsis_vector=vector))
+        zeroshot = dict(zip(builder.layout.zeroshot_tags, builder.zeroshot(vector[None, :])[0]))
+        return heads.predict_title(TitleInputs(synopsis=text, synopsis_vector=vector), zeroshot)
     run.heads = heads
     return run
 
@@ -87,7 +88,7 @@ def test_old_and_foreign_films_get_their_genre(tag, what):
 
 
 def test_no_synopsis_means_no_learned_tags(tag):
-    assert tag.heads.predict_title(None, TitleInputs(synopsis=None, synopsis_vector=None)) == {}
+    assert tag.heads.predict_title(TitleInputs(synopsis=None, synopsis_vector=None), {}) == {}
 
 
 def test_the_shipped_heads_record_how_to_rebuild_them():

@@ -11,7 +11,7 @@ import datetime as dt
 import json
 
 from tagger.catalog.base import TITLE_SCENE
-from tagger.review.queue import tag_parts, title_parts
+from tagger.review.queue import tag_parts, tag_uncertainty, title_parts
 
 QUEUE_DATE = "review_queue_date"   # settings key: the date the stored recencies are for
 REBUILD_TITLES = 5000              # titles per step of a rebuild
@@ -90,11 +90,16 @@ class QueueStore:
         stored = {row[:2]: row for row in plain.execute(
             "SELECT title_id, tag, facet, confidence, priority, uncertainty, recency, reach FROM review_queue"
             " WHERE title_id BETWEEN ? AND ?", (first, last))}
-        pending = plain.execute(
-            f"SELECT title_id, tag, facet, confidence FROM tags WHERE status='auto' AND scene_idx={TITLE_SCENE}"
-            " AND title_id BETWEEN ? AND ?", (first, last)) if tags_changed else [r[:4] for r in stored.values()]
-        fresh = {(tagged, tag): (tagged, tag, facet, confidence, *tag_parts(confidence, parts[tagged]))
-                 for tagged, tag, facet, confidence in pending}
+        if tags_changed:
+            pending = [(tagged, tag, facet, confidence, tag_uncertainty(confidence, parts[tagged], tag, learned))
+                       for tagged, tag, facet, confidence, learned in plain.execute(
+                           "SELECT title_id, tag, facet, confidence, instr(modalities, '\"learned\"') > 0 FROM tags"
+                           f" WHERE status='auto' AND scene_idx={TITLE_SCENE} AND title_id BETWEEN ? AND ?",
+                           (first, last))]
+        else:   # a new day moves recency only: each tag keeps its stored uncertainty
+            pending = [(*r[:4], r[5]) for r in stored.values()]
+        fresh = {(tagged, tag): (tagged, tag, facet, confidence, *tag_parts(uncertain, parts[tagged]))
+                 for tagged, tag, facet, confidence, uncertain in pending}
         new, moved, changed = [], [], []   # rows to add; rows whose indexed columns changed; the rest
         for key, row in fresh.items():
             before = stored.pop(key, None)

@@ -28,10 +28,11 @@ def zero_shot(titles: list[tuple[str, str, str]], *, pipeline_name: str = "defau
 
     from tagger.engine import Engine
     from tagger.pipeline import load_pipeline
+    from tagger.stages.tags import without_heads
     from tagger.text.encoder import cache_root
     from tagger.titles import TitleInput
 
-    base = load_pipeline(pipeline_name)
+    base = without_heads(load_pipeline(pipeline_name))   # zero-shot: the engine before learned heads
     pipeline = dataclasses.replace(base, stages=("text", "tags"),
                                    settings={k: base.settings[k] for k in ("text", "tags")})
     engine = Engine(pipeline)

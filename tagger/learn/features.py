@@ -90,12 +90,20 @@ class FeatureBuilder:
     def rows(self, titles: list[TitleInputs]) -> np.ndarray:
         """(len(titles), layout.width) float32."""
         d = self.layout.dimension
-        synopsis = _block(titles, "synopsis_vector", d)
-        dialogue = _block(titles, "dialogue_vector", d)
-        zeroshot = self.zeroshot(synopsis[:, :d]) * synopsis[:, d:]   # no synopsis: no prior
-        measured = np.stack([measured_values(t.features or {}, self.layout) for t in titles]) \
-            if titles else np.zeros((0, self.layout.blocks()[-1][1]), np.float32)
-        return np.concatenate([synopsis, zeroshot, dialogue, measured], axis=1).astype(np.float32)
+        return assemble_rows(self.layout, titles, self.zeroshot(_block(titles, "synopsis_vector", d)[:, :d]))
+
+
+def assemble_rows(layout: FeatureLayout, titles: list[TitleInputs], zeroshot: np.ndarray) -> np.ndarray:
+    """(len(titles), layout.width) float32 rows, given each title's zero-shot confidences for
+    `layout.zeroshot_tags` (the text stage computes them at ingest: tagger/stages/tags.py)."""
+    d = layout.dimension
+    synopsis = _block(titles, "synopsis_vector", d)
+    dialogue = _block(titles, "dialogue_vector", d)
+    zeroshot = np.asarray(zeroshot, np.float32).reshape(len(titles), len(layout.zeroshot_tags)) \
+        * synopsis[:, d:]   # no synopsis: no prior
+    measured = np.stack([measured_values(t.features or {}, layout) for t in titles]) \
+        if titles else np.zeros((0, layout.blocks()[-1][1]), np.float32)
+    return np.concatenate([synopsis, zeroshot, dialogue, measured], axis=1).astype(np.float32)
 
 
 def _block(titles: list[TitleInputs], field: str, dimension: int) -> np.ndarray:

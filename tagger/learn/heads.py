@@ -3,9 +3,10 @@
 At ingest (the tags stage, once per process, then per title):
 
     heads = TagHeads.load(resolve_heads("default"), taxonomy=taxonomy, encoder_id=encoder.model_id)
-    builder = FeatureBuilder(encoder, taxonomy, text_settings)
     inputs = TitleInputs(synopsis=..., synopsis_vector=..., dialogue_vector=..., features=ctx.features)
-    heads.predict_title(builder, inputs)   # {tag_id: (calibrated probability, fired)}
+    heads.predict_title(inputs, zeroshot)   # {tag_id: (calibrated probability, fired)}
+
+(`zeroshot`: the text stage's synopsis confidence per prompted tag, ctx.synopsis_zeroshot.)
 
 `heads.tag_ids` have heads; every other tag of the taxonomy falls back to zero-shot and rules,
 and `heads.fallback[tag]` says why (for the tag's evidence). `heads.version` names them in a
@@ -22,7 +23,7 @@ import numpy as np
 
 from tagger.errors import InputError
 from tagger.learn.calibration import sigmoid
-from tagger.learn.features import FeatureLayout
+from tagger.learn.features import FeatureLayout, assemble_rows
 from tagger.learn.terms import Terms
 
 FORMAT = 1
@@ -86,13 +87,16 @@ class TagHeads:
         return [{tag: (float(p[j]), bool(f[j])) for j, tag in enumerate(self.tag_ids)}
                 for p, f in zip(probability, fired)]
 
-    def predict_title(self, builder, inputs) -> dict[str, tuple[float, bool]]:
+    def predict_title(self, inputs, zeroshot: dict[str, float]) -> dict[str, tuple[float, bool]]:
         """One title: {tag_id: (calibrated probability, fired)}; {} when the title has no synopsis
-        and the heads never saw dialogue (they would only repeat their priors)."""
+        and the heads never saw dialogue (they would only repeat their priors). `zeroshot` is the
+        title's synopsis zero-shot confidence per prompted tag (the text stage's, or
+        FeatureBuilder.zeroshot's); tags missing from it count 0."""
         trained_on_dialogue = bool(self.record.get("titles_with_dialogue"))
         if inputs.synopsis_vector is None and not (trained_on_dialogue and inputs.dialogue_vector is not None):
             return {}
-        return self.predict(builder.rows([inputs]), [inputs.synopsis or ""])[0]
+        prior = np.array([[zeroshot.get(tag, 0.0) for tag in self.layout.zeroshot_tags]], np.float32)
+        return self.predict(assemble_rows(self.layout, [inputs], prior), [inputs.synopsis or ""])[0]
 
     def threshold(self, tag_id: str) -> float:
         return float(self.thresholds[self.tag_ids.index(tag_id)])
@@ -125,15 +129,7 @@ class TagHeads:
         that says what differs and how to retrain."""
         folder = Path(folder)
         meta_path, arrays_path = folder / META, folder / ARRAYS
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise InputError(meta_path, "no tag heads here (tagger train tags --out writes them)") from None
-        except (OSError, ValueError) as error:
-            raise InputError(meta_path, f"unreadable tag heads: {error}") from None
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-            raise InputError(meta_path, f"tag heads of format {meta.get('format') if isinstance(meta, dict) else '?'}, "
-                                        f"this tagger reads format {FORMAT}; train them again (tagger train tags)")
+        meta = read_meta(folder)
         retrain = "; train them again for it: tagger train tags --data DIR --out DIR"
         if taxonomy is not None and meta["taxonomy"]["digest"] != taxonomy.digest:
             raise InputError(meta_path, f"tag heads trained for taxonomy {meta['taxonomy']['id']!r} "
@@ -158,11 +154,30 @@ class TagHeads:
         return heads
 
 
+def read_meta(folder: str | Path) -> dict:
+    """heads.json of saved heads (version, thresholds, record), without the arrays."""
+    meta_path = Path(folder) / META
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(meta_path, "no tag heads here (tagger train tags --out writes them)") from None
+    except (OSError, ValueError) as error:
+        raise InputError(meta_path, f"unreadable tag heads: {error}") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise InputError(meta_path, f"tag heads of format {meta.get('format') if isinstance(meta, dict) else '?'}, "
+                                    f"this tagger reads format {FORMAT}; train them again (tagger train tags)")
+    return meta
+
+
+def is_shipped(name_or_path: str | Path) -> bool:
+    """Whether a pipeline's `[tags] model` names heads shipped inside the package."""
+    return "/" not in str(name_or_path) and (SHIPPED / str(name_or_path) / META).is_file()
+
+
 def resolve_heads(name_or_path: str | Path) -> Path:
     """A shipped set of heads by name ("default": tagger/models/tags/default/) or a folder."""
-    candidate = SHIPPED / str(name_or_path)
-    if "/" not in str(name_or_path) and (candidate / META).is_file():
-        return candidate
+    if is_shipped(name_or_path):
+        return SHIPPED / str(name_or_path)
     path = Path(name_or_path)
     if not (path / META).is_file():
         shipped = sorted(p.name for p in SHIPPED.glob("*") if (p / META).is_file()) if SHIPPED.is_dir() else []

@@ -36,6 +36,10 @@ def evidence_text(evidence: dict) -> str:
         return f"{evidence.get('source', evidence['modality'])}: “{evidence['cue']}” ({score})"
     if evidence.get("source") == "child":
         return f"child tag {evidence.get('value')} ({score})"
+    if evidence.get("source") == "heads":
+        return f"learned heads {evidence.get('value')}: probability {score}"
+    if evidence.get("source") == "fallback":
+        return f"not learned: {evidence.get('value')}"
     seen = f": {evidence['value']}" if evidence.get("value") else ""   # e.g. the ImageNet class in a keyframe
     return f"{evidence['modality']} {evidence.get('source', '')}{seen} ({score})".strip()
 

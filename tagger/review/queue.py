@@ -3,7 +3,11 @@
     priority = uncertainty * (1 + recency + reach) / 3          (0..1)
 
     uncertainty = 1 - (confidence - threshold) / (1 - threshold), clipped to 0..1:
-                  1 for a tag right at the pipeline's threshold, 0 for a certain one
+                  1 for a tag right at the pipeline's threshold, 0 for a certain one. A tag
+                  the learned heads decided (modality `learned`) is measured against its own
+                  threshold, which the run recorded; its confidence is a calibrated
+                  probability, so this is its chance of being wrong over that chance at the
+                  threshold
     recency     = 0.5 ** (age_days / 365): 1 for a title released today (or later), 0.5 a year on;
                   age from release_date, else 1 July of year, else when the catalog first saw it
     reach       = min(1, ln(1 + scenes + tags) / ln(1 + 100)): titles with more scenes and
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from typing import NamedTuple
 
 DEFAULT_THRESHOLD = 0.5      # the default pipeline's; used when a title's run recorded none
 HALF_LIFE_DAYS = 365.0
@@ -53,25 +58,44 @@ def reach(scene_count: int, tag_count: int) -> float:
 
 
 def priority(confidence: float, threshold: float, recency_score: float, reach_score: float) -> float:
-    return uncertainty(confidence, threshold) * (1.0 + recency_score + reach_score) / 3.0
+    return _priority(round(uncertainty(confidence, threshold), 4), recency_score, reach_score)
+
+
+def _priority(uncertainty_score: float, recency_score: float, reach_score: float) -> float:
+    return uncertainty_score * (1.0 + recency_score + reach_score) / 3.0
 
 
 # -- what the catalog stores (tagger/catalog/queue.py) -------------------------------------
 
-def title_parts(facts: dict, *, today: dt.date) -> tuple[float, float, float]:
-    """(threshold, recency, reach) of a title from its Catalog.title_review_facts entry."""
-    settings = (facts["pipeline"] or {}).get("settings", {})
-    threshold = float((settings.get("tags") or {}).get("threshold", DEFAULT_THRESHOLD))
-    return (threshold, recency(facts["metadata"], facts["created_at"], today=today),
-            reach(facts["scenes"], facts["tags"]))
+class TitleParts(NamedTuple):
+    threshold: float          # the run's tags threshold
+    recency: float
+    reach: float
+    learned: dict             # tag -> its learned heads' threshold, as the run recorded them
 
 
-def tag_parts(confidence: float, title: tuple[float, float, float]) -> tuple[float, float, float, float]:
+def title_parts(facts: dict, *, today: dt.date) -> TitleParts:
+    """A title's parts of its tags' priorities, from its Catalog.title_review_facts entry."""
+    pipeline = facts["pipeline"] or {}
+    threshold = float((pipeline.get("settings", {}).get("tags") or {}).get("threshold", DEFAULT_THRESHOLD))
+    heads = ((pipeline.get("details") or {}).get("tags") or {}).get("heads") or {}
+    return TitleParts(threshold, recency(facts["metadata"], facts["created_at"], today=today),
+                      reach(facts["scenes"], facts["tags"]), heads.get("thresholds") or {})
+
+
+def tag_uncertainty(confidence: float, title: TitleParts, tag: str, learned: bool) -> float:
+    """A pending tag's uncertainty, against its own threshold where the heads decided it."""
+    threshold = title.learned.get(tag, title.threshold) if learned else title.threshold
+    return uncertainty(confidence, threshold)
+
+
+def tag_parts(uncertainty_score: float, title: TitleParts) -> tuple[float, float, float, float]:
     """(priority, uncertainty, recency, reach) of a pending tag, rounded as the queue shows them;
-    the queue is ordered by the rounded priority, then the tie-breaks above."""
-    threshold, recency_score, reach_score = title
-    return (round(priority(confidence, threshold, recency_score, reach_score), 4),
-            round(uncertainty(confidence, threshold), 4), round(recency_score, 4), round(reach_score, 4))
+    the queue is ordered by the rounded priority, then the tie-breaks above. The priority is
+    computed from the rounded uncertainty, so that a new day can start from the stored one."""
+    shown = round(uncertainty_score, 4)
+    return (round(_priority(shown, title.recency, title.reach), 4), shown,
+            round(title.recency, 4), round(title.reach, 4))
 
 
 def review_queue(catalog, *, limit: int | None = 50, after: list | None = None, title_id: str | None = None,

@@ -47,6 +47,10 @@ class TitleContext:
     # The same for scene tags: each piece of evidence names its scene (CLIP scores each scene).
     scene_scores: dict[str, dict[str, list[Evidence]]] = field(default_factory=dict)
     vectors: dict[str, tuple[str, np.ndarray]] = field(default_factory=dict)   # modality -> (model_id, vector)
+    # What the text stage read, kept apart for the tags stage's learned heads.
+    synopsis_vector: np.ndarray | None = None
+    dialogue_vector: np.ndarray | None = None                  # unit mean of the cues' vectors
+    synopsis_zeroshot: dict[str, float] = field(default_factory=dict)   # prompted tag -> confidence
     tags: list[TagRecord] = field(default_factory=list)        # fused title and scene tags
     micro_genres: list[str] = field(default_factory=list)
     embeddings: list[EmbeddingRecord] = field(default_factory=list)
@@ -82,6 +86,11 @@ class Stage:
 
     def versions(self) -> dict[str, str]:
         """Models and library versions this stage's results depend on."""
+        return {}
+
+    def details(self) -> dict:
+        """What a run records of this stage beyond its settings and versions (the tag heads'
+        per-tag thresholds); known without `setup`."""
         return {}
 
     def spaces(self) -> dict[str, int]:

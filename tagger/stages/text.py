@@ -71,6 +71,8 @@ class TextStage(Stage):
             prepared = self._prepared.pop(synopsis, None)
             vector = prepared[None, :] if prepared is not None else self.encoder.encode([synopsis])
             conf = score(vector)
+            ctx.synopsis_vector = vector[0]
+            ctx.synopsis_zeroshot = dict(zip(self.bank.tag_ids, conf[0].tolist()))
             for t, tag_id in enumerate(self.bank.tag_ids):
                 if conf[0, t] > 0.05:
                     ctx.add_score("text", tag_id, Evidence("text", float(conf[0, t]), "synopsis",
@@ -84,7 +86,8 @@ class TextStage(Stage):
             conf = score(window_vectors)
             cue_sims = self.bank.tag_similarity(cue_vectors)
             self._window_evidence(ctx, spans, conf, cue_sims)
-            parts.append(unit(cue_vectors.mean(axis=0)))
+            ctx.dialogue_vector = unit(cue_vectors.mean(axis=0))
+            parts.append(ctx.dialogue_vector)
             weights.append(1.0 - s.synopsis_share if synopsis else 1.0)
         text_vector = unit(sum(w * p for w, p in zip(weights, parts)))
         ctx.vectors["text"] = (self.encoder.model_id, text_vector.astype(np.float32))

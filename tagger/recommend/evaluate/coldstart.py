@@ -117,13 +117,15 @@ def load_items(data_dir: str | Path, catalog_path: str | Path, *, workers: int =
     from tagger.executors import build_executor
     from tagger.ingest import ingest
     from tagger.pipeline import load_pipeline
+    from tagger.stages.tags import without_heads
     from tagger.titles import read_manifest
 
     data = movielens.load(data_dir)
     catalog_path = Path(catalog_path)
     manifest = movielens.write_manifest(data.movies, catalog_path.with_suffix(".manifest.jsonl"))
     with Catalog(catalog_path) as catalog:
-        with build_executor(None, load_pipeline("default"), workers=workers,
+        # Without the learned heads: they learned from these very titles' genres and users' tags.
+        with build_executor(None, without_heads(load_pipeline("default")), workers=workers,
                             on_stage=progress.stage if progress else None) as executor:
             ingest(read_manifest(manifest), catalog=catalog, executor=executor, progress=progress)
         items = ItemTable.from_catalog(catalog)
