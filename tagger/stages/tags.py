@@ -62,6 +62,7 @@ class TagsStage(Stage):
             from tagger.learn.heads import TagHeads, resolve_heads
 
             self.heads = TagHeads.load(resolve_heads(self.settings.model), taxonomy=self.taxonomy)
+            self._heads_version = self.heads.version   # a digest of every array: once, not per tag
             self._checked_encoder: str | None = None
 
     def _heads_meta(self) -> dict | None:
@@ -157,7 +158,7 @@ class TagsStage(Stage):
 
     def _learned_tag(self, tag_id: str, probability: float, fused: TagRecord | None) -> TagRecord:
         """A headed tag: the heads' probability, then the other modalities' evidence beside it."""
-        evidence = [Evidence("learned", round(probability, 4), "heads", value=self.heads.version).to_dict()]
+        evidence = [Evidence("learned", round(probability, 4), "heads", value=self._heads_version).to_dict()]
         others = []
         if fused is not None:
             evidence += fused.evidence
