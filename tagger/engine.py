@@ -25,7 +25,8 @@ MODALITY_STAGE = {"text": "text", "dialogue": "text", "clip": "clip", "visual": 
 
 
 class Engine:
-    """A pipeline's stages with their models loaded, once per process."""
+    """A pipeline's stages, each loading its models once per process when a title first needs
+    them: a batch of metadata-only titles never loads the video or audio models."""
 
     def __init__(self, pipeline: Pipeline, *, taxonomy: str | None = None):
         from tagger.tagging.taxonomy import load_taxonomy
@@ -34,9 +35,19 @@ class Engine:
         self.taxonomy = load_taxonomy(taxonomy or pipeline.taxonomy)
         self.stages = [stage_class(name)(pipeline.settings[name], taxonomy=self.taxonomy)
                        for name in pipeline.stages]
+        self._space_dims: dict[str, int] | None = None
+
+    def setup(self) -> None:
+        """Load every stage's models now (a worker that should pay before its first title)."""
         for stage in self.stages:
-            stage.setup()
-        self.space_dims = {space: dim for stage in self.stages for space, dim in stage.spaces().items()}
+            stage.ready()
+
+    @property
+    def space_dims(self) -> dict[str, int]:
+        """Embedding space -> dimension for the pipeline, asked of the stages on first use."""
+        if self._space_dims is None:
+            self._space_dims = {space: dim for stage in self.stages for space, dim in stage.spaces().items()}
+        return self._space_dims
 
     def versions(self) -> dict:
         return {stage.name: stage.versions() for stage in self.stages}
@@ -77,6 +88,10 @@ class Engine:
                     on_stage(stage.name)
                 begun = time.perf_counter()
                 try:
+                    reason = stage.skip_reason(ctx)
+                    if reason is not None:
+                        raise StageSkipped(reason)
+                    stage.ready()
                     stage.run(ctx)
                     report = {"status": "ran"}
                 except StageSkipped as skipped:

@@ -29,19 +29,23 @@ class AudioStage(Stage):
 
     def versions(self) -> dict[str, str]:
         import av
-        import librosa
+
+        from tagger.versions import module_version
 
         from tagger.audio.features import FEATURE_VECTOR_ID
         from tagger.audio.mood import MOOD_VERSION
 
         # PyAV decodes and resamples, librosa computes the features.
-        return {"librosa": librosa.__version__, "pyav": av.__version__, "mood": MOOD_VERSION,
+        return {"librosa": module_version("librosa"), "pyav": av.__version__, "mood": MOOD_VERSION,
                 "features": FEATURE_VECTOR_ID}
 
     def spaces(self) -> dict[str, int]:
         from tagger.audio.features import FEATURE_VECTOR_NAMES
 
         return {"audio": len(FEATURE_VECTOR_NAMES)}
+
+    def skip_reason(self, ctx: TitleContext) -> str | None:
+        return None if ctx.media is not None and ctx.media.has_audio else "no audio stream"
 
     def run(self, ctx: TitleContext) -> None:
         from tagger.audio.features import FEATURE_VECTOR_ID, FrameFeatures, feature_vector, frame_features, summarize

@@ -63,8 +63,11 @@ class TitleContext:
 class Stage:
     """A step of a pipeline. Subclasses set `name`, `Settings` (a dataclass), and `run`.
 
-    Models are loaded in `setup`, once per process; `run` handles one title and raises
-    StageSkipped when it has nothing to work on.
+    Models are loaded in `setup`, once per process and only when a title first needs them
+    (`ready`): a batch that never reaches a stage never loads its models. `skip_reason` says,
+    before anything loads, that a title gives the stage nothing to work on; `run` handles one
+    title and may still raise StageSkipped. `versions` and `spaces` must not need `setup`
+    (the engine's digest is computed before any title), unless a stage calls `ready` itself.
     """
     name: ClassVar[str]
     needs: ClassVar[tuple[str, ...]] = ()
@@ -78,7 +81,17 @@ class Stage:
         self.taxonomy = taxonomy
 
     def setup(self) -> None:
-        """Load models; called once before the first title."""
+        """Load models; called once, through `ready`, before the first title that needs them."""
+
+    def ready(self) -> None:
+        """Run `setup` unless it ran already in this process."""
+        if not getattr(self, "_set_up", False):
+            self.setup()
+            self._set_up = True
+
+    def skip_reason(self, ctx: TitleContext) -> str | None:
+        """Why this title gives the stage nothing to do, known without loading models; else None."""
+        return None
 
     def versions(self) -> dict[str, str]:
         """Models and library versions this stage's results depend on."""
