@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 import time
 import traceback
 from typing import Callable
@@ -68,6 +69,24 @@ class Engine:
         text = json.dumps([self.pipeline.digest, self.taxonomy.digest, self.versions(), __version__], sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()
 
+    def _load_ahead(self, ctx: TitleContext) -> None:
+        """Load, in a background thread, the models of later stages this title will need,
+        while the video is being decoded (decoding leaves the interpreter free most of the
+        time); a stage's own turn waits for its load, and a failure here is raised there."""
+        needed = [stage for stage in self.stages[1:]
+                  if not getattr(stage, "_set_up", False) and stage.skip_reason(ctx) is None]
+        if not needed:
+            return
+
+        def load() -> None:
+            for stage in needed:
+                try:
+                    stage.ready()
+                except Exception:  # noqa: BLE001  the stage's turn calls ready() again and raises
+                    log.debug("loading stage %s ahead failed:\n%s", stage.name, traceback.format_exc())
+
+        threading.Thread(target=load, name="tagger-load-ahead", daemon=True).start()
+
     def prepare(self, titles: list[TitleInput]) -> None:
         """Let stages batch work for titles analysed next; a failure here only loses the speed-up."""
         for stage in self.stages:
@@ -83,7 +102,7 @@ class Engine:
         try:
             if title.problem:
                 raise TaggerError(title.problem)
-            for stage in self.stages:
+            for position, stage in enumerate(self.stages):
                 if on_stage is not None:
                     on_stage(stage.name)
                 begun = time.perf_counter()
@@ -98,6 +117,8 @@ class Engine:
                     report = {"status": "skipped", "reason": skipped.reason}
                 report["seconds"] = round(time.perf_counter() - begun, 3)
                 ctx.modalities[stage.name] = report
+                if position == 0:
+                    self._load_ahead(ctx)
         except TaggerError as error:
             return title_result(ctx, error=str(error), analysis_s=_since(started))
         except Exception as error:  # a bug or an unexpected library error fails this title only

@@ -21,16 +21,24 @@ from tagger.scenes.keyframes import Candidate, choose, sharpness
 @dataclass
 class SplitSettings:
     analysis_width: int = 320
-    detector: str = "content"         # a name in tagger.scenes.detectors.DETECTORS
+    detector: str = "hybrid"          # a name in tagger.scenes.detectors.DETECTORS
     content_threshold: float = 27.0   # ContentDetector's default, on its 0..255 HSV score
     fade_threshold: float = 12.0      # mean pixel value under which a frame counts as black
     adaptive_threshold: float = 3.0   # AdaptiveDetector: a frame's change over its neighbours'
     adaptive_min_content: float = 15.0
-    transnet_threshold: float = 0.5   # TransNetV2's cut probability for a boundary
+    transnet_threshold: float = 0.5   # transnet: TransNetV2's cut probability for a boundary (the paper's)
     transnet_runtime: str = "onnx"    # onnx (exported once to the cache folder) | torch
-    candidate_content: float = 6.0    # hybrid: a frame this far above its neighbours' change ...
-    candidate_ratio: float = 2.0      # ... by this ratio goes to TransNetV2 to confirm
-    candidate_gradual: float = 8.0    # hybrid: a change of the whole picture over 0.5 s, to confirm
+    # hybrid: a frame whose change from the one before (mean HSV difference, 0..255) passes
+    # sure_content, sure_ratio times its neighbours' change, is a cut; one that passes the
+    # candidate bars goes to TransNetV2, as does a change of the whole picture over 0.5 s.
+    # TransNetV2 then confirms a candidate at confirm_threshold (chosen on the benchmark's
+    # validation clips: benchmarks/shot_boundaries.py).
+    sure_content: float = 30.0
+    sure_ratio: float = 10.0
+    candidate_content: float = 6.0
+    candidate_ratio: float = 3.0
+    candidate_gradual: float = 8.0
+    confirm_threshold: float = 0.1
     min_scene_s: float = 0.5
     sample_fps: float = 4.0           # frames per second analysed for stats and keyframes
     keyframes_per_scene: int = 2
@@ -47,8 +55,9 @@ class SplitSettings:
             problem = runtime_problem(self.transnet_runtime)
             if problem:
                 return "transnet_runtime", problem
-        if not 0 < self.transnet_threshold < 1:
-            return "transnet_threshold", "must be between 0 and 1"
+        for name in ("transnet_threshold", "confirm_threshold"):
+            if not 0 < getattr(self, name) < 1:
+                return name, "must be between 0 and 1"
         if self.analysis_width < 32:
             return "analysis_width", "must be at least 32 pixels"
         if self.sample_fps <= 0:

@@ -1,6 +1,7 @@
 """The one interface every stage implements, and the context a title carries through them."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -84,10 +85,14 @@ class Stage:
         """Load models; called once, through `ready`, before the first title that needs them."""
 
     def ready(self) -> None:
-        """Run `setup` unless it ran already in this process."""
-        if not getattr(self, "_set_up", False):
-            self.setup()
-            self._set_up = True
+        """Run `setup` unless it ran already in this process (the engine may start it in a
+        background thread while earlier stages run: a second caller waits for the first)."""
+        if getattr(self, "_set_up", False):
+            return
+        with self.__dict__.setdefault("_setup_lock", threading.Lock()):   # setdefault is atomic
+            if not getattr(self, "_set_up", False):
+                self.setup()
+                self._set_up = True
 
     def skip_reason(self, ctx: TitleContext) -> str | None:
         """Why this title gives the stage nothing to do, known without loading models; else None."""

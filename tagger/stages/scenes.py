@@ -14,6 +14,11 @@ class ScenesStage(Stage):
     needs = ("probe",)
     Settings = SplitSettings
 
+    def setup(self) -> None:
+        from tagger.scenes.detectors import detector_class
+
+        detector_class(self.settings.detector).load(self.settings)
+
     def versions(self) -> dict[str, str]:
         import av
         import cv2

@@ -109,10 +109,10 @@ class TextStage(Stage):
     def prepare(self, titles) -> None:
         """Synopses of the next titles in one encoder call: metadata-only batches (a catalog
         backfill) are otherwise dominated by per-call overhead."""
+        if not getattr(self, "_set_up", False):
+            return   # the first titles load the model (in the background) and encode their own
         synopses = list(dict.fromkeys((t.synopsis or "").strip() for t in titles if (t.synopsis or "").strip()))
-        if synopses:
-            self.ready()
-            self._prepared = dict(zip(synopses, self.encoder.encode(synopses)))
+        self._prepared = dict(zip(synopses, self.encoder.encode(synopses))) if synopses else {}
 
     def _window_evidence(self, ctx, spans, conf, cue_sims) -> None:
         """Title-level dialogue score per tag: mean of its two best windows, down-weighted;

@@ -32,6 +32,10 @@ class ShotDetector:
         self.fps = fps if fps > 0 else 25.0
 
     @classmethod
+    def load(cls, settings) -> None:
+        """Load the models behind the detector, once per process (instances also load on first use)."""
+
+    @classmethod
     def versions(cls, settings) -> dict[str, str]:
         """Models and libraries the boundaries depend on, known without loading anything."""
         return {}

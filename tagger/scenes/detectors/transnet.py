@@ -36,9 +36,10 @@ class Transitions:
     """Turns per-frame probabilities, given in frame order, into boundaries.
 
     A transition is a run of frames whose cut probability passes the threshold (the paper's
-    rule). The new shot starts after the run; a transition whose frames the network marks as
-    inside a gradual change over at least `gradual_frames` starts it at its middle, as a fade
-    where its darkest frame is black, else as a dissolve.
+    rule), carried on while the network marks frames as inside a gradual change. The network
+    marks a cut's last old frame most, so the new shot starts after that peak; a transition
+    of at least `gradual_frames` inside frames starts it at the peak itself, its middle: a fade
+    where its darkest frame is black, else a dissolve.
     """
 
     def __init__(self, *, threshold: float, fade_threshold: float, gradual_frames: int = 4):
@@ -48,7 +49,9 @@ class Transitions:
         self.run: list[tuple[int, float, float, float]] = []   # (frame, cut p, transition p, mean)
 
     def push(self, frame: int, cut: float, transition: float, mean: float) -> list[Boundary]:
-        if cut > self.threshold or (self.run and transition > self.threshold and frame == self.run[-1][0] + 1):
+        # Black frames carry a run on too: a fade-out and the fade-in after it are one fade.
+        carried = transition > self.threshold or mean < self.fade_threshold
+        if cut > self.threshold or (self.run and carried and frame == self.run[-1][0] + 1):
             if self.run and frame != self.run[-1][0] + 1:
                 found = self._close()
                 self.run = [(frame, cut, transition, mean)]
@@ -64,12 +67,14 @@ class Transitions:
         run, self.run = self.run, []
         if not any(cut > self.threshold for _, cut, _, _ in run):
             return []
-        confidence = max(cut for _, cut, _, _ in run)
+        peak, confidence, _, _ = max(run, key=lambda item: item[1])
         gradual = sum(1 for _, _, transition, _ in run if transition > self.threshold) >= self.gradual_frames
         if not gradual:
-            return [Boundary(run[-1][0] + 1 if len(run) <= 2 else run[len(run) // 2][0], "cut", confidence)]
-        kind = gradual_kind(min(mean for _, _, _, mean in run), self.fade_threshold)
-        return [Boundary(run[len(run) // 2][0], kind, confidence)]
+            return [Boundary(peak + 1, "cut", confidence)]
+        black = [frame for frame, _, _, mean in run if mean < self.fade_threshold]
+        if black:   # through black: the new shot starts in the middle of the black, as ThresholdDetector says
+            return [Boundary(black[len(black) // 2], "fade", confidence)]
+        return [Boundary(peak, gradual_kind(min(mean for _, _, _, mean in run), self.fade_threshold), confidence)]
 
 
 class TransNetDetector(ShotDetector):
@@ -85,6 +90,10 @@ class TransNetDetector(ShotDetector):
         self.network_frames = 0                     # frames shown to the network (the benchmark reports it)
         self.transitions = Transitions(threshold=settings.transnet_threshold,
                                        fade_threshold=settings.fade_threshold)
+
+    @classmethod
+    def load(cls, settings) -> None:
+        network(settings.transnet_runtime)
 
     @classmethod
     def versions(cls, settings) -> dict[str, str]:
