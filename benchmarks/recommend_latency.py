@@ -1,4 +1,4 @@
-"""Recommender search latency: our VectorIndex (exact and IVF) against FAISS, same vectors, same run.
+"""Vector index latency and recall: VectorIndex on FAISS (exact and IVF) and on its numpy fallback.
 
     python benchmarks/recommend_latency.py [--sizes 10000,100000,1000000] [--queries 1000] [--json FILE]
 
@@ -8,15 +8,19 @@ topic. At 100k a title's nearest neighbour has cosine ~0.42 and its 10th ~0.38; 
 Two query kinds:
 - title: a catalog vector, excluding itself (similar titles);
 - user: the normalised mean of 20 random catalog vectors, excluding those 20.
-Methods: our exact index, our IVF index, FAISS IndexFlatIP (with its default OpenMP threads, and
-on one thread: on a busy 2-core machine its threads wait for each other) and FAISS IndexIVFFlat
-with the same nlist and nprobe as ours. FAISS has no exclusion, so it is asked for k + excluded
-and filtered: what a caller would do. One call per query, methods taking turns in rounds (see
-_time); median and p99 latency in ms. A slow method stops after a time budget (with at least
-100 queries, unless a hard budget runs out first) and the count is reported. Recall@10 of every
-method is against exact batched search (so "exact" checks single against batch, and FAISS flat
-checks us against FAISS). Ratios are against the faster of the two FAISS flat runs. The load
-average is recorded: other work on the machine shows up in the tails.
+Methods, all through VectorIndex.search as the recommender calls it: exact (FAISS's brute-force
+kernel over rows held in numpy), ivf (FAISS inverted file with float16 rows, what catalogs from
+``ann_from`` titles get) and numpy_exact (the fallback where faiss is absent). Three references
+back the choices in tagger/recommend/index_faiss.py, called on FAISS directly, asked for
+k + excluded and filtered: flat_index (IndexFlatIP, rows in FAISS's own memory, one thread),
+flat_index_threads (the same on FAISS's default OpenMP threads) and ivf_float32
+(IndexIVFFlat on one thread, the same lists and probes as ivf but float32 rows).
+One call per query, methods taking turns in rounds (see _time); median and
+p99 latency in ms. A slow method stops after a time budget (with at least 100 queries, unless a
+hard budget runs out first) and the count is reported. Recall@10 of every method is against
+exact batched search in numpy (so numpy_exact checks single against batch, and exact checks
+FAISS against numpy). The load average is recorded: other work on the machine shows up in the
+tails. ``--query-seed`` picks other queries on the same catalog (a validation set for tuning).
 """
 from __future__ import annotations
 
@@ -86,15 +90,7 @@ def make_queries(vectors: np.ndarray, count: int, seed: int) -> dict[str, tuple[
             "user": (users.astype(np.float32), histories)}
 
 
-def _faiss():
-    try:
-        import faiss
-    except ImportError:
-        return None
-    return faiss
-
-
-def _time(methods: dict, queries: np.ndarray, excluded: list, faiss) -> tuple[dict, dict]:
+def _time(methods: dict, queries: np.ndarray, excluded: list) -> tuple[dict, dict]:
     """Per-query seconds and results (query index -> rows) of each method, one call per query.
 
     The queries run in rounds, each method taking its turn at every round's slice, so that load
@@ -106,12 +102,10 @@ def _time(methods: dict, queries: np.ndarray, excluded: list, faiss) -> tuple[di
     found: dict[str, dict[int, list]] = {name: {} for name in methods}
     spent_s = dict.fromkeys(methods, 0.0)
     for round_queries in np.array_split(np.arange(len(queries)), ROUNDS):
-        for name, (search, faiss_threads) in methods.items():
+        for name, search in methods.items():
             if spent_s[name] > HARD_BUDGET_S or (spent_s[name] > CELL_BUDGET_S
                                                  and len(seconds[name]) >= MIN_TIMED_QUERIES):
                 continue
-            if faiss_threads is not None:
-                faiss.omp_set_num_threads(faiss_threads)
             for i in round_queries[:WARMUP_QUERIES]:
                 search(queries[i], excluded[i])
             for i in round_queries:
@@ -135,122 +129,111 @@ def _recall(found: dict[int, list[int]], truth: dict[int, list[int]]) -> float:
     return float(np.mean([len(set(rows) & set(truth[i])) / len(truth[i]) for i, rows in found.items()]))
 
 
-def measure_size(n: int, queries: int, seed: int) -> dict:
-    faiss = _faiss()
+def measure_size(n: int, queries: int, seed: int, query_seed: int | None = None) -> dict:
+    import faiss
+
     vectors = make_catalog(n, seed=seed)
     ids = [f"title-{i:07d}" for i in range(n)]
-    row_of = {i: r for r, i in enumerate(ids)}
     out: dict = {"titles": n, "dimension": DIMENSION, "load_average_before": os.getloadavg()[0],
                  "build_s": {}, "methods": {}, "recall_at_10": {}}
 
-    started = time.perf_counter()
-    exact = VectorIndex(ids, vectors, ann_from=None)
-    out["build_s"]["exact"] = time.perf_counter() - started
-    started = time.perf_counter()
-    ivf = VectorIndex(ids, vectors, ann_from=0, seed=seed)
-    out["build_s"]["ivf"] = time.perf_counter() - started
+    def build(name: str, make):
+        started = time.perf_counter()
+        made = make()
+        out["build_s"][name] = time.perf_counter() - started
+        return made
+
+    exact = build("exact", lambda: VectorIndex(ids, vectors, ann_from=None, backend="faiss"))
+    ivf = build("ivf", lambda: VectorIndex(ids, vectors, ann_from=0, seed=seed, backend="faiss"))
+    numpy_exact = build("numpy_exact", lambda: VectorIndex(ids, vectors, ann_from=None, backend="numpy"))
     out["nlist"], out["nprobe"] = ivf.nlist, ivf.nprobe
+
+    def flat():
+        index = faiss.IndexFlatIP(DIMENSION)
+        index.add(vectors)
+        return index
+
+    def ivf_float32():
+        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(DIMENSION), DIMENSION, ivf.nlist, faiss.METRIC_INNER_PRODUCT)
+        index.cp.seed = seed
+        index.train(vectors[np.sort(np.random.default_rng(seed).choice(n, min(n, 64 * ivf.nlist), replace=False))])
+        index.add(vectors)
+        index.nprobe = ivf.nprobe
+        return index
 
     def ours(index):
         def search(query, excluded_rows):
             [hit] = index.search(query, K, exclude={ids[r] for r in excluded_rows})
-            return [row_of[i] for i in hit.ids]
+            return hit.rows.tolist()
         return search
 
-    methods = {"exact": (ours(exact), None), "ivf": (ours(ivf), None)}  # name -> (search, FAISS threads)
-    if faiss is not None:
-        started = time.perf_counter()
-        flat = faiss.IndexFlatIP(DIMENSION)
-        flat.add(vectors)
-        out["build_s"]["faiss_flat"] = out["build_s"]["faiss_flat_1t"] = time.perf_counter() - started
-        started = time.perf_counter()
-        quantizer = faiss.IndexFlatIP(DIMENSION)
-        faiss_ivf = faiss.IndexIVFFlat(quantizer, DIMENSION, ivf.nlist, faiss.METRIC_INNER_PRODUCT)
-        sample = np.random.default_rng(seed).choice(n, min(n, 64 * ivf.nlist), replace=False)
-        faiss_ivf.train(vectors[np.sort(sample)])  # the same sample size as ours
-        faiss_ivf.add(vectors)
-        faiss_ivf.nprobe = ivf.nprobe
-        out["build_s"]["faiss_ivf"] = time.perf_counter() - started
-
-        def theirs(index):
-            def search(query, excluded_rows):
+    def raw(index, threads: int):
+        def search(query, excluded_rows):
+            default = faiss.omp_get_max_threads()
+            faiss.omp_set_num_threads(threads)
+            try:
                 _, found = index.search(query[None], K + len(excluded_rows))
-                drop = set(excluded_rows.tolist())
-                return [int(r) for r in found[0] if r >= 0 and r not in drop][:K]
-            return search
+            finally:
+                faiss.omp_set_num_threads(default)
+            drop = set(excluded_rows.tolist())
+            return [int(r) for r in found[0] if r >= 0 and r not in drop][:K]
+        return search
 
-        # FAISS as shipped (OpenMP on every core), and on one thread like our single queries.
-        out["faiss_threads"] = threads = faiss.omp_get_max_threads()
-        methods.update(faiss_flat=(theirs(flat), threads), faiss_flat_1t=(theirs(flat), 1),
-                       faiss_ivf=(theirs(faiss_ivf), threads))
-
-    for kind, (query_vectors, excluded) in make_queries(vectors, queries, seed).items():
-        seconds, found = _time(methods, query_vectors, excluded, faiss)
-        # Ground truth for the queries any method answered: exact, batched (gemm per block).
+    out["faiss_threads"] = threads = faiss.omp_get_max_threads()
+    flat_index = build("flat_index", flat)
+    methods = {"exact": ours(exact), "ivf": ours(ivf), "numpy_exact": ours(numpy_exact),
+               "flat_index": raw(flat_index, 1), "flat_index_threads": raw(flat_index, threads),
+               "ivf_float32": raw(build("ivf_float32", ivf_float32), 1)}
+    query_seed = seed if query_seed is None else query_seed
+    for kind, (query_vectors, excluded) in make_queries(vectors, queries, query_seed).items():
+        seconds, found = _time(methods, query_vectors, excluded)
+        # Ground truth for the queries any method answered: exact, batched (numpy gemm per block).
         answered = sorted(set().union(*(f.keys() for f in found.values())))
         truth: dict[int, list[int]] = {}
         for start in range(0, len(answered), 256):
             chunk = answered[start:start + 256]
-            for i, hit in zip(chunk, exact.search(query_vectors[chunk], K + USER_HISTORY)):
+            for i, hit in zip(chunk, numpy_exact.search(query_vectors[chunk], K + USER_HISTORY)):
                 dropped = set(excluded[i].tolist())
-                truth[i] = [r for r in (row_of[t] for t in hit.ids) if r not in dropped][:K]
+                truth[i] = [r for r in hit.rows.tolist() if r not in dropped][:K]
         for name in methods:
             out["methods"].setdefault(name, {})[kind] = _stats(seconds[name])
             out["recall_at_10"].setdefault(name, {})[kind] = _recall(found[name], truth)
-    if faiss is not None:
-        # Against the faster FAISS flat of the two thread settings, per query kind and statistic.
-        best = {kind: {stat: min(out["methods"][f][kind][stat] for f in ("faiss_flat", "faiss_flat_1t"))
-                       for stat in ("median_ms", "p99_ms")} for kind in ("title", "user")}
-        out["ratio_to_faiss_flat"] = {
-            name: {kind: {stat: cell[stat] / best[kind][stat] for stat in ("median_ms", "p99_ms")}
-                   for kind, cell in cells.items()}
-            for name, cells in out["methods"].items()}
-    else:
-        out["ratio_to_faiss_flat"] = "not installed"
     out["load_average_after"] = os.getloadavg()[0]
     return out
 
 
-def run(sizes=(10_000, 100_000, 1_000_000), queries: int = 1000, seed: int = 0) -> dict:
+def run(sizes=(10_000, 100_000, 1_000_000), queries: int = 1000, seed: int = 0,
+        query_seed: int | None = None) -> dict:
     """Measures every size; JSON-serialisable."""
-    faiss = _faiss()
+    import faiss
+
     report = {"cpu_count": os.cpu_count(), "machine": platform.processor() or platform.machine(),
-              "numpy": np.__version__, "faiss": faiss.__version__ if faiss is not None else "not installed",
-              "k": K, "queries": queries, "seed": seed, "measured_at": time.strftime("%Y-%m-%d %H:%M:%S"),
-              "sizes": []}
+              "numpy": np.__version__, "faiss": faiss.__version__, "k": K, "queries": queries, "seed": seed,
+              "query_seed": seed if query_seed is None else query_seed,
+              "measured_at": time.strftime("%Y-%m-%d %H:%M:%S"), "sizes": []}
     for n in sizes:
         print(f"measuring {n} titles ...", file=sys.stderr, flush=True)
-        report["sizes"].append(measure_size(int(n), queries, seed))
+        report["sizes"].append(measure_size(int(n), queries, seed, query_seed))
     return report
 
 
 def print_table(results: dict) -> None:
-    print(f"k={results['k']}, {results['cpu_count']} cores, numpy {results['numpy']}, faiss {results['faiss']}")
-    print(f"{'':23}{'---- ms per query ----':^31}  {'---- / FAISS flat ----':^25}  {'recall@10':^11}")
-    print(f"{'titles':>9} {'method':13} {'title med':>9} {'p99':>6} {'user med':>8} {'p99':>6}  "
-          f"{'title med':>9} {'p99':>5} {'user':>4} {'p99':>5}  {'title':>5} {'user':>5} {'build s':>8} {'n':>5}")
+    print(f"k={results['k']}, {results['cpu_count']} cores, numpy {results['numpy']}, faiss {results['faiss']}, "
+          f"queries from seed {results.get('query_seed', results['seed'])}")
+    print(f"{'':24}{'---- ms per query ----':^31}  {'recall@10':^11}")
+    print(f"{'titles':>9} {'method':18} {'title med':>9} {'p99':>6} {'user med':>8} {'p99':>6}  "
+          f"{'title':>5} {'user':>5} {'build s':>8} {'n':>5}")
     for size in results["sizes"]:
-        ratios = size["ratio_to_faiss_flat"]
-        for name in ("exact", "ivf", "faiss_flat", "faiss_flat_1t", "faiss_ivf"):
-            cells = size["methods"].get(name)
-            if cells is None:
-                print(f"{size['titles']:9d} {name:13} not installed")
-                continue
+        for name, cells in size["methods"].items():
             t, u = cells["title"], cells["user"]
-            if isinstance(ratios, dict):
-                r = ratios[name]
-                ratio = (f"{r['title']['median_ms']:9.2f} {r['title']['p99_ms']:5.2f} {r['user']['median_ms']:4.2f} "
-                         f"{r['user']['p99_ms']:5.2f}")
-            else:
-                ratio = f"{'-':>9} {'-':>5} {'-':>4} {'-':>5}"
             recall = size["recall_at_10"][name]
-            print(f"{size['titles']:9d} {name:13} {t['median_ms']:9.2f} {t['p99_ms']:6.2f} {u['median_ms']:8.2f} "
-                  f"{u['p99_ms']:6.2f}  {ratio}  {recall['title']:5.3f} {recall['user']:5.3f} "
+            print(f"{size['titles']:9d} {name:18} {t['median_ms']:9.2f} {t['p99_ms']:6.2f} {u['median_ms']:8.2f} "
+                  f"{u['p99_ms']:6.2f}  {recall['title']:5.3f} {recall['user']:5.3f} "
                   f"{size['build_s'].get(name, 0):8.1f} {min(t['queries'], u['queries']):5d}")
         print(f"{'':10}IVF nlist={size['nlist']} nprobe={size['nprobe']}; load average "
               f"{size['load_average_before']:.1f} before, {size['load_average_after']:.1f} after")
-    print("single queries; / FAISS flat: against the faster of FAISS flat on default threads and on 1 thread; "
-          "recall@10 against exact batched search; n: timed queries (fewest of the two kinds)")
+    print("single queries through VectorIndex (flat_index, flat_index_threads, ivf_float32: FAISS called directly); "
+          "recall@10 against exact batched search in numpy; n: timed queries (fewest of the two kinds)")
 
 
 def main() -> int:
@@ -258,10 +241,11 @@ def main() -> int:
     parser.add_argument("--sizes", default="10000,100000,1000000", help="comma-separated catalog sizes")
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--query-seed", type=int, help="queries from another seed (default: --seed)")
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
-    results = run(sizes, args.queries, args.seed)
+    results = run(sizes, args.queries, args.seed, args.query_seed)
     print_table(results)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))

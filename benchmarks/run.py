@@ -5,6 +5,7 @@ the decoding floor, for a long generated title, the sample titles and the real c
     python benchmarks/run.py --text-only      # the text encoder backends alone
     python benchmarks/run.py --index-sizes 10000,100000   # vector index latency sizes (0: skip)
     python benchmarks/run.py --recommender-sizes 0            # skip queries through the Recommender
+    python benchmarks/run.py --review-sizes 0                 # skip the review app's pages
     python benchmarks/run.py --shot-detectors 0               # skip the shot-boundary benchmark
     python benchmarks/run.py --process-minutes 0              # skip timing whole ingest processes
 
@@ -19,10 +20,12 @@ at full size and its audio, taking turns (--process-minutes, --process-rounds).
 Also measured: text encoder sentences per second for each backend (torch, onnx, onnx-int8, taking
 turns in one process) with the speed-up over torch and the cosine difference from torch's vectors,
 and CLIP images per second (a tiny model with random weights stands in where no CLIP weights
-exist, so only its speed means anything), the vector index's query latency against FAISS
-flat on synthetic catalogs (benchmarks/recommend_latency.py, which also runs alone), and
+exist, so only its speed means anything), the vector index's query latency and recall (FAISS
+and the numpy fallback) on synthetic catalogs (benchmarks/recommend_latency.py, which also
+runs alone), and
 similar / user / new-user queries through the whole Recommender on tagged synthetic catalogs
-(benchmarks/recommender_queries.py, which also runs alone).
+(benchmarks/recommender_queries.py, which also runs alone), and the review app's list routes on a
+generated catalog (benchmarks/review_pages.py, which also runs alone).
 """
 from __future__ import annotations
 
@@ -331,9 +334,11 @@ def main() -> int:
                                         "or results-text.json with --text-only)")
     parser.add_argument("--text-only", action="store_true", help="only the text encoder backends")
     parser.add_argument("--index-sizes", default="10000,100000,1000000",
-                        help="catalog sizes for the vector index against FAISS (0: skip them)")
+                        help="catalog sizes for the vector index (0: skip them)")
     parser.add_argument("--recommender-sizes", default="10000,100000",
                         help="catalog sizes for queries through the whole Recommender (0: skip them)")
+    parser.add_argument("--review-sizes", default="100000",
+                        help="catalog sizes for the review app's pages and API (0: skip them)")
     parser.add_argument("--process-minutes", type=float, default=4.0,
                         help="length of the title whose whole ingest process is timed against the floor (0: skip)")
     parser.add_argument("--process-rounds", type=int, default=3)
@@ -382,8 +387,9 @@ def main() -> int:
     report = {"pipeline": args.pipeline, "cpu_count": os.cpu_count(), "titles": rows, "models": models,
               "whole_process": process, "measured_at": time.strftime("%Y-%m-%d %H:%M:%S")}
     sys.path.insert(0, str(Path(__file__).parent))
-    parts = (("recommend_latency", args.index_sizes, "the vector index against FAISS"),
-             ("recommender_queries", args.recommender_sizes, "queries through the Recommender"))
+    parts = (("recommend_latency", args.index_sizes, "the vector index"),
+             ("recommender_queries", args.recommender_sizes, "queries through the Recommender"),
+             ("review_pages", args.review_sizes, "the review app's pages and API"))
     for name, size_list, what in parts:
         sizes = [int(s) for s in size_list.split(",") if int(s) > 0]
         if sizes:

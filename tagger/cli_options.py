@@ -1,4 +1,5 @@
-"""Options several command modules share (cli.py, recommend_cli.py), kept here so neither imports the other."""
+"""What several command modules share (cli.py, recommend_cli.py, review_cli.py), kept here so none
+imports another."""
 from __future__ import annotations
 
 import click
@@ -9,3 +10,14 @@ CATALOG_HELP = "Catalog file (SQLite). Default: $TAGGER_CATALOG or ./tagger.db"
 def catalog_option(func):
     return click.option("--catalog", "catalog_path", envvar="TAGGER_CATALOG", default="tagger.db",
                         show_default=True, help=CATALOG_HELP)(func)
+
+
+def open_catalog(path: str):
+    """The catalog at `path`; a file that is not one is a one-line error, not a traceback."""
+    from tagger.catalog.db import Catalog
+    from tagger.errors import TaggerError
+
+    try:
+        return Catalog(path)
+    except TaggerError as error:
+        raise click.ClickException(str(error)) from None

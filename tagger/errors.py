@@ -41,6 +41,11 @@ class MediaError(TaggerError):
         super().__init__(f"{self.path}: {reason}")
 
 
+class EncoderUnavailable(TaggerError):
+    """An image encoder's weights cannot be had on this machine; the message names the file or
+    says how to provide them."""
+
+
 class StageSkipped(Exception):
     """Raised by a stage that has nothing to work on; the reason goes in the title report."""
 

@@ -16,6 +16,10 @@ FEATURES: dict[str, str] = {
     "visual.palette": "dominant colours: list of {hex, share 0..1}, shares sum to 1, sorted by share desc",
     "visual.motion": "mean abs difference between consecutive analysed grey frames / 255, 0..1",
     "visual.face_share": "share of keyframes with at least one face, 0..1",
+    "visual.people_share": "share of keyframes with a person: a face or a body (full or upper), 0..1",
+    "visual.single_person_share": "share of keyframes with exactly one person, 0..1",
+    "visual.crowd_share": "share of keyframes with a crowd (4 or more people), 0..1",
+    "visual.people_count": "people per keyframe, mean (the larger of faces and bodies found), count",
     "visual.closeup_share": "share of keyframes framed as close-ups, 0..1",
     "visual.medium_share": "share of keyframes framed as medium shots, 0..1",
     "visual.wide_share": "share of keyframes framed as wide shots, 0..1",
@@ -27,19 +31,21 @@ FEATURES: dict[str, str] = {
     # audio.* (tagger/audio)
     "audio.loudness_db": "mean frame RMS level, dBFS (0 full scale, about -60 near silence)",
     "audio.dynamic_range_db": "p95 - p10 of frame RMS level, dB",
-    "audio.tempo_bpm": "estimated musical tempo, beats per minute",
+    "audio.tempo_bpm": "musical tempo of the music frames, beats per minute (None: under 3 s of music or no beat)",
     "audio.onset_rate_per_s": "detected onsets per second, 1/s",
     "audio.spectral_centroid_hz": "mean spectral centroid, Hz (higher = brighter timbre)",
     "audio.spectral_rolloff_hz": "mean spectral roll-off frequency, Hz",
     "audio.spectral_flatness": "mean spectral flatness, 0..1 (0 tonal, 1 noise-like)",
-    "audio.key": "estimated musical key tonic: C, C#, D, ..., B",
-    "audio.mode": "estimated musical mode: major | minor",
-    "audio.mode_confidence": "confidence of the key/mode estimate, 0..1",
-    "audio.silence_share": "share of runtime that is near-silent, 0..1",
-    "audio.speech_share": "share of runtime classified as speech, 0..1",
-    "audio.music_share": "share of runtime classified as music, 0..1",
-    "audio.arousal": "estimated energy/arousal of the sound, 0..1 (0 calm, 1 intense)",
-    "audio.valence": "estimated valence of the music, 0..1 (0 sad/dark, 1 happy/bright)",
+    "audio.key": "musical key tonic of the music frames: C, C#, D, ..., B (None: under 3 s of music)",
+    "audio.mode": "musical mode of the music frames: major | minor (None: under 3 s of music)",
+    "audio.mode_confidence": "confidence of the key/mode estimate, 0..1 (None: under 3 s of music)",
+    "audio.silence_share": "share of runtime that is near-silent, neither speech nor music, 0..1",
+    "audio.speech_share": "share of runtime in speech segments of the Silero VAD, 0..1",
+    "audio.music_share": "share of runtime in stretches of sustained non-speech sound (music), 0..1",
+    "audio.arousal": "fitted arousal of the music and speech, 0..1 (0 calm, 1 intense; None: no sound)",
+    "audio.valence": "fitted valence of the music and speech, 0..1 (0 negative, 1 positive; None: no sound)",
+    "audio.speech_segments": "speech segments: list of [start_s, end_s], seconds from the title's start",
+    "audio.music_segments": "music stretches: list of [start_s, end_s], seconds from the title's start",
     # dialogue.* (tagger/text)
     "dialogue.words_per_minute": "subtitle words per minute of runtime, 1/min",
     "dialogue.speech_share": "share of runtime covered by subtitle cues (overlaps merged), 0..1",
@@ -61,4 +67,4 @@ CATEGORICAL: dict[str, tuple[str, ...]] = {
 }
 
 # Features whose values are lists; rules cannot test them.
-LIST_FEATURES: frozenset[str] = frozenset({"visual.palette"})
+LIST_FEATURES: frozenset[str] = frozenset({"visual.palette", "audio.speech_segments", "audio.music_segments"})

@@ -95,6 +95,8 @@ def print_title(data: dict) -> None:
 
 
 def _short(value) -> str:
+    if isinstance(value, list):   # e.g. audio.speech_segments: thousands in a film
+        return f"[{len(value)} items]"
     return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 

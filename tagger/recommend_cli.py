@@ -143,7 +143,7 @@ def recommend_new_user(likes, tags, region, k, as_json, catalog_path, interactio
 
 @click.group()
 def evaluate() -> None:
-    """Measure the recommender against baselines on real ratings."""
+    """Measure tagger against baselines on real data: the recommender (coldstart), the tags (tags)."""
 
 
 @evaluate.command("coldstart")

@@ -14,16 +14,18 @@ from tagger.audio.features import (
     FrameFeatures,
     feature_vector,
     frame_features,
-    summarize,
 )
-from tagger.audio.mood import arousal_valence
+from tagger.audio.summary import summarize
 
 SR = SAMPLE_RATE_HZ
 SUMMARY_KEYS = {
     "loudness_db", "dynamic_range_db", "tempo_bpm", "onset_rate_per_s", "spectral_centroid_hz",
     "spectral_rolloff_hz", "spectral_flatness", "key", "mode", "mode_confidence",
     "silence_share", "speech_share", "music_share", "arousal", "valence",
+    "speech_segments", "music_segments",
 }
+# Not measured where a span has too little music (tempo, key, mode) or sound (mood).
+MAY_BE_NONE = {"tempo_bpm", "key", "mode", "mode_confidence", "arousal", "valence"}
 
 
 # ------------------------------------------------------------------------------ signals
@@ -67,32 +69,9 @@ def sine(freq_hz: float, duration_s: float, amplitude: float) -> np.ndarray:
     return (amplitude * np.sin(2 * np.pi * freq_hz * times(duration_s))).astype(np.float32)
 
 
-def pseudo_speech(duration_s: float, *, seed: int = 0) -> np.ndarray:
-    """Speech-like signal: syllables (~4 per s) of a gliding-pitch voiced source, some with a
-    hissy fricative, separated by short pauses; no stable pitch, rhythmic energy dips."""
-    rng = np.random.default_rng(seed)
-    y = np.zeros(int(duration_s * SR))
-    pos = 0
-    while pos < len(y):
-        syllable = int(rng.uniform(0.12, 0.25) * SR)
-        pause = int(rng.uniform(0.04, 0.15) * SR)
-        n = min(syllable, len(y) - pos)
-        f0 = rng.uniform(100, 220) * np.linspace(1.0, rng.uniform(0.7, 1.3), n)
-        phase = 2 * np.pi * np.cumsum(f0) / SR
-        voiced = sum(np.sin(h * phase) / h for h in range(1, 12))
-        envelope = np.sin(np.pi * np.arange(n) / n)
-        seg = voiced * envelope
-        if rng.random() < 0.4:   # fricative: high-passed noise burst at the syllable start
-            k = min(n, int(0.06 * SR))
-            hiss = np.diff(rng.standard_normal(k + 1)) * 0.8
-            seg[:k] += hiss
-        y[pos:pos + n] = seg
-        pos += n + pause
-    y += 1e-4 * rng.standard_normal(len(y))
-    return (0.5 * y / np.max(np.abs(y))).astype(np.float32)
-
-
 def summary_of(y: np.ndarray) -> dict:
+    """Summary of a signal with no speech marked (these tests are about the music side;
+    tests/test_speech.py runs the speech detector)."""
     return summarize(frame_features(y))
 
 
@@ -100,15 +79,22 @@ def assert_clean(summary: dict) -> None:
     assert set(summary) == SUMMARY_KEYS
     json.dumps(summary)   # JSON-safe
     for key, value in summary.items():
-        if isinstance(value, float):
+        if value is None:
+            assert key in MAY_BE_NONE, key
+        elif key.endswith("_segments"):
+            assert all(0.0 <= a < b for a, b in value), key
+        elif isinstance(value, float):
             assert math.isfinite(value), key
         else:
             assert isinstance(value, str), key
     for key in ("silence_share", "speech_share", "music_share", "arousal", "valence",
                 "mode_confidence"):
-        assert 0.0 <= summary[key] <= 1.0, key
+        assert summary[key] is None or 0.0 <= summary[key] <= 1.0, key
+    # The rest is short non-speech sound between phrases, which is none of the three.
     shares = summary["silence_share"] + summary["speech_share"] + summary["music_share"]
-    assert shares == pytest.approx(1.0, abs=1e-6)
+    assert shares <= 1.0 + 1e-6
+    music_s = sum(b - a for a, b in summary["music_segments"])
+    assert (summary["key"] is None) == (music_s < 3.0)
 
 
 # ------------------------------------------------------------------------ frame features
@@ -151,6 +137,17 @@ def test_chunked_features_match_whole_signal():
     assert a["loudness_db"] == pytest.approx(b["loudness_db"], abs=0.5)
     assert a["spectral_centroid_hz"] == pytest.approx(b["spectral_centroid_hz"], rel=0.02)
     assert (a["key"], a["mode"]) == (b["key"], b["mode"]) == ("A", "minor")
+
+
+def test_hop_aligned_chunks_keep_every_sample_on_the_hop_grid():
+    from tagger.stages.audio import hop_aligned
+
+    y = np.arange(10_000, dtype=np.float32)
+    chunks = list(hop_aligned(np.split(y, [700, 701, 3000, 9999]), HOP_LENGTH))
+    assert all(len(c) % HOP_LENGTH == 0 for c in chunks[:-1])
+    assert np.array_equal(np.concatenate(chunks), y)
+    # So frames of the joined chunks are the frames of the whole signal.
+    assert sum(len(c) // HOP_LENGTH for c in chunks) == len(y) // HOP_LENGTH
 
 
 def test_concatenate_rejects_mixed_rates_and_handles_empty():
@@ -201,8 +198,14 @@ def test_click_track_tempo():
 def test_short_span_has_no_tempo_but_is_clean():
     s = summary_of(click_track(120, 0.5))
     assert_clean(s)
-    assert s["tempo_bpm"] == 0.0
+    assert s["tempo_bpm"] is None and s["key"] is None and s["mode"] is None
     assert s["loudness_db"] > -40
+
+
+def test_held_chord_has_a_key_but_no_tempo():
+    s = summary_of(chord([57, 60, 64], 6.0))
+    assert (s["key"], s["mode"]) == ("A", "minor")
+    assert s["tempo_bpm"] is None     # no onsets, no beat
 
 
 def test_silence():
@@ -210,7 +213,8 @@ def test_silence():
     assert_clean(s)
     assert s["silence_share"] == 1.0
     assert s["loudness_db"] <= -90
-    assert s["tempo_bpm"] == 0.0 and s["speech_share"] == 0.0 and s["music_share"] == 0.0
+    assert s["tempo_bpm"] is None and s["speech_share"] == 0.0 and s["music_share"] == 0.0
+    assert s["arousal"] is None and s["valence"] is None and s["key"] is None
     assert np.all(np.isfinite(feature_vector(s)))
 
 
@@ -246,48 +250,25 @@ def test_loudness_follows_amplitude():
     assert loud == pytest.approx(20 * math.log10(0.5 / math.sqrt(2)), abs=0.5)
 
 
-def test_speech_like_signal_versus_chords():
-    speech = summary_of(pseudo_speech(6.0))
-    assert_clean(speech)
-    assert speech["speech_share"] > speech["music_share"]
-    music = summary_of(chord([60, 64, 67], 3.0))
-    assert music["music_share"] > 0.9 and music["speech_share"] < 0.1
-
-
-# --------------------------------------------------------------------------------- mood
-
-def test_arousal_energetic_beats_calm():
-    rng = np.random.default_rng(3)
-    energetic = click_track(160, 8.0, amplitude=0.9) + 0.05 * rng.standard_normal(8 * SR)
-    calm = sine(110, 8.0, 0.02)
-    a_energetic = summary_of(energetic.astype(np.float32))["arousal"]
-    a_calm = summary_of(calm)["arousal"]
-    assert a_energetic > a_calm + 0.3
-
-
-def test_valence_major_fast_beats_minor_slow():
-    major_fast = chord([60, 64, 67], 8.0) + click_track(150, 8.0, amplitude=0.3)
-    minor_slow = chord([57, 60, 64], 8.0) + click_track(70, 8.0, amplitude=0.3)
-    v_major = summary_of(major_fast.astype(np.float32))["valence"]
-    v_minor = summary_of(minor_slow.astype(np.float32))["valence"]
-    assert v_major > v_minor + 0.15
-
-
-def test_arousal_valence_directions_on_summaries():
-    base = {"loudness_db": -25.0, "onset_rate_per_s": 2.0, "tempo_bpm": 100.0,
-            "spectral_centroid_hz": 1500.0, "mode": "major", "mode_confidence": 0.5,
-            "speech_share": 0.0, "music_share": 1.0, "silence_share": 0.0}
-    a0, v0 = arousal_valence(base)
-    assert arousal_valence({**base, "loudness_db": -12.0})[0] > a0
-    assert arousal_valence({**base, "onset_rate_per_s": 5.0})[0] > a0
-    assert arousal_valence({**base, "tempo_bpm": 160.0})[0] > a0
-    assert arousal_valence({**base, "spectral_centroid_hz": 2800.0})[0] > a0
-    assert arousal_valence({**base, "mode": "minor"})[1] < v0
-    assert arousal_valence({**base, "tempo_bpm": 70.0})[1] < v0
-    assert arousal_valence({**base, "spectral_centroid_hz": 800.0})[1] < v0
-    # mode says nothing about speech
-    speech = {**base, "speech_share": 1.0, "music_share": 0.0}
-    assert arousal_valence(speech)[1] == arousal_valence({**speech, "mode": "minor"})[1]
+def test_music_runs_between_speech_and_their_times():
+    # 2 s tone, 2 s marked as speech, 0.5 s tone, 2 s speech, 3 s tone: the 0.5 s run between
+    # speech is too short to be music; the others are music, at their own times.
+    y = chord([60, 64, 67], 9.5)
+    frames = frame_features(y)
+    frames.speech[:] = False
+    hop_s = frames.hop_s
+    for start_s, end_s in ((2.0, 4.0), (4.5, 6.5)):
+        frames.speech[int(round(start_s / hop_s)):int(round(end_s / hop_s))] = True
+    s = summarize(frames)
+    assert_clean(s)
+    assert [round(a) for a, _ in s["music_segments"]] == [0, 7]
+    assert s["music_segments"][1][0] == pytest.approx(6.5, abs=2 * hop_s)
+    assert s["speech_share"] == pytest.approx(4.0 / 9.5, abs=0.01)
+    assert s["music_share"] == pytest.approx(5.0 / 9.5, abs=0.01)
+    # A slice keeps the title's clock.
+    later = summarize(frames.slice(start_s=5.0, end_s=9.5))
+    assert later["music_segments"][0][0] == pytest.approx(6.5, abs=2 * hop_s)
+    assert later["speech_segments"][0][0] == pytest.approx(5.0, abs=2 * hop_s)
 
 
 # ------------------------------------------------------------------------ feature vector
@@ -323,8 +304,10 @@ _REAL_CACHE: dict[str, dict] = {}
 
 @pytest.fixture
 def real_summaries(shared_media):
-    """Summaries of the four real audio clips, computed once per test session."""
-    import librosa
+    """Summaries of the four real audio clips through the stage's path (PyAV, Silero VAD,
+    librosa), computed once per test session."""
+    from tagger.audio.speech import load_vad
+    from tagger.stages.audio import decode_frames
 
     names = ["brahms_hungarian_dance_5.ogg", "librispeech_5703-47212-0000.ogg",
              "vibe_ace_jazz.ogg", "sugar_plum_fairy.ogg"]
@@ -333,8 +316,8 @@ def real_summaries(shared_media):
         if not path.is_file():
             pytest.skip(f"{path} is absent")
         if name not in _REAL_CACHE:
-            y, _ = librosa.load(path, sr=SR, mono=True)
-            _REAL_CACHE[name] = summarize(frame_features(y))
+            frames = decode_frames(path, vad=load_vad(), sample_rate_hz=SR, chunk_s=30.0)
+            _REAL_CACHE[name] = summarize(frames)
     return _REAL_CACHE
 
 
@@ -359,9 +342,9 @@ def test_real_jazz_has_a_plausible_tempo(real_summaries):
 
 
 def test_real_mood_ordering(real_summaries):
-    # Measured: jazz arousal 0.59 vs Sugar Plum 0.47; jazz valence 0.64 vs Brahms (minor) 0.44.
+    # The fitted valence puts the major, swinging jazz above the minor dance. (Its arousal puts
+    # the jazz below the Sugar Plum Fairy: the recording is dark, and arousal in the 4Q clips
+    # goes with brightness; README, Known limits.)
     jazz = real_summaries["vibe_ace_jazz.ogg"]
-    fairy = real_summaries["sugar_plum_fairy.ogg"]
     brahms = real_summaries["brahms_hungarian_dance_5.ogg"]
-    assert jazz["arousal"] > fairy["arousal"] + 0.05      # upbeat band vs celesta and strings
-    assert jazz["valence"] > brahms["valence"] + 0.1      # major and swinging vs minor dance
+    assert jazz["valence"] > brahms["valence"] + 0.3

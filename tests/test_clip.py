@@ -67,7 +67,7 @@ def test_unknown_pretrained_tag_lists_known_tags():
 
 def _clip_pipeline(tmp_path, pretrained):
     path = tmp_path / "tiny-clip.toml"
-    path.write_text(f'name = "tiny-clip"\nstages = ["probe", "scenes", "visual", "clip", "tags", "embed"]\n'
+    path.write_text(f'name = "tiny-clip"\nstages = ["probe", "scenes", "visual", "imagenet", "clip", "tags", "embed"]\n'
                     f'[clip]\nmodel = "tagger-tiny-clip"\npretrained = "{pretrained}"\n'
                     f'[embed]\nspaces = ["visual", "tags"]\n')
     return path
@@ -94,6 +94,9 @@ def test_clip_stage_in_a_pipeline_embeds_keyframes(tmp_path, tiny_checkpoint):
     assert data["embeddings"]["visual"] == 32
     np.testing.assert_allclose(np.linalg.norm(visual[0]), 1.0, atol=1e-5)
     assert data["embedding_models"]["fused"]["model_id"].startswith("visual:32+tags:")
+    # As in the clip pipeline, the offline encoder ran first; CLIP's vectors replaced its own.
+    assert data["modalities"]["imagenet"]["status"] == "ran"
+    assert data["embedding_models"]["visual"]["model_id"].startswith("open_clip:tagger-tiny-clip/")
 
 
 def test_clip_stage_without_weights_skips_and_the_rest_runs(tmp_path):
@@ -114,5 +117,9 @@ def test_clip_stage_without_weights_skips_and_the_rest_runs(tmp_path):
     assert data["status"] == "ok"
     assert data["modalities"]["clip"]["status"] == "skipped"
     assert "none.pt not found" in data["modalities"]["clip"]["reason"]
-    assert "visual" not in data["embeddings"] and data["modalities"]["visual"]["status"] == "ran"
+    assert data["modalities"]["visual"]["status"] == "ran"
     assert not any("clip" in t["modalities"] for t in data["tags"])
+    # Without CLIP's weights the visual space is the offline encoder's, under its own model id.
+    assert data["embeddings"]["visual"] == 1280
+    assert data["embedding_models"]["visual"]["model_id"].startswith("efficientnet-lite0/imagenet:")
+    assert data["embedding_models"]["fused"]["model_id"].startswith("visual:1280+tags:")

@@ -52,9 +52,12 @@ def test_thriller_and_comedy_measure_differently(samples):
     thriller, comedy = samples["night-shift"]["features"], samples["sunny-side-up"]["features"]
     assert thriller["visual"]["brightness"] < 0.35 < comedy["visual"]["brightness"]
     assert thriller["visual"]["cuts_per_minute"] * 3 < comedy["visual"]["cuts_per_minute"]
-    assert thriller["audio"]["mode"] == "minor" and comedy["audio"]["mode"] == "major"
+    assert thriller["audio"]["mode"] == "minor"
+    # The comedy's dialogue runs over its score almost throughout (as its subtitles do): too
+    # little music alone to give a key or a tempo, which are measured on music only.
+    assert comedy["audio"]["speech_share"] > 0.6 and comedy["audio"]["mode"] is None
+    assert comedy["audio"]["tempo_bpm"] is None
     assert thriller["audio"]["arousal"] < comedy["audio"]["arousal"]
-    assert thriller["audio"]["valence"] < comedy["audio"]["valence"]
     assert thriller["dialogue"]["words_per_minute"] < comedy["dialogue"]["words_per_minute"]
     assert thriller["visual"]["warmth"] < comedy["visual"]["warmth"]
 
@@ -81,7 +84,7 @@ def test_every_tag_carries_confidence_evidence_and_stages(samples):
             assert 0.0 <= tag["confidence"] <= 1.0
             assert tag["status"] == "auto" and tag["evidence"] and tag["stages"]
             for evidence in tag["evidence"]:
-                assert evidence["modality"] in {"text", "clip", "visual", "audio", "dialogue", "tags"}
+                assert evidence["modality"] in {"text", "clip", "imagenet", "visual", "audio", "dialogue", "tags"}
         assert any(t["scene"] is not None for t in data["scene_tags"]), "no scene-level tags"
 
 

@@ -62,3 +62,16 @@ def test_flower_close_up_has_no_faces_and_no_sound(real_catalog):
     flower = real_catalog["flower"]
     assert flower["features"]["visual"]["face_share"] == 0
     assert flower["features"]["audio"]["silence_share"] > 0.9
+
+
+def test_every_real_video_gets_a_visual_embedding_and_people_where_there_are_some(real_catalog):
+    for title in real_catalog.values():
+        assert title["embeddings"]["visual"] == 1280, title["id"]       # EfficientNet-Lite0, no download
+        assert title["modalities"]["imagenet"]["status"] == "ran"
+    assert real_catalog["friday"]["features"]["visual"]["people_share"] == 1.0
+    assert real_catalog["flower"]["features"]["visual"]["people_share"] == 0.0
+    # The bird on its branch (15.7-23 s) is an animal to ImageNet: a scene tag, with the class.
+    bird = [t for t in real_catalog["bunny"]["scene_tags"] if t["tag"] == "animals"]
+    assert bird and all(15 < e["start_s"] < 23 for t in bird for e in t["evidence"] if e["modality"] == "imagenet")
+    assert all(e.get("value") for t in bird for e in t["evidence"] if e["modality"] == "imagenet")
+

@@ -9,9 +9,10 @@ import scipy.sparse as sp
 
 from recommend_data import START_S, build_items, checkerboard_likes, checkerboard_specs, events_of, title_spec
 from tagger.recommend import Recommender, RecommenderSettings
-from tagger.recommend.index import InnerProductIndex
+from tagger.recommend.index import InnerProductIndex, default_backend
 from tagger.recommend.popularity import Popularity
 
+BACKENDS = {"numpy", default_backend()}   # the numpy fallback, and FAISS where it is installed
 QUERY_S = START_S + 400 * 86400.0
 HOUR_S = 3600.0
 
@@ -71,12 +72,16 @@ def test_catalog_scale_standardises_a_subset_as_the_whole_catalog(full):
         assert not np.allclose(plain[name], whole[name][:, subset], atol=1e-3), name   # the scale matters
 
 
-@pytest.mark.parametrize("ann_from", [None, 0], ids=["exact", "ivf"])
-def test_inner_product_index_ranks_by_inner_product_not_cosine(ann_from):
+@pytest.mark.parametrize("backend, ann_from", [("faiss", None), ("faiss", 0), ("numpy", None)],
+                         ids=["faiss-exact", "faiss-ivf", "numpy-exact"])
+def test_inner_product_index_ranks_by_inner_product_not_cosine(backend, ann_from):
     rng = np.random.default_rng(3)
     vectors = rng.standard_normal((400, 16)).astype(np.float32) * rng.uniform(0.1, 3.0, (400, 1)).astype(np.float32)
     ids = [f"t{i}" for i in range(400)]
-    index = InnerProductIndex(ids, vectors, ann_from=ann_from)
+    if backend not in BACKENDS:
+        pytest.skip("faiss-cpu is not installed")
+    index = InnerProductIndex(ids, vectors, ann_from=ann_from, backend=backend)
+    assert index.index.mode == ("ivf" if ann_from == 0 else "exact")
     for query in rng.standard_normal((20, 16)).astype(np.float32):
         kwargs = {"nprobe": index.index.nlist} if ann_from == 0 else {}
         [hit] = index.search(query, 10, **kwargs)

@@ -73,15 +73,21 @@ def test_a_schema_1_catalog_upgrades_and_keeps_its_tags(tmp_path):
     conn.execute("INSERT INTO tags (title_id, tag, scene_idx, facet, label, confidence, status, modalities, stages,"
                  " evidence, editor, updated_at) VALUES ('old', 'thriller', -1, 'genre', 'Thriller', 0.7, 'rejected',"
                  " '[]', '{}', '[]', 'ed', '2020-01-01')")
+    conn.execute("INSERT INTO tags (title_id, tag, scene_idx, facet, label, confidence, status, modalities, stages,"
+                 " evidence, updated_at) VALUES ('old', 'dark', -1, 'mood', 'Dark', 0.6, 'auto',"
+                 " '[]', '{}', '[]', '2020-01-01')")
     conn.execute("PRAGMA user_version = 1")
     conn.commit()
     conn.close()
     with Catalog(path) as catalog:
-        assert catalog.schema_version == 2 == len(MIGRATIONS)
-        [tag] = catalog.title("old")["tags"]
-        assert tag["status"] == "rejected" and tag["editor"] == "ed" and tag["version"] == 1
+        assert catalog.schema_version == 4 == len(MIGRATIONS)
+        rejected = {t["tag"]: t for t in catalog.title("old")["tags"]}["thriller"]
+        assert rejected["status"] == "rejected" and rejected["editor"] == "ed" and rejected["version"] == 1
+        assert [t["id"] for t in catalog.find_titles(q="OL")] == ["old"]   # its search text is there too
+        # The stored queue of an upgraded catalog is built on its first read.
+        assert [(i["title_id"], i["tag"], i["version"]) for i in review_queue(catalog)] == [("old", "dark", 1)]
         tables = {r[0] for r in catalog.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        assert {"editors", "tag_decisions", "settings"} <= tables
+        assert {"editors", "tag_decisions", "settings", "sessions", "review_queue", "title_search"} <= tables
 
 
 # -- decisions ------------------------------------------------------------------------------------

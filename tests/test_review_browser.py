@@ -195,3 +195,92 @@ def test_the_queue_works_from_the_keyboard(served, browser):
     with Catalog(served["db"]) as catalog:
         statuses = {t["tag"]: t["status"] for t in catalog.title(rows[0].get_attribute("data-title-id"))["tags"]}
     assert statuses[first] == "accepted"
+
+
+def _sign_in_if_asked(driver, landing):
+    if "/login" in driver.current_url:   # when run alone
+        driver.find_element(By.ID, "name").send_keys("ed")
+        driver.find_element(By.ID, "password").send_keys(PASSWORD)
+        driver.find_element(By.ID, "sign-in").click()
+        WebDriverWait(driver, 10).until(lambda d: landing(d.current_url))
+
+
+def test_odd_title_ids_and_a_strict_content_security_policy(served, browser):
+    """Ids with `/`, `..`, `?`, `#`, `%`, spaces and unicode open from the catalog page in a real
+    browser (which folds dot segments) through waitress (which decodes the path), and no page
+    breaks its own Content-Security-Policy."""
+    from test_review import make_result, write
+
+    # A recorder the page's CSP does not govern (DevTools injects it before any page script).
+    browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": (
+        "window.cspViolations = []; document.addEventListener('securitypolicyviolation',"
+        " e => window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI + ' ' + e.sourceFile));")})
+    odd_ids = ["studio/../ep 1?#100%", "..", "café/ü"]
+    with Catalog(served["db"]) as catalog:
+        scene = catalog.title("night-ward")["scenes"][0]
+        jpeg = catalog.keyframe_jpeg("night-ward", scene["index"], scene["keyframes"][0]["frame"])
+        video = catalog.video_paths("night-ward")[0]
+        write(catalog, *[make_result(title_id, title=f"Odd {n}", video=video, keyframe=jpeg)
+                         for n, title_id in enumerate(odd_ids)])
+    url = served["url"]
+    browser.get(f"{url}/")
+    _sign_in_if_asked(browser, lambda current: current.rstrip("/") == url)
+    for n, title_id in enumerate(odd_ids):
+        browser.get(f"{url}/")
+        browser.find_element(By.LINK_TEXT, f"Odd {n}").click()
+        WebDriverWait(browser, 10).until(lambda d: d.find_element(By.ID, "title-name").text == f"Odd {n}")
+        assert browser.find_element(By.ID, "title-page").get_attribute("data-title-id") == title_id
+        img = browser.find_element(By.CSS_SELECTOR, ".scene img")
+        WebDriverWait(browser, 10).until(
+            lambda d: d.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", img))
+        WebDriverWait(browser, 10).until(
+            lambda d: d.execute_script("return document.getElementById('player').readyState >= 1"))
+        _row(browser, "heist").find_element(By.CSS_SELECTOR, "button.accept").click()
+        _wait_status(browser, "heist", "accepted")
+        browser.find_element(By.ID, "add-search").send_keys("hospi")
+        WebDriverWait(browser, 10).until(
+            lambda d: d.find_elements(By.CSS_SELECTOR, '#add-results button[data-tag="hospital"]'))
+        assert browser.execute_script("return window.cspViolations") == [], title_id
+    with Catalog(served["db"]) as catalog:
+        decided = {t: {tag["tag"]: tag["status"] for tag in catalog.title(t)["tags"]}["heist"] for t in odd_ids}
+    assert decided == dict.fromkeys(odd_ids, "accepted")
+
+    # The queue's facet filter applies on change, from a script rather than an inline handler.
+    browser.get(f"{url}/queue")
+    facet = browser.find_element(By.CSS_SELECTOR, 'select[name="facet"] option[value="mood"]')
+    facet.click()
+    WebDriverWait(browser, 10).until(lambda d: "facet=mood" in d.current_url)
+    assert browser.execute_script("return window.cspViolations") == []
+
+
+def test_the_queue_pages_on_from_the_keyboard(served, browser):
+    from tagger.review.queue import review_queue
+
+    from test_review import PIPELINE, make_result
+
+    with Catalog(served["db"]) as catalog:   # enough pending tags for three pages of two
+        run = catalog.start_run(tagger_version="0", pipeline=PIPELINE, versions={})
+        for title_id in ("paging-a", "paging-b"):
+            catalog.write_title(make_result(title_id), run_id=run)
+        expected = [(i["title_id"], i["tag"]) for i in review_queue(catalog, limit=None)]
+    assert len(expected) >= 6, expected
+    browser.get(f"{served['url']}/queue?limit=2")
+    if "/login" in browser.current_url:   # when run alone
+        browser.find_element(By.ID, "name").send_keys("ed")
+        browser.find_element(By.ID, "password").send_keys(PASSWORD)
+        browser.find_element(By.ID, "sign-in").click()
+        WebDriverWait(browser, 10).until(lambda d: "/queue" in d.current_url)
+
+    def on_page():
+        return [(r.get_attribute("data-title-id"), r.get_attribute("data-tag"))
+                for r in browser.find_elements(By.CSS_SELECTOR, "tr.tag")]
+
+    assert on_page() == expected[:2] and not browser.find_elements(By.ID, "first-page")
+    for _ in range(3):   # the first row, the second, then past it: the next page
+        browser.switch_to.active_element.send_keys("j")
+    WebDriverWait(browser, 10).until(lambda d: "cursor=" in d.current_url)
+    assert on_page() == expected[2:4]
+    browser.find_element(By.ID, "next-page").click()
+    WebDriverWait(browser, 10).until(lambda d: on_page() == expected[4:6])
+    browser.find_element(By.ID, "first-page").click()
+    WebDriverWait(browser, 10).until(lambda d: on_page() == expected[:2])

@@ -118,12 +118,13 @@ def test_api_title_has_the_shape_of_show_json(site):
 
 def test_api_lists_titles_with_filters(site):
     client = site["app"].test_client()
-    listed = client.get("/api/titles", headers=bearer(site)).json
-    assert [t["id"] for t in listed] == ["broken", "evil", "t1"]
+    answer = client.get("/api/titles", headers=bearer(site)).json
+    listed = answer["items"]
+    assert answer["next"] is None and [t["id"] for t in listed] == ["broken", "evil", "t1"]
     assert {t["id"]: t["pending"] for t in listed} == {"broken": 0, "evil": 1, "t1": 3}
 
     def ids(query):
-        return [t["id"] for t in client.get("/api/titles?" + query, headers=bearer(site)).json]
+        return [t["id"] for t in client.get("/api/titles?" + query, headers=bearer(site)).json["items"]]
 
     assert ids("status=failed") == ["broken"]
     assert ids("tag=comedy") == ["evil"]
@@ -149,20 +150,20 @@ def test_api_decisions_conflicts_and_history(site):
     assert client.post(url, json={"tag": "heist", "action": "accept", "version": "1"},
                        headers=bearer(site)).json["error"] == "version: wrong type str"
     assert client.post(url, data="not json", headers=bearer(site)).status_code == 400
-    log = client.get("/api/titles/t1/history", headers=bearer(site)).json
+    log = client.get("/api/titles/t1/history", headers=bearer(site)).json["items"]
     assert [(h["tag"], h["editor"], h["after_status"], h["comment"]) for h in log] == [
         ("heist", "alice", "accepted", None), ("hospital", "bob", "added", "ward scenes")]
 
 
 def test_api_queue_and_bulk(site):
     client = site["app"].test_client()
-    queue = client.get("/api/queue?limit=2", headers=bearer(site)).json
+    queue = client.get("/api/queue?limit=2", headers=bearer(site)).json["items"]
     assert [(i["title_id"], i["tag"]) for i in queue] == [("t1", "heist"), ("t1", "tense")]
     assert client.get("/api/queue?limit=x", headers=bearer(site)).status_code == 400
     done = client.post("/api/bulk", json={"action": "accept", "title": "t1", "min_confidence": 0.55},
                        headers=bearer(site)).json
     assert sorted(t["tag"] for t in done) == ["tense", "thriller"]
-    assert [i["tag"] for i in client.get("/api/queue", headers=bearer(site)).json] == ["heist", "comedy"]
+    assert [i["tag"] for i in client.get("/api/queue", headers=bearer(site)).json["items"]] == ["heist", "comedy"]
 
 
 def test_taxonomy_search_leaves_out_tags_the_title_has(site):
@@ -200,7 +201,7 @@ def test_title_page_shows_scenes_tags_evidence_and_features(site):
     assert html.count('data-tag="') == 3 and 'data-version="1"' in html
     # Subtitle evidence of scene 1 jumps to the scene's start (no subtitle file to find the cue in).
     assert 'data-time="5.0"' in html and "Don&#39;t open the door." in html
-    assert "background: #112233" in html and "sombre, subdued" in html
+    assert 'fill="#112233"' in html and "sombre, subdued" in html   # the palette swatch (SVG: no inline style)
 
 
 def test_media_come_only_from_catalog_assets(site):

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tagger.vision import faces
+from tagger.vision import faces, people
 from tagger.vision.descriptors import (FRAME_STAT_NAMES, combine_scenes, describe_scene, frame_stats,
                                        motion, palette, small_gray)
 from tagger.vision.pacing import pacing
@@ -207,7 +207,8 @@ def test_describe_scene_empty_is_zeros():
     assert scene["palette"] == []
     assert scene["shot_scale"] == "wide"
     numeric = {k: v for k, v in scene.items() if k not in ("palette", "shot_scale")}
-    assert set(numeric) == set(FRAME_STAT_NAMES) | {"motion", "face_share", "closeup_share",
+    assert set(numeric) == set(FRAME_STAT_NAMES) | {"motion", "face_share", "people_share", "single_person_share",
+                                                    "crowd_share", "people_count", "closeup_share",
                                                     "medium_share", "wide_share"}
     assert all(v == 0.0 for v in numeric.values())
 
@@ -359,9 +360,10 @@ def test_flower_is_colourful(shared_media):
 
 
 @needs_cascades
-def test_flower_has_no_faces(shared_media):
+def test_flower_has_no_faces_nor_people(shared_media):
     frames = decode_evenly(shared_media / "flower.mp4", 6)
     assert all(faces.detect_faces(f) == [] for f in frames)
+    assert all(people.detect_bodies(f) == [] for f in frames)
     assert describe_scene([], [], frames)["shot_scale"] == "wide"
 
 

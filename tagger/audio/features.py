@@ -3,9 +3,10 @@
 Pipeline: ``frame_features`` turns mono samples into per-frame features at a hop of
 ``HOP_LENGTH`` samples (frame ``i`` is centred on sample ``i * HOP_LENGTH``, so it covers time
 ``i * hop_s``); a long track is analysed in consecutive chunks and the parts joined with
-``FrameFeatures.concatenate``; ``FrameFeatures.slice`` cuts a scene out; ``summarize`` turns
-frames into the ``audio.*`` values of the contract; ``feature_vector`` turns a summary into a
-fixed-length vector for the audio embedding.
+``FrameFeatures.concatenate``; ``mark_speech`` sets the frames that lie in the speech
+detector's segments (tagger/audio/speech.py); ``FrameFeatures.slice`` cuts a scene out;
+tagger/audio/summary.py turns a span of frames into the ``audio.*`` values of the contract;
+``feature_vector`` turns such a summary into a fixed-length vector for the audio embedding.
 
 Chunking: each chunk yields ``len(chunk) // HOP_LENGTH`` frames, so chunk lengths that are
 multiples of ``HOP_LENGTH`` line up exactly with the whole-signal frames; other lengths drift
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tagger.vectors import unit
+from tagger.audio.speech import segments_mask
 
 SAMPLE_RATE_HZ = 22050
 HOP_LENGTH = 512
@@ -36,7 +37,6 @@ TEMPO_BLOCK_S = 60.0          # long spans: tempo is the median over blocks of t
 # notes and hits give 2..40, while steady tones (beating partials) and stationary noise
 # stay near or under 1, which librosa's max-normalised peak picking would otherwise count.
 ONSET_MIN_FLUX_DB = 1.5
-CLASSIFY_WINDOW_S = 1.0       # speech/music decisions are made on windows of about this length
 # Floor of the log-mel spectrogram behind the onset envelope: a fixed absolute floor (rather
 # than librosa's "80 dB below this chunk's maximum") keeps chunks comparable, and digital
 # silence reads as a flat floor. 1e-6 mel power is roughly -80 dBFS broadband noise.
@@ -61,6 +61,17 @@ def _with_harmonics(profile: np.ndarray) -> np.ndarray:
 
 _MAJOR_PROFILE = _with_harmonics(_KK_MAJOR)
 _MINOR_PROFILE = _with_harmonics(_KK_MINOR)
+
+
+def _standardized(a: np.ndarray) -> np.ndarray:
+    a = np.asarray(a, dtype=np.float64)
+    return (a - a.mean()) / a.std()
+
+
+# (2, 12 keys, 12 pitch classes): the standardised major and minor profiles on every tonic,
+# so that one product gives the Pearson correlation with all 24 keys.
+_KEY_PROFILES = np.array([[_standardized(np.roll(p, k)) for k in range(12)]
+                          for p in (_MAJOR_PROFILE, _MINOR_PROFILE)])
 PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 # Correlation margin between the best major and best minor key that counts as full confidence.
 MODE_MARGIN_FULL = 0.2
@@ -82,6 +93,12 @@ class FrameFeatures:
     flatness: np.ndarray        # (n,) spectral flatness 0..1 (1 = white noise)
     zcr: np.ndarray             # (n,) zero-crossing rate, crossings per sample 0..1
     chroma: np.ndarray          # (12, n) chroma, each frame max-normalised, C first
+    speech: np.ndarray | None = None   # (n,) bool: frame lies in a speech segment (None: none does)
+    start_s: float = 0.0        # time of frame 0 in the title (a slice keeps its place)
+
+    def __post_init__(self) -> None:
+        if self.speech is None:
+            self.speech = np.zeros(self.rms_db.shape[0], dtype=bool)
 
     @property
     def n_frames(self) -> int:
@@ -116,6 +133,8 @@ class FrameFeatures:
             sr, hop,
             *(np.concatenate([getattr(p, name) for p in parts]) for name in _VECTOR_FIELDS),
             chroma=np.concatenate([p.chroma for p in parts], axis=1),
+            speech=np.concatenate([p.speech for p in parts]),
+            start_s=parts[0].start_s,
         )
 
     def slice(self, *, start_s: float, end_s: float) -> "FrameFeatures":
@@ -129,8 +148,24 @@ class FrameFeatures:
         return FrameFeatures(
             self.sample_rate_hz, self.hop_length,
             *(getattr(self, name)[i0:i1] for name in _VECTOR_FIELDS),
-            chroma=self.chroma[:, i0:i1],
+            chroma=self.chroma[:, i0:i1], speech=self.speech[i0:i1],
+            start_s=self.start_s + i0 * self.hop_s,
         )
+
+    def select(self, mask: np.ndarray) -> "FrameFeatures":
+        """The frames where ``mask`` is True, joined in time order (start_s stays the span's)."""
+        return FrameFeatures(
+            self.sample_rate_hz, self.hop_length,
+            *(getattr(self, name)[mask] for name in _VECTOR_FIELDS),
+            chroma=self.chroma[:, mask], speech=self.speech[mask], start_s=self.start_s,
+        )
+
+
+def mark_speech(frames: FrameFeatures, segments: list[tuple[float, float]]) -> FrameFeatures:
+    """Set ``frames.speech`` from speech segments given in seconds from the title's start."""
+    frames.speech = segments_mask(segments, n_frames=frames.n_frames, hop_s=frames.hop_s,
+                                  offset_s=frames.start_s)
+    return frames
 
 
 _VECTOR_FIELDS = ("rms_db", "onset_strength", "centroid_hz", "rolloff_hz", "flatness", "zcr")
@@ -175,7 +210,9 @@ def _frame_features(y: np.ndarray, n: int, sr: int) -> FrameFeatures:
     flatness = librosa.feature.spectral_flatness(S=mag)[0]
     zcr = librosa.feature.zero_crossing_rate(y, frame_length=N_FFT, hop_length=HOP_LENGTH,
                                              center=True)[0]
-    chroma = librosa.feature.chroma_stft(S=power, sr=sr, n_fft=N_FFT, hop_length=HOP_LENGTH)
+    # tuning=0 assumes A4 = 440 Hz: estimating the tuning per chunk was a fifth of the stage's
+    # time and moves chroma by under a quarter tone, which key finding does not need.
+    chroma = librosa.feature.chroma_stft(S=power, sr=sr, n_fft=N_FFT, hop_length=HOP_LENGTH, tuning=0.0)
 
     def fit(a: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(a[..., :n], dtype=np.float32)
@@ -184,50 +221,7 @@ def _frame_features(y: np.ndarray, n: int, sr: int) -> FrameFeatures:
                          fit(flatness), fit(zcr), fit(chroma))
 
 
-# ---------------------------------------------------------------- summary of a span of frames
-
-def summarize(frames: FrameFeatures) -> dict:
-    """The ``audio.*`` values of the contract (without the prefix) for a span of frames.
-
-    Plain Python floats and strings only. Level and spectral means use the non-silent frames;
-    a silent or empty span gives silence_share 1.0, loudness ``RMS_FLOOR_DB``, zeros elsewhere,
-    key "C" / mode "major" with mode_confidence 0.0.
-    """
-    from tagger.audio.mood import arousal_valence
-
-    n = frames.n_frames
-    silent = silent_frames(frames.rms_db)
-    voiced = ~silent
-    duration_s = max(frames.duration_s, 1e-9)
-
-    def mean_over_voiced(a: np.ndarray) -> float:
-        return float(np.mean(a[voiced])) if voiced.any() else 0.0
-
-    key, mode, mode_conf = estimate_key(frames.chroma[:, voiced])
-    onsets = onset_frames(frames, silent)
-    speech_share = speech_share_of(frames, silent)
-    silence_share = float(np.mean(silent)) if n else 1.0
-    summary = {
-        "loudness_db": loudness_db(frames.rms_db),
-        # Over non-silent frames: digital silence would otherwise dominate the low percentile.
-        "dynamic_range_db": (float(np.percentile(frames.rms_db[voiced], 95)
-                                   - np.percentile(frames.rms_db[voiced], 10))
-                             if voiced.any() else 0.0),
-        "tempo_bpm": tempo_bpm(frames, silent, onsets=onsets),
-        "onset_rate_per_s": len(onsets) / duration_s if n else 0.0,
-        "spectral_centroid_hz": mean_over_voiced(frames.centroid_hz),
-        "spectral_rolloff_hz": mean_over_voiced(frames.rolloff_hz),
-        "spectral_flatness": mean_over_voiced(frames.flatness),
-        "key": key,
-        "mode": mode,
-        "mode_confidence": mode_conf,
-        "silence_share": silence_share,
-        "speech_share": speech_share,
-        "music_share": max(0.0, 1.0 - silence_share - speech_share),
-    }
-    summary["arousal"], summary["valence"] = arousal_valence(summary)
-    return {k: (float(v) if not isinstance(v, str) else v) for k, v in summary.items()}
-
+# ------------------------------------------------------------- measures of a span of frames
 
 def silent_frames(rms_db: np.ndarray) -> np.ndarray:
     """Boolean (n,): below SILENCE_FLOOR_DB, or more than SILENCE_RELATIVE_DB under the peak."""
@@ -244,10 +238,10 @@ def loudness_db(rms_db: np.ndarray) -> float:
     return float(max(RMS_FLOOR_DB, 10.0 * np.log10(energy)))
 
 
-def tempo_bpm(frames: FrameFeatures, silent: np.ndarray, *, onsets: np.ndarray) -> float:
+def tempo_bpm(frames: FrameFeatures, silent: np.ndarray, *, onsets: np.ndarray) -> float | None:
     """Global tempo from the onset envelope (librosa's tempogram with its 120 BPM prior).
 
-    0.0 when the span is shorter than MIN_TEMPO_S, silent, or has fewer than
+    None when the span is shorter than MIN_TEMPO_S, silent, or has fewer than
     MIN_TEMPO_ONSETS onsets (a held chord has no beat to measure). Spans longer than
     2 * TEMPO_BLOCK_S get the median over blocks of TEMPO_BLOCK_S, which bounds memory
     (the tempogram holds ~400 values per frame) on whole films.
@@ -256,14 +250,14 @@ def tempo_bpm(frames: FrameFeatures, silent: np.ndarray, *, onsets: np.ndarray) 
 
     n = frames.n_frames
     if frames.duration_s < MIN_TEMPO_S or silent.all() or len(onsets) < MIN_TEMPO_ONSETS:
-        return 0.0
+        return None
     if frames.duration_s > 2 * TEMPO_BLOCK_S:
         block = int(round(TEMPO_BLOCK_S / frames.hop_s))
         tempos = [tempo_bpm(frames.frame_range(i, i + block), silent[i:i + block],
                             onsets=onsets[(onsets >= i) & (onsets < i + block)] - i)
                   for i in range(0, n, block)]
-        tempos = [t for t in tempos if t > 0]
-        return float(np.median(tempos)) if tempos else 0.0
+        tempos = [t for t in tempos if t is not None]
+        return float(np.median(tempos)) if tempos else None
     bpm = librosa.feature.tempo(onset_envelope=frames.onset_strength.astype(np.float64),
                                 sr=frames.sample_rate_hz, hop_length=frames.hop_length)
     return float(bpm[0])
@@ -292,8 +286,7 @@ def estimate_key(chroma: np.ndarray) -> tuple[str, str, float]:
     profile = chroma.sum(axis=1) if chroma.size else np.zeros(12)
     if float(np.ptp(profile)) <= 1e-9:
         return "C", "major", 0.0
-    major = np.array([_corr(profile, np.roll(_MAJOR_PROFILE, k)) for k in range(12)])
-    minor = np.array([_corr(profile, np.roll(_MINOR_PROFILE, k)) for k in range(12)])
+    major, minor = _KEY_PROFILES @ _standardized(profile) / 12.0
     if major.max() >= minor.max():
         key, mode = int(major.argmax()), "major"
     else:
@@ -302,73 +295,10 @@ def estimate_key(chroma: np.ndarray) -> tuple[str, str, float]:
     return PITCH_CLASSES[key], mode, float(min(1.0, margin / MODE_MARGIN_FULL))
 
 
-def _corr(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.corrcoef(a, b)[0, 1])
-
-
-# ------------------------------------------------------------------------- speech vs music
-# Each cue is turned into a score, roughly -1 (music-like) .. +1 (speech-like) per
-# (value - centre) / scale, clipped to +-2; a window is speech when the sum is positive.
-# Centres and scales were set by hand on read speech, jazz, orchestral music and old film
-# dialogue (see tests/test_audio.py); they are constants, not fitted statistics.
-_SPEECH_CUES = {
-    # Scheirer & Slaney (1997) "percentage of low-energy frames": speech pauses between
-    # syllables and words leave many frames below half the window's mean RMS.
-    "low_energy_share": (0.15, 0.10),
-    # Scheirer & Slaney's ZCR variance: voiced/unvoiced alternation makes the ZCR jump.
-    # Used as coefficient of variation so the level of the ZCR does not matter.
-    "zcr_variation": (0.55, 0.20),
-    # Harmonic cues (not in Scheirer & Slaney): music holds pitches, so consecutive chroma
-    # frames stay alike and a few pitch classes dominate; speech glides and spreads.
-    "chroma_change": (0.045, 0.02),      # 1 - mean cosine similarity of consecutive frames
-    "chroma_spread": (-0.40, 0.05),      # minus the share of chroma in the top 3 classes
-}
-
-
-def speech_cues(frames: FrameFeatures, silent: np.ndarray) -> dict[str, float]:
-    """The cue values of one window of frames (names as in ``_SPEECH_CUES``)."""
-    rms = 10.0 ** (frames.rms_db.astype(np.float64) / 20.0)
-    zcr = frames.zcr.astype(np.float64)
-    cues = {
-        "low_energy_share": float(np.mean(rms < 0.5 * rms.mean())),
-        "zcr_variation": float(zcr.std() / (zcr.mean() + 1e-9)),
-        "chroma_change": _SPEECH_CUES["chroma_change"][0],   # neutral unless measurable
-        "chroma_spread": _SPEECH_CUES["chroma_spread"][0],
-    }
-    chroma = frames.chroma[:, ~silent].astype(np.float64)
-    if chroma.shape[1] >= 3:
-        frames_unit = unit(chroma, axis=0)
-        cues["chroma_change"] = float(1.0 - np.mean(np.sum(frames_unit[:, 1:] * frames_unit[:, :-1], axis=0)))
-        totals = np.sort(chroma.sum(axis=1))[::-1]
-        cues["chroma_spread"] = float(-totals[:3].sum() / (totals.sum() + 1e-9))
-    return cues
-
-
-def speech_score(cues: dict[str, float]) -> float:
-    """Sum of clipped per-cue scores; > 0 means speech."""
-    return float(sum(np.clip((cues[name] - centre) / scale, -2.0, 2.0)
-                     for name, (centre, scale) in _SPEECH_CUES.items()))
-
-
-def speech_share_of(frames: FrameFeatures, silent: np.ndarray) -> float:
-    """Share of all frames that are non-silent and lie in a window classified as speech."""
-    n = frames.n_frames
-    if n == 0 or silent.all():
-        return 0.0
-    per_window = max(1, round(CLASSIFY_WINDOW_S / frames.hop_s))
-    speech_frames = 0
-    for idx in np.array_split(np.arange(n), max(1, round(n / per_window))):
-        window = frames.frame_range(int(idx[0]), int(idx[-1]) + 1)
-        voiced = int(np.count_nonzero(~silent[idx]))
-        if voiced and speech_score(speech_cues(window, silent[idx])) > 0:
-            speech_frames += voiced
-    return speech_frames / n
-
-
 # ------------------------------------------------------------------ vector for the embedding
 # The audio embedding's model id, also in the engine's versions: change it with the vector's
 # names or scaling.
-FEATURE_VECTOR_ID = "tagger-audio-features-v1"
+FEATURE_VECTOR_ID = "tagger-audio-features-v2"
 FEATURE_VECTOR_NAMES: tuple[str, ...] = (
     "loudness", "dynamic_range", "tempo", "onset_rate", "spectral_centroid",
     "spectral_rolloff", "spectral_flatness", "mode", "key_fifths_cos", "key_fifths_sin",
@@ -380,16 +310,21 @@ def feature_vector(summary: dict) -> np.ndarray:
     """float32 (len(FEATURE_VECTOR_NAMES),): a summary scaled to about [-1, 1] by fixed constants.
 
     Level and counts are mapped linearly, frequencies and tempo on log scales (tempo as
-    octaves from 120 BPM, so half/double-tempo errors are symmetric; unknown tempo -> 0),
-    mode as +-mode_confidence, key as cos/sin of its angle on the circle of fifths (0 when
-    the span is silent), shares and mood as 2x - 1. Everything is clipped to [-1, 1].
+    octaves from 120 BPM, so half/double-tempo errors are symmetric), mode as
+    +-mode_confidence, key as cos/sin of its angle on the circle of fifths, shares and mood as
+    2x - 1. What was not measured (None: no music for tempo, key and mode; no mood) maps to 0.
+    Everything is clipped to [-1, 1].
     """
-    tempo = float(summary["tempo_bpm"])
+    tempo = summary["tempo_bpm"] or 0.0
     centroid = max(float(summary["spectral_centroid_hz"]), 1.0)
     rolloff = max(float(summary["spectral_rolloff_hz"]), 1.0)
-    fifths = (PITCH_CLASSES.index(summary["key"]) * 7) % 12   # C=0, G=1, D=2, ...
+    tonal = 0.0 if summary["key"] is None else 1.0
+    fifths = (PITCH_CLASSES.index(summary["key"] or "C") * 7) % 12   # C=0, G=1, D=2, ...
     angle = 2.0 * math.pi * fifths / 12.0
-    tonal = 0.0 if float(summary["silence_share"]) >= 0.999 else 1.0
+
+    def centred(share_or_mood: float | None) -> float:
+        return 0.0 if share_or_mood is None else 2.0 * float(share_or_mood) - 1.0
+
     values = {
         "loudness": (float(summary["loudness_db"]) + 30.0) / 20.0,       # -50 .. -10 dBFS
         "dynamic_range": float(summary["dynamic_range_db"]) / 20.0 - 1.0,  # 0 .. 40 dB
@@ -398,14 +333,14 @@ def feature_vector(summary: dict) -> np.ndarray:
         "spectral_centroid": math.log2(centroid / 1500.0) / 1.6,          # ~500 .. 4500 Hz
         "spectral_rolloff": math.log2(rolloff / 3000.0) / 2.0,            # 750 .. 12000 Hz
         "spectral_flatness": (math.log10(float(summary["spectral_flatness"]) + 1e-4) + 2.0) / 2.0,
-        "mode": (1.0 if summary["mode"] == "major" else -1.0) * float(summary["mode_confidence"]),
+        "mode": (1.0 if summary["mode"] == "major" else -1.0) * float(summary["mode_confidence"] or 0.0),
         "key_fifths_cos": tonal * math.cos(angle),
         "key_fifths_sin": tonal * math.sin(angle),
-        "silence_share": 2.0 * float(summary["silence_share"]) - 1.0,
-        "speech_share": 2.0 * float(summary["speech_share"]) - 1.0,
-        "music_share": 2.0 * float(summary["music_share"]) - 1.0,
-        "arousal": 2.0 * float(summary["arousal"]) - 1.0,
-        "valence": 2.0 * float(summary["valence"]) - 1.0,
+        "silence_share": centred(summary["silence_share"]),
+        "speech_share": centred(summary["speech_share"]),
+        "music_share": centred(summary["music_share"]),
+        "arousal": centred(summary["arousal"]),
+        "valence": centred(summary["valence"]),
     }
     vec = np.array([values[name] for name in FEATURE_VECTOR_NAMES], dtype=np.float32)
     return np.clip(vec, -1.0, 1.0)

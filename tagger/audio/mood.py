@@ -1,86 +1,196 @@
-"""Heuristic mood (arousal, valence) of a span of audio from its summary features.
+"""Arousal and valence of a span of audio, from a model fitted to listeners' labels.
 
 Mood is placed on Russell's (1980) circumplex: arousal (calm .. energetic) and valence
-(sad/dark .. happy/bright), each reported in [0, 1]. The cues and their directions follow
-the music-psychology literature:
+(negative .. positive), each reported in [0, 1] as the probability of the high side.
 
-* Gabrielsson & Lindstroem (2010), "The role of structure in the musical expression of
-  emotions" (Handbook of Music and Emotion): loud, fast, high/bright, many-event music reads
-  as active; major mode and fast tempo read as happy, minor mode and slow tempo as sad.
-* Eerola & Vuoskoski (2011), "A comparison of the discrete and dimensional models of emotion
-  in music" (Psychology of Music 39(1)): the two-dimensional valence/arousal model.
-* Eerola, Friberg & Bresin (2013), "Emotional expression in music: contribution, linearity,
-  and additivity of primary musical cues" (Frontiers in Psychology 4:487): mode and tempo
-  dominate valence, and cues combine mostly additively, which justifies a weighted sum.
+Four logistic regressions, fitted by ``benchmarks/audio_mood.py --fit`` on the 4Q music
+emotion set (Panda, Malheiro & Paiva 2018, "Novel audio features for music emotion
+recognition", IEEE Trans. Affective Computing; 900 30-second clips labelled by Russell
+quadrant), hold their numbers in ``mood_model.json`` next to this file, with a note of how
+they were made and their cross-validated scores:
 
-This is a transparent heuristic, not a trained model: the weights below are round numbers
-chosen by hand, and cues that are unknown (tempo 0.0 on short spans) are left out.
+* ``music_arousal`` and ``music_valence`` read features of the span's music frames;
+* ``speech_arousal`` and ``speech_valence`` read prosody of its speech frames (level spread,
+  syllable-onset rate, spectral flux, brightness). In the 4Q clips the speech
+  detector finds the sung voice, so these weights are fitted on singing, not on dialogue.
+
+A span's arousal (valence) is the mean of the music and speech estimates weighted by their
+seconds; None where the span has under ``MIN_MOOD_S`` of either.
 """
 from __future__ import annotations
 
-# Recorded in the engine's versions: change it with the weights or ranges below.
-MOOD_VERSION = "heuristic-circumplex-v1"
+import json
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
-# Arousal: weights of the cues, each first mapped linearly onto 0..1 between (low, high).
-AROUSAL_WEIGHTS = {"loudness": 0.35, "onsets": 0.25, "tempo": 0.20, "brightness": 0.20}
-LOUDNESS_RANGE_DB = (-45.0, -10.0)      # quiet .. loud (RMS dBFS)
-ONSET_RANGE_PER_S = (0.0, 6.0)          # sparse .. busy
-TEMPO_RANGE_BPM = (60.0, 180.0)         # slow .. fast
-CENTROID_RANGE_HZ = (500.0, 3000.0)     # dark .. bright
+import numpy as np
 
-# Valence: weights of cues mapped onto -1..1, then 0.5 + 0.5 * weighted sum.
-VALENCE_WEIGHTS = {"mode": 0.45, "tempo": 0.35, "brightness": 0.20}
-VALENCE_TEMPO_CENTRE_BPM, VALENCE_TEMPO_SCALE_BPM = 100.0, 60.0
-VALENCE_CENTROID_CENTRE_HZ, VALENCE_CENTROID_SCALE_HZ = 1500.0, 1500.0
+from tagger.audio.features import estimate_key
+from tagger.errors import InputError
 
+if TYPE_CHECKING:
+    from tagger.audio.features import FrameFeatures
+    from tagger.audio.summary import SoundClasses
 
-def arousal_valence(summary: dict) -> tuple[float, float]:
-    """(arousal, valence), each in [0, 1], from a summary with the ``audio.*`` keys.
-
-    arousal = weighted mean of loudness, onset rate, tempo and spectral centroid, each
-    mapped to 0..1 over the ranges above (weights 0.35 / 0.25 / 0.20 / 0.20; tempo is left
-    out and the rest renormalised when it is unknown, i.e. 0.0).
-
-    valence = 0.5 + 0.5 * (0.45 * mode + 0.35 * tempo + 0.20 * brightness) where
-    mode = +1 major / -1 minor times mode_confidence times the music share of the non-silent
-    audio (speech has no meaningful mode), tempo = (bpm - 100) / 60 and
-    brightness = (centroid - 1500 Hz) / 1500 Hz, each clipped to -1..1 and 0 when unknown.
-    """
-    tempo = float(summary.get("tempo_bpm", 0.0))
-    centroid = float(summary.get("spectral_centroid_hz", 0.0))
-
-    arousal_cues = {
-        "loudness": _unit(summary["loudness_db"], LOUDNESS_RANGE_DB),
-        "onsets": _unit(summary["onset_rate_per_s"], ONSET_RANGE_PER_S),
-        "brightness": _unit(centroid, CENTROID_RANGE_HZ),
-    }
-    if tempo > 0:
-        arousal_cues["tempo"] = _unit(tempo, TEMPO_RANGE_BPM)
-    weight = sum(AROUSAL_WEIGHTS[k] for k in arousal_cues)
-    arousal = sum(AROUSAL_WEIGHTS[k] * v for k, v in arousal_cues.items()) / weight
-
-    sounding = float(summary.get("speech_share", 0.0)) + float(summary.get("music_share", 0.0))
-    music_weight = float(summary.get("music_share", 0.0)) / sounding if sounding > 0 else 0.0
-    sign = 1.0 if summary.get("mode") == "major" else -1.0
-    valence_cues = {
-        "mode": sign * float(summary.get("mode_confidence", 0.0)) * music_weight,
-        "tempo": (_signed((tempo - VALENCE_TEMPO_CENTRE_BPM) / VALENCE_TEMPO_SCALE_BPM)
-                  if tempo > 0 else 0.0),
-        "brightness": (_signed((centroid - VALENCE_CENTROID_CENTRE_HZ) / VALENCE_CENTROID_SCALE_HZ)
-                       if centroid > 0 else 0.0),
-    }
-    valence = 0.5 + 0.5 * sum(VALENCE_WEIGHTS[k] * v for k, v in valence_cues.items())
-    return _clip01(arousal), _clip01(valence)
+MOOD_MODEL_FILE = Path(__file__).with_name("mood_model.json")
+# What the file's "note" tells about how its numbers were made.
+MOOD_FILE_NOTE_KEYS = ("made_by", "date", "data_set", "labels", "model", "clips", "cv", "cv_scores")
+MIN_MOOD_S = 1.0         # seconds of music (or speech) a span needs for that part's estimate
+MOOD_PARTS = ("music", "speech")
+MOOD_TARGETS = ("arousal", "valence")
 
 
-def _unit(value: float, low_high: tuple[float, float]) -> float:
-    low, high = low_high
-    return _clip01((float(value) - low) / (high - low))
+# --------------------------------------------------------------------- inputs of the models
+# Each input is a plain function of the frames picked by a mask (and the span's onset frames);
+# names carry units. The model file names the inputs each regression uses. None depends on the
+# absolute level: the 4Q clips are mastered CDs, near -12 dBFS, while a film's score sits far
+# lower in its mix, so a fitted loudness weight would call every film cue calm. Level spread,
+# spectral flux (differences of dB) and spectral shape do not move with a gain change.
+
+def _level_spread_db(f: FrameFeatures, m: np.ndarray, onsets: np.ndarray) -> float:
+    return float(np.std(f.rms_db[m]))
 
 
-def _signed(x: float) -> float:
-    return max(-1.0, min(1.0, float(x)))
+def _flux_mean(f: FrameFeatures, m: np.ndarray, onsets: np.ndarray) -> float:
+    return float(np.mean(f.onset_strength[m]))
 
 
-def _clip01(x: float) -> float:
-    return max(0.0, min(1.0, float(x)))
+def _onset_rate_per_s(f: FrameFeatures, m: np.ndarray, onsets: np.ndarray) -> float:
+    return float(np.count_nonzero(m[onsets])) / (np.count_nonzero(m) * f.hop_s)
+
+
+def _centroid_octaves(f: FrameFeatures, m: np.ndarray, onsets: np.ndarray) -> float:
+    return float(np.mean(np.log2(np.maximum(f.centroid_hz[m], 20.0) / 1000.0)))
+
+
+def _rolloff_octaves(f: FrameFeatures, m: np.ndarray, onsets: np.ndarray) -> float:
+    return float(np.mean(np.log2(np.maximum(f.rolloff_hz[m], 20.0) / 1000.0)))
+
+
+def _flatness_log10(f: FrameFeatures, m: np.ndarray, onsets: np.ndarray) -> float:
+    return float(np.mean(np.log10(f.flatness[m] + 1e-5)))
+
+
+def _zero_crossing_rate(f: FrameFeatures, m: np.ndarray, onsets: np.ndarray) -> float:
+    return float(np.mean(f.zcr[m]))
+
+
+def _mode_signed(f: FrameFeatures, m: np.ndarray, onsets: np.ndarray) -> float:
+    _, mode, confidence = estimate_key(f.chroma[:, m])
+    return confidence if mode == "major" else -confidence
+
+
+def _chroma_change(f: FrameFeatures, m: np.ndarray, onsets: np.ndarray) -> float:
+    chroma = f.chroma[:, m].astype(np.float64)
+    if chroma.shape[1] < 3:
+        return 0.0
+    unit = chroma / (np.linalg.norm(chroma, axis=0, keepdims=True) + 1e-9)
+    return float(1.0 - np.mean(np.sum(unit[:, 1:] * unit[:, :-1], axis=0)))
+
+
+INPUTS: dict[str, Callable[..., float]] = {
+    "level_spread_db": _level_spread_db,      # std of frame RMS level, dB
+    "flux_mean": _flux_mean,                  # mean log-mel spectral flux (onset strength)
+    "onset_rate_per_s": _onset_rate_per_s,    # onsets per second of the masked frames
+    "centroid_octaves": _centroid_octaves,    # mean log2(spectral centroid / 1 kHz)
+    "rolloff_octaves": _rolloff_octaves,      # mean log2(85 % roll-off / 1 kHz)
+    "flatness_log10": _flatness_log10,        # mean log10 spectral flatness
+    "zero_crossing_rate": _zero_crossing_rate,  # crossings per sample
+    "mode_signed": _mode_signed,              # +confidence major, -confidence minor
+    "chroma_change": _chroma_change,          # 1 - cosine of consecutive chroma frames
+}
+
+
+def mood_inputs(frames: FrameFeatures, mask: np.ndarray, onsets: np.ndarray,
+                names: tuple[str, ...] | None = None) -> dict[str, float]:
+    """The named inputs (all by default) over the frames where ``mask`` is True."""
+    return {name: INPUTS[name](frames, mask, onsets) for name in (names or tuple(INPUTS))}
+
+
+# ----------------------------------------------------------------------------- the model
+
+@dataclass(frozen=True)
+class Logistic:
+    """P(high) = sigmoid(bias + sum(weight * (x - mean) / scale)) over named inputs."""
+    inputs: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    weight: np.ndarray
+    bias: float
+
+    def probability(self, values: dict[str, float]) -> float:
+        x = np.array([values[name] for name in self.inputs], dtype=np.float64)
+        z = self.bias + float(np.dot(self.weight, (x - self.mean) / self.scale))
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+@dataclass(frozen=True)
+class MoodModel:
+    version: str
+    models: dict[str, Logistic]     # "music_arousal", "speech_valence", ...
+
+    def inputs_of(self, part: str) -> tuple[str, ...]:
+        """Every input the part's regressions read, in a fixed order."""
+        names = [n for t in MOOD_TARGETS for n in self.models[f"{part}_{t}"].inputs]
+        return tuple(dict.fromkeys(names))
+
+
+@lru_cache(maxsize=4)
+def load_mood_model(path: Path = MOOD_MODEL_FILE) -> MoodModel:
+    """Read the fitted numbers once per process; a malformed file names the field."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as error:
+        raise InputError(path, f"cannot read the mood model: {error}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("version"), str):
+        raise InputError(path, "expected an object with a string 'version'", field="version")
+    models = {}
+    for part in MOOD_PARTS:
+        for target in MOOD_TARGETS:
+            key = f"{part}_{target}"
+            models[key] = _logistic(path, key, data.get("models", {}).get(key))
+    return MoodModel(data["version"], models)
+
+
+def _logistic(path: Path, key: str, spec) -> Logistic:
+    if not isinstance(spec, dict):
+        raise InputError(path, "missing", item=f"models.{key}")
+    try:
+        inputs = tuple(spec["inputs"])
+        arrays = [np.asarray(spec[name], dtype=np.float64) for name in ("mean", "scale", "weight")]
+        bias = float(spec["bias"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise InputError(path, f"bad or missing value ({error})", item=f"models.{key}") from None
+    unknown = [name for name in inputs if name not in INPUTS]
+    if unknown:
+        raise InputError(path, f"unknown inputs {unknown}; known: {sorted(INPUTS)}",
+                         item=f"models.{key}", field="inputs")
+    if any(a.shape != (len(inputs),) for a in arrays) or np.any(arrays[1] <= 0):
+        raise InputError(path, f"mean, scale and weight need {len(inputs)} values each, scale > 0",
+                         item=f"models.{key}")
+    return Logistic(inputs, *arrays, bias=bias)
+
+
+def estimate_mood(frames: FrameFeatures, classes: SoundClasses, *, onsets: np.ndarray) -> dict:
+    """{"arousal": a, "valence": v}, each in [0, 1] or None (see the module's docstring)."""
+    model = load_mood_model()
+    parts = {}
+    for part, mask in (("music", classes.music), ("speech", classes.speech)):
+        part_s = float(np.count_nonzero(mask)) * frames.hop_s
+        if part_s >= MIN_MOOD_S:
+            parts[part] = (part_s, mood_inputs(frames, mask, onsets, model.inputs_of(part)))
+    return mood_from_inputs(model, parts)
+
+
+def mood_from_inputs(model: MoodModel, parts: dict[str, tuple[float, dict[str, float]]]) -> dict:
+    """Combine the parts' estimates, each weighted by its seconds: part -> (seconds, inputs)."""
+    if not parts:
+        return {"arousal": None, "valence": None}
+    estimates = [[model.models[f"{part}_{t}"].probability(values) for t in MOOD_TARGETS]
+                 for part, (_, values) in parts.items()]
+    arousal, valence = np.average(np.array(estimates), axis=0,
+                                  weights=[seconds for seconds, _ in parts.values()])
+    return {"arousal": float(arousal), "valence": float(valence)}

@@ -84,6 +84,14 @@ class EmbeddingRecord:
 
 
 @dataclass
+class SessionRecord:
+    """A web app sign-in, as the catalog keeps it (the session id itself is never stored)."""
+    editor: str
+    created_unix_s: float
+    last_seen_unix_s: float
+
+
+@dataclass
 class TitleResult:
     """One title's analysis as the engine hands it to the catalog: a success or a failure."""
     id: str

@@ -1,6 +1,7 @@
 """What the editors' review stores: editors and their hashed credentials, decisions on tags with
-their append-only log, and the reads of the review queue. What a decision means, and how
-passwords are hashed, is tagger.review's; here is only how it is kept."""
+their append-only log, and the pending tags bulk decisions act on (the queue's stored order is
+queue.py's). What a decision means, and how passwords are hashed, is tagger.review's; here is
+only how it is kept."""
 from __future__ import annotations
 
 import json
@@ -21,6 +22,11 @@ class ReviewStore:
     def set_editor_token_hash(self, name: str, token_hash: str) -> bool:
         """Replace an editor's token hash; False when there is no such editor."""
         cursor = self.conn.execute("UPDATE editors SET token_hash=? WHERE name=?", (token_hash, name))
+        return cursor.rowcount == 1
+
+    def set_editor_password_hash(self, name: str, password_hash: str) -> bool:
+        """Replace an editor's password hash; False when there is no such editor."""
+        cursor = self.conn.execute("UPDATE editors SET password_hash=? WHERE name=?", (password_hash, name))
         return cursor.rowcount == 1
 
     def editors(self) -> list[dict]:
@@ -67,6 +73,7 @@ class ReviewStore:
                 " after_status, version, comment) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (*where, decided.editor, stamp, before.status if before else None,
                  before.confidence if before else None, stored.status, stored.version, decided.comment))
+            self._requeue(title_id)
         return stored
 
     def pending_tags(self, *, title_id: str | None = None, facet: str | None = None,
@@ -84,29 +91,28 @@ class ReviewStore:
         return [(r["title_id"], tag_from_row(r))
                 for r in self.conn.execute(sql + " ORDER BY title_id, confidence DESC", args)]
 
-    def decisions(self, title_id: str, tag: str | None = None) -> list[dict]:
-        """The title's logged decisions (of one tag, when given), oldest first."""
+    def decided_tags(self) -> list[tuple[str, str, str]]:
+        """(title id, tag, status) of every title-level tag whose current status an editor set
+        (accepted, added, rejected), by title: the labels the learned tag models take from a catalog."""
+        return [(r["title_id"], r["tag"], r["status"]) for r in self.conn.execute(
+            "SELECT title_id, tag, status FROM tags WHERE scene_idx=? AND status IN ('accepted', 'added', 'rejected')"
+            " ORDER BY title_id, tag", (TITLE_SCENE,))]
+
+    def decisions(self, title_id: str, tag: str | None = None, *, after_id: int | None = None,
+                  limit: int | None = None, newest_first: bool = False) -> list[dict]:
+        """The title's logged decisions (of one tag, when given), oldest first (newest first with
+        `newest_first`); up to `limit` of them, after the decision `after_id` in that order."""
         sql, args = "SELECT * FROM tag_decisions WHERE title_id=?", [title_id]
         if tag is not None:
             sql += " AND tag=?"
             args.append(tag)
+        if after_id is not None:
+            sql += " AND id < ?" if newest_first else " AND id > ?"
+            args.append(after_id)
+        sql += " ORDER BY id DESC LIMIT ?" if newest_first else " ORDER BY id LIMIT ?"
+        args.append(-1 if limit is None else limit)
         return [{"id": r["id"], "title_id": r["title_id"], "tag": r["tag"], "scene": scene_of(r["scene_idx"]),
                  "editor": r["editor"], "at": r["at"], "before_status": r["before_status"],
                  "before_confidence": r["before_confidence"], "after_status": r["after_status"],
                  "version": r["version"], "comment": r["comment"]}
-                for r in self.conn.execute(sql + " ORDER BY id", args)]
-
-    # -- the queue's view of titles -------------------------------------------------------
-    def title_review_facts(self) -> dict[str, dict]:
-        """Per title id: title, metadata, created_at, the producing run's pipeline (None if
-        unknown), its scene count and its effective title-level tag count."""
-        rows = self.conn.execute(
-            "SELECT t.id, t.title, t.metadata, t.created_at, r.pipeline,"
-            " (SELECT COUNT(*) FROM scenes s WHERE s.title_id=t.id) AS scene_count,"
-            " (SELECT COUNT(*) FROM tags g WHERE g.title_id=t.id AND g.scene_idx=? AND g.status!='rejected')"
-            "   AS tag_count"
-            " FROM titles t LEFT JOIN runs r ON r.id = t.run_id", (TITLE_SCENE,))
-        return {r["id"]: {"title": r["title"], "metadata": json.loads(r["metadata"]), "created_at": r["created_at"],
-                          "pipeline": json.loads(r["pipeline"]) if r["pipeline"] else None,
-                          "scenes": r["scene_count"], "tags": r["tag_count"]}
-                for r in rows}
+                for r in self.conn.execute(sql, args)]

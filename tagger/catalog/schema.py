@@ -130,4 +130,48 @@ MIGRATIONS: list[str] = [
         value TEXT NOT NULL
     );
     """,
+    # 3: the web app's sign-in sessions, kept server-side so that signing out (or a new password
+    #    or token) ends them; the cookie carries a random session id, the catalog only its sha256
+    """
+    CREATE TABLE sessions (
+        id_hash TEXT PRIMARY KEY,        -- sha256 hex of the session id in the editor's cookie
+        editor TEXT NOT NULL REFERENCES editors(name) ON DELETE CASCADE,
+        created_unix_s REAL NOT NULL,    -- seconds since 1970 (UTC): the absolute lifetime runs from here
+        last_seen_unix_s REAL NOT NULL   -- the idle lifetime runs from here
+    );
+    CREATE INDEX sessions_by_editor ON sessions (editor);
+    """,
+    # 4: the review queue kept ready for paging: one row per pending (auto) title-level tag with
+    #    its priority and the parts shown with it, written with the tags (catalog/queue.py), so a
+    #    page is an indexed range read; for the paged title list, each title's searched text
+    #    (id, title, synopsis, lower case) kept narrow by triggers, and indexes for its filters
+    """
+    CREATE TABLE review_queue (
+        title_id TEXT NOT NULL REFERENCES titles(id) ON DELETE CASCADE,
+        tag TEXT NOT NULL,
+        facet TEXT NOT NULL,
+        confidence REAL NOT NULL,
+        priority REAL NOT NULL,          -- rounded as shown; the queue's order is by this first
+        uncertainty REAL NOT NULL,
+        recency REAL NOT NULL,           -- as of the date in settings 'review_queue_date'
+        reach REAL NOT NULL,
+        PRIMARY KEY (title_id, tag)
+    ) WITHOUT ROWID;
+    CREATE INDEX review_queue_in_order ON review_queue (priority DESC, confidence, title_id, tag);
+    CREATE INDEX review_queue_by_facet ON review_queue (facet, priority DESC, confidence, title_id, tag);
+    CREATE INDEX titles_by_status ON titles (status, id);
+    CREATE INDEX tags_by_facet ON tags (facet, title_id);
+    CREATE TABLE title_search (         -- what ?q= searches, without reading the wide titles rows
+        id TEXT PRIMARY KEY REFERENCES titles(id) ON DELETE CASCADE,
+        text TEXT NOT NULL              -- lower(id, title, synopsis), joined by char(31)
+    ) WITHOUT ROWID;
+    INSERT INTO title_search SELECT id, lower(id || char(31) || title || char(31)
+        || coalesce(json_extract(metadata, '$.synopsis'), '')) FROM titles;
+    CREATE TRIGGER title_search_insert AFTER INSERT ON titles
+    BEGIN INSERT INTO title_search VALUES (new.id, lower(new.id || char(31) || new.title || char(31)
+        || coalesce(json_extract(new.metadata, '$.synopsis'), ''))); END;
+    CREATE TRIGGER title_search_update AFTER UPDATE OF title, metadata ON titles
+    BEGIN UPDATE title_search SET text = lower(new.id || char(31) || new.title || char(31)
+        || coalesce(json_extract(new.metadata, '$.synopsis'), '')) WHERE id = new.id; END;
+    """,
 ]

@@ -57,11 +57,13 @@ class TitleStore:
             c.executemany("INSERT INTO embeddings VALUES (?,?,?,?,?,?)",
                           [(title_id, e.space, e.model_id, e.dim, e.version, np.asarray(e.vector, "<f4").tobytes())
                            for e in result.embeddings])
+            self._requeue(title_id)
 
     def write_failure(self, result: TitleResult, *, run_id: int) -> None:
         """Mark the title failed with its error; what an earlier run stored is kept."""
         with self.transaction():
             self._upsert_title(result, run_id=run_id, stamp=now(), keep_previous=True)
+            self._requeue(result.id)   # its metadata and run changed; the priorities depend on them
 
     def _upsert_title(self, r: TitleResult, *, run_id: int, stamp: str, keep_previous: bool = False) -> None:
         exists = self.title_exists(r.id)

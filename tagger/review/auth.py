@@ -2,7 +2,8 @@
 
 Passwords: scrypt (n=2**14, r=8, p=1) with a 16-byte salt per editor, stored as
 ``scrypt$n$r$p$salt_hex$hash_hex``. API tokens: 32 random bytes, shown once; the catalog
-keeps only their sha256 (a random token needs no salt or slow hash).
+keeps only their sha256 (a random token needs no salt or slow hash). A new password or token
+ends the editor's web sessions: whoever held the old credential is signed out.
 """
 from __future__ import annotations
 
@@ -50,8 +51,7 @@ def add_editor(catalog, name: str, password: str) -> str:
     if not _NAME.match(name):
         raise ReviewError(f"editor name {name!r}: use 1-64 letters, digits, '.', '_' or '-', starting with a "
                           "letter or digit")
-    if len(password) < MIN_PASSWORD_CHARS:
-        raise ReviewError(f"editor {name!r}: password must have at least {MIN_PASSWORD_CHARS} characters")
+    _check_password(name, password)
     if catalog.editor_exists(name):
         raise ReviewError(f"editor {name!r} already exists in {catalog.path}; `tagger editors token {name}` "
                           "makes a new token")
@@ -61,11 +61,29 @@ def add_editor(catalog, name: str, password: str) -> str:
 
 
 def new_editor_token(catalog, name: str) -> str:
-    """Replace an editor's API token (the old one stops working); returns the new one."""
+    """Replace an editor's API token (the old one stops working, and so do the editor's web
+    sessions); returns the new one."""
     token = new_token()
-    if not catalog.set_editor_token_hash(name, hash_token(token)):
-        raise ReviewError(f"no editor {name!r} in {catalog.path}")
+    with catalog.transaction():
+        if not catalog.set_editor_token_hash(name, hash_token(token)):
+            raise ReviewError(f"no editor {name!r} in {catalog.path}")
+        catalog.end_editor_sessions(name)
     return token
+
+
+def set_password(catalog, name: str, password: str) -> None:
+    """Give an editor a new password; the editor's web sessions end."""
+    _check_password(name, password)
+    password_hash = hash_password(password)
+    with catalog.transaction():
+        if not catalog.set_editor_password_hash(name, password_hash):
+            raise ReviewError(f"no editor {name!r} in {catalog.path}")
+        catalog.end_editor_sessions(name)
+
+
+def _check_password(name: str, password: str) -> None:
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise ReviewError(f"editor {name!r}: password must have at least {MIN_PASSWORD_CHARS} characters")
 
 
 def editor_by_password(catalog, name: str, password: str) -> str | None:

@@ -139,7 +139,9 @@ def bulk_decide(catalog, action: str, *, editor: str, title_id: str | None = Non
                 for t, tag in pending]
 
 
-def history(catalog, title_id: str, tag: str | None = None) -> list[dict]:
-    """The title's decisions, oldest first."""
+def history(catalog, title_id: str, tag: str | None = None, *, after_id: int | None = None,
+            limit: int | None = None, newest_first: bool = False) -> list[dict]:
+    """The title's decisions, oldest first (newest first with `newest_first`); up to `limit`
+    after the decision `after_id`."""
     _require_title(catalog, title_id)
-    return catalog.decisions(title_id, tag)
+    return catalog.decisions(title_id, tag, after_id=after_id, limit=limit, newest_first=newest_first)

@@ -36,7 +36,8 @@ def evidence_text(evidence: dict) -> str:
         return f"{evidence.get('source', evidence['modality'])}: “{evidence['cue']}” ({score})"
     if evidence.get("source") == "child":
         return f"child tag {evidence.get('value')} ({score})"
-    return f"{evidence['modality']} {evidence.get('source', '')} ({score})".strip()
+    seen = f": {evidence['value']}" if evidence.get("value") else ""   # e.g. the ImageNet class in a keyframe
+    return f"{evidence['modality']} {evidence.get('source', '')}{seen} ({score})".strip()
 
 
 def tag_view(tag: dict, scenes: list[dict]) -> dict:
@@ -45,9 +46,15 @@ def tag_view(tag: dict, scenes: list[dict]) -> dict:
 
 
 def palette(visual: dict) -> list[dict]:
-    """Swatches: only well-formed #rrggbb colours reach a style attribute."""
-    return [{"hex": p["hex"], "percent": round(100 * float(p.get("share", 0)))}
-            for p in visual.get("palette") or [] if _HEX.match(str(p.get("hex", "")))]
+    """Swatches side by side (offset: where each starts, in percent); only well-formed #rrggbb
+    colours reach an SVG fill."""
+    swatches, offset = [], 0
+    for p in visual.get("palette") or []:
+        if _HEX.match(str(p.get("hex", ""))):
+            percent = round(100 * float(p.get("share", 0)))
+            swatches.append({"hex": p["hex"], "percent": percent, "offset": offset})
+            offset += percent
+    return swatches
 
 
 def pacing(visual: dict, scenes: list[dict]) -> dict | None:
@@ -68,7 +75,7 @@ def pacing(visual: dict, scenes: list[dict]) -> dict | None:
 
 def audio_mood(audio: dict) -> dict | None:
     """Arousal and valence (0..1, 0.5 neutral) as one of four moods, with tempo, key and loudness."""
-    if "arousal" not in audio or "valence" not in audio:
+    if audio.get("arousal") is None or audio.get("valence") is None:   # None: a silent title
         return None
     high_arousal, high_valence = audio["arousal"] >= 0.5, audio["valence"] >= 0.5
     words = {(True, True): "energetic, upbeat", (True, False): "tense, agitated",

@@ -11,6 +11,11 @@
                   until the catalog holds viewing numbers
 
 Ties go to the lower confidence, then title id and tag id, so the order is stable.
+
+The catalog keeps each pending tag's priority and parts stored, as of one date
+(tagger/catalog/queue.py calls title_parts and tag_parts below whenever a title, its tags or a
+decision are written, and for every title when the date changes), so that a page of the
+queue is an indexed range read. Those two functions are the one place the formula is applied.
 """
 from __future__ import annotations
 
@@ -51,28 +56,32 @@ def priority(confidence: float, threshold: float, recency_score: float, reach_sc
     return uncertainty(confidence, threshold) * (1.0 + recency_score + reach_score) / 3.0
 
 
-def review_queue(catalog, *, limit: int | None = 50, title_id: str | None = None, facet: str | None = None,
-                 today: dt.date | None = None) -> list[dict]:
-    """Pending title-level tags, highest priority first, each with its score's parts."""
-    today = today or dt.date.today()
-    titles = {}
-    for known_id, facts in catalog.title_review_facts().items():
-        settings = (facts["pipeline"] or {}).get("settings", {})
-        titles[known_id] = {
-            "title": facts["title"],
-            "threshold": float((settings.get("tags") or {}).get("threshold", DEFAULT_THRESHOLD)),
-            "recency": recency(facts["metadata"], facts["created_at"], today=today),
-            "reach": reach(facts["scenes"], facts["tags"]),
-        }
-    items = []
-    for tagged_id, t in catalog.pending_tags(title_id=title_id, facet=facet):
-        title = titles[tagged_id]
-        items.append({
-            "title_id": tagged_id, "title": title["title"], "tag": t.tag, "facet": t.facet,
-            "label": t.label, "confidence": t.confidence, "version": t.version, "evidence": t.evidence,
-            "priority": round(priority(t.confidence, title["threshold"], title["recency"], title["reach"]), 4),
-            "uncertainty": round(uncertainty(t.confidence, title["threshold"]), 4),
-            "recency": round(title["recency"], 4), "reach": round(title["reach"], 4),
-        })
-    items.sort(key=lambda i: (-i["priority"], i["confidence"], i["title_id"], i["tag"]))
-    return items if limit is None else items[:limit]
+# -- what the catalog stores (tagger/catalog/queue.py) -------------------------------------
+
+def title_parts(facts: dict, *, today: dt.date) -> tuple[float, float, float]:
+    """(threshold, recency, reach) of a title from its Catalog.title_review_facts entry."""
+    settings = (facts["pipeline"] or {}).get("settings", {})
+    threshold = float((settings.get("tags") or {}).get("threshold", DEFAULT_THRESHOLD))
+    return (threshold, recency(facts["metadata"], facts["created_at"], today=today),
+            reach(facts["scenes"], facts["tags"]))
+
+
+def tag_parts(confidence: float, title: tuple[float, float, float]) -> tuple[float, float, float, float]:
+    """(priority, uncertainty, recency, reach) of a pending tag, rounded as the queue shows them;
+    the queue is ordered by the rounded priority, then the tie-breaks above."""
+    threshold, recency_score, reach_score = title
+    return (round(priority(confidence, threshold, recency_score, reach_score), 4),
+            round(uncertainty(confidence, threshold), 4), round(recency_score, 4), round(reach_score, 4))
+
+
+def review_queue(catalog, *, limit: int | None = 50, after: list | None = None, title_id: str | None = None,
+                 facet: str | None = None, today: dt.date | None = None) -> list[dict]:
+    """Pending title-level tags, highest priority first, each with its score's parts; `after` is
+    the queue_key of the last item of the page before."""
+    catalog.refresh_queue(today or dt.date.today())
+    return catalog.queue_page(limit=limit, after=after, title_id=title_id, facet=facet)
+
+
+def queue_key(item: dict) -> list:
+    """Where an item stands in the queue's order (what Catalog.queue_page pages after)."""
+    return [item["priority"], item["confidence"], item["title_id"], item["tag"]]

@@ -1,37 +1,58 @@
 """The review web app (Flask): pages for signed-in editors and a JSON API under /api.
 
-Pages use a signed session cookie (key kept in the catalog) and a CSRF token on every
-state-changing request (form field ``csrf_token`` or header ``X-CSRF-Token``). The API takes
-``Authorization: Bearer TOKEN``; the pages' own scripts call it with their session and the
-CSRF header. Media are looked up in the catalog by title id and index, never by a path from
-the request. Each request opens its own Catalog connection (SQLite in WAL mode).
+Pages use a signed session cookie (key kept in the catalog) that carries a server-side
+session id (tagger.review.sessions) and a CSRF token checked on every state-changing request
+(form field ``csrf_token`` or header ``X-CSRF-Token``). The API takes ``Authorization: Bearer
+TOKEN``; the pages' own scripts call it with their session and the CSRF header. Wrong
+passwords and tokens are throttled (tagger.review.throttle). Every response carries the
+security headers below. Title ids travel in URLs as tagger.review.urls encodes them. Media
+are looked up in the catalog by title id and index, never by a path from the request. Each
+request opens its own Catalog connection (SQLite in WAL mode). Lists come a page at a time
+(paging.py): ``?limit=`` and ``?cursor=``; the API answers ``{"items", "next"}``.
 """
 from __future__ import annotations
 
 import hmac
 import mimetypes
 import secrets
+import time
 from pathlib import Path
 
-from flask import Flask, abort, g, jsonify, redirect, render_template, request, send_file, session, url_for
+from flask import (Flask, abort, g, jsonify, make_response, redirect, render_template, request, send_file, session,
+                   url_for)
 
 from tagger.catalog.db import Catalog
 from tagger.catalog.records import TITLE_STATUSES
-from tagger.review import auth, present
+from tagger.review import auth, present, sessions, urls
 from tagger.review.decisions import (ACTIONS, ConflictError, NotFoundError, ReviewError, bulk_decide, decide,
                                      history, title_taxonomy)
-from tagger.review.queue import review_queue
+from tagger.review.paging import Cursors, PageError, page_limit
+from tagger.review.queue import queue_key, review_queue
 from tagger.review.search import search_taxonomy
+from tagger.review.throttle import Throttle
 
 UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+# No inline script or style anywhere (templates use static files and SVG attributes), so the
+# policy needs no 'unsafe-inline'; no framing, no sniffing, no referrer leaving the site.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+                               "frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 
 
-def create_app(catalog_path: str) -> Flask:
+def create_app(catalog_path: str, *, clock=time.time) -> Flask:
+    """The app for one catalog; `clock` (seconds since 1970) times sessions and throttling."""
     app = Flask(__name__)
     with Catalog(catalog_path) as catalog:
         app.secret_key = auth.session_secret(catalog)
     app.config.update(CATALOG=str(catalog_path), SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
     app.json.sort_keys = False   # keep the field order of `tagger show --json`
+    app.url_map.converters["title"] = urls.TitleIdConverter
+    throttle = Throttle(clock=clock)
+    cursors = Cursors(app.secret_key)
 
     def catalog() -> Catalog:
         if "catalog" not in g:
@@ -55,19 +76,29 @@ def create_app(catalog_path: str) -> Flask:
         header = request.headers.get("Authorization", "")
         return header[7:].strip() if header.lower().startswith("bearer ") else None
 
+    def client() -> str:
+        return request.remote_addr or "unknown"
+
     @app.before_request
     def authenticate():
         """Who is asking: g.editor from the bearer token (API) or the session (pages)."""
         g.editor = None
         token = bearer_token()
         if request.path.startswith("/api/") and token is not None:
+            wait_s = throttle.retry_after_s(client())
+            if wait_s:
+                throttle.refused("API token", client(), None, wait_s)
+                return _retry_after(_api_error(429, f"too many wrong tokens from {client()}; retry in {wait_s} s"),
+                                    wait_s)
             g.editor = auth.editor_by_token(catalog(), token)
             if g.editor is None:
+                throttle.failed("API token", client())
                 return _api_error(401, "invalid API token")
             return None   # a bearer token is not sent by browsers on their own: no CSRF check needed
-        name = session.get("editor")
-        if name and catalog().editor_exists(name):
-            g.editor = name
+        if session.get("sid"):
+            g.editor = sessions.editor_of(catalog(), session["sid"], now_s=clock())
+            if g.editor is None:
+                session.pop("sid")   # signed out, expired or ended by a new password: the cookie is stale
         if request.path.startswith("/api/") and g.editor is None:
             return _api_error(401, "sign in or send Authorization: Bearer TOKEN (see `tagger editors add`)")
         if request.method in UNSAFE_METHODS:
@@ -77,37 +108,78 @@ def create_app(catalog_path: str) -> Flask:
                     return _api_error(403, "missing or wrong CSRF token (header X-CSRF-Token)")
                 abort(403, "missing or wrong CSRF token; reload the page and try again")
         if g.editor is None and request.endpoint not in ("login", "static"):
-            return redirect(url_for("login", next=request.full_path if request.query_string else request.path))
+            return redirect(url_for("login", next=urls.request_target(request.path, request.query_string)))
         return None
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.update(SECURITY_HEADERS)
+        if "Cache-Control" not in response.headers:   # media routes set their own
+            # static files are public code (revalidated); pages and the API carry editors' data
+            response.headers["Cache-Control"] = "no-cache" if request.endpoint == "static" else "no-store"
+        return response
 
     # -- pages ----------------------------------------------------------------------------
     @app.route("/login", methods=["GET", "POST"])
     def login():
-        error = None
-        target = request.values.get("next", "")
-        if not target.startswith("/") or target.startswith("//"):
-            target = url_for("catalog_page")   # only local paths: no open redirect
-        if request.method == "POST":
-            name = auth.editor_by_password(catalog(), request.form.get("name", ""), request.form.get("password", ""))
-            if name:
-                session.clear()
-                session["editor"] = name
-                return redirect(target)
-            error = "wrong name or password"
-        return render_template("login.html", error=error, next=target), 401 if error else 200
+        target = urls.local_target(request.values.get("next", "")) or url_for("catalog_page")   # no open redirect
+        if request.method == "GET":
+            return render_template("login.html", error=None, next=target)
+        name = request.form.get("name", "")
+        wait_s = throttle.retry_after_s(client(), name)
+        if wait_s:   # the password is not even checked
+            throttle.refused("sign-in", client(), name, wait_s)
+            page = render_template("login.html", next=target,
+                                   error=f"too many failed sign-ins; try again in {wait_s} s")
+            return _retry_after(make_response(page, 429), wait_s)
+        if auth.editor_by_password(catalog(), name, request.form.get("password", "")):
+            throttle.succeeded(name)
+            session.clear()
+            session["sid"] = sessions.start(catalog(), name, now_s=clock())
+            return redirect(target)
+        throttle.failed("sign-in", client(), name)
+        return render_template("login.html", error="wrong name or password", next=target), 401
 
     @app.post("/logout")
     def logout():
+        if session.get("sid"):
+            sessions.end(catalog(), session["sid"])
         session.clear()
         return redirect(url_for("login"))
 
+    def paged(list_name: str, key_of, read) -> dict:
+        """A page of a list from ?limit= and ?cursor=: read(after, n) gives up to n items after
+        the key `after` (None: from the start)."""
+        try:
+            limit = page_limit(request.args.get("limit"))
+            return cursors.page(list_name, read(cursors.after(list_name, request.args.get("cursor")), limit + 1),
+                                limit, key_of)
+        except PageError as error:
+            abort(400, str(error))
+
+    def page_links(page: dict) -> dict:
+        """The page's links to the next page and, past the first, back to the first."""
+        args = {k: v for k, v in request.args.items() if k != "cursor"}
+        return {"next": url_for(request.endpoint, **args, cursor=page["next"]) if page["next"] else None,
+                "first": url_for(request.endpoint, **args) if request.args.get("cursor") else None}
+
+    def titles() -> dict:
+        filters = _title_filters()
+        return paged("titles", lambda t: t["id"],
+                     lambda after, limit: catalog().find_titles(**filters, after=after, limit=limit))
+
+    def queue_items() -> dict:
+        args = request.args
+        return paged("queue", queue_key, lambda after, limit: review_queue(
+            catalog(), limit=limit, after=after, title_id=args.get("title") or None, facet=args.get("facet") or None))
+
     @app.get("/")
     def catalog_page():
-        filters = _title_filters()
-        return render_template("catalog.html", titles=catalog().find_titles(**filters), filters=filters,
+        page = titles()
+        return render_template("catalog.html", titles=page["items"], links=page_links(page), filters=_title_filters(),
                                facets=catalog().tag_facets(), statuses=TITLE_STATUSES)
 
-    @app.get("/titles/<title_id>")
+    @app.get("/titles/<title:title_id>")
     def title_page(title_id):
         data = _title_or_404(title_id)
         tags = [present.tag_view(t, data["scenes"]) for t in data["tags"]]
@@ -121,16 +193,17 @@ def create_app(catalog_path: str) -> Flask:
             "title.html", t=data, groups=present.group_by_facet(tags), scene_tags=scene_tags,
             has_video=bool(videos), palette=present.palette(visual), pacing=present.pacing(visual, data["scenes"]),
             mood=present.audio_mood(data["features"].get("audio", {})),
-            dialogue=data["features"].get("dialogue", {}), history=history(catalog(), title_id)[-20:][::-1],
+            dialogue=data["features"].get("dialogue", {}),
+            history=history(catalog(), title_id, newest_first=True, limit=20),
             facets=sorted({t["facet"] for t in data["tags"]}))
 
     @app.get("/queue")
     def queue_page():
-        return render_template("queue.html", items=review_queue(catalog(), limit=100,
-                                                                facet=request.args.get("facet") or None),
+        page = queue_items()
+        return render_template("queue.html", items=page["items"], links=page_links(page),
                                facets=catalog().tag_facets(), facet=request.args.get("facet", ""))
 
-    @app.get("/titles/<title_id>/keyframes/<int:scene>/<int:frame>.jpg")
+    @app.get("/titles/<title:title_id>/keyframes/<int:scene>/<int:frame>.jpg")
     def keyframe(title_id, scene, frame):
         jpeg = catalog().keyframe_jpeg(title_id, scene, frame)
         if jpeg is None:
@@ -139,7 +212,7 @@ def create_app(catalog_path: str) -> Flask:
         response.headers["Cache-Control"] = "private, max-age=300"
         return response
 
-    @app.get("/titles/<title_id>/video/<int:index>")
+    @app.get("/titles/<title:title_id>/video/<int:index>")
     def video(title_id, index):
         """The title's index-th video asset (by path); Range requests give 206 so the player can seek."""
         paths = catalog().video_paths(title_id)
@@ -149,22 +222,25 @@ def create_app(catalog_path: str) -> Flask:
         if not path.is_file():
             abort(404, f"video file {path} of title {title_id!r} is gone; re-ingest the title")
         mimetype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        return send_file(path, mimetype=mimetype, conditional=True, max_age=0)
+        response = send_file(path, mimetype=mimetype, conditional=True, max_age=0)
+        response.headers["Cache-Control"] = "private, no-cache"   # the browser may keep it, and must ask first
+        return response
 
     # -- API ------------------------------------------------------------------------------
     @app.get("/api/titles")
     def api_titles():
-        return jsonify(catalog().find_titles(**_title_filters()))
+        return jsonify(titles())
 
-    @app.get("/api/titles/<title_id>")
+    @app.get("/api/titles/<title:title_id>")
     def api_title(title_id):
         return jsonify(_title_or_404(title_id))
 
-    @app.get("/api/titles/<title_id>/history")
+    @app.get("/api/titles/<title:title_id>/history")
     def api_history(title_id):
-        return _api_call(lambda: history(catalog(), title_id, request.args.get("tag") or None))
+        return _api_call(lambda: paged("history", lambda h: h["id"], lambda after, limit: history(
+            catalog(), title_id, request.args.get("tag") or None, after_id=after, limit=limit)))
 
-    @app.post("/api/titles/<title_id>/decisions")
+    @app.post("/api/titles/<title:title_id>/decisions")
     def api_decide(title_id):
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
@@ -197,13 +273,9 @@ def create_app(catalog_path: str) -> Flask:
 
     @app.get("/api/queue")
     def api_queue():
-        limit = request.args.get("limit", "50")
-        if not limit.isdigit():
-            return _api_error(400, f"limit: expected a whole number, got {limit!r}")
-        return jsonify(review_queue(catalog(), limit=int(limit), title_id=request.args.get("title") or None,
-                                    facet=request.args.get("facet") or None))
+        return jsonify(queue_items())
 
-    @app.get("/api/titles/<title_id>/taxonomy")
+    @app.get("/api/titles/<title:title_id>/taxonomy")
     def api_taxonomy_search(title_id):
         """Taxonomy tags matching ?q= that the title does not carry yet (for "add tag")."""
         data = _title_or_404(title_id)
@@ -252,6 +324,11 @@ def _api_error(code: int, message: str, **extra):
     response.status_code = code
     if code == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="tagger"'
+    return response
+
+
+def _retry_after(response, wait_s: int):
+    response.headers["Retry-After"] = str(wait_s)
     return response
 
 

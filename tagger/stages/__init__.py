@@ -7,6 +7,7 @@ STAGES = {
     "probe": "tagger.stages.probe:ProbeStage",
     "scenes": "tagger.stages.scenes:ScenesStage",
     "visual": "tagger.stages.visual:VisualStage",
+    "imagenet": "tagger.stages.imagenet:ImagenetStage",
     "clip": "tagger.stages.clip:ClipStage",
     "audio": "tagger.stages.audio:AudioStage",
     "text": "tagger.stages.text:TextStage",

@@ -23,7 +23,7 @@ class EmbedStage(Stage):
 
     @dataclass
     class Settings:
-        spaces: tuple[str, ...] = ("text", "audio", "tags")
+        spaces: tuple[str, ...] = ("text", "visual", "audio", "tags")
         weights: dict[str, float] = field(default_factory=lambda: {
             "text": 1.0, "visual": 1.0, "audio": 0.3, "tags": 1.0})
 

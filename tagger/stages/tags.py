@@ -5,13 +5,17 @@ from dataclasses import dataclass, field
 from tagger.catalog.records import TagRecord
 from tagger.stages.base import Evidence, Stage, TitleContext
 
+GENRE_FACETS = ("genre", "subgenre")   # the facets a support-only modality cannot decide alone
+
 
 class TagsStage(Stage):
     """Fuses the modalities' scores into title and scene tags, then names micro-genres.
 
     A tag's confidence is the weighted mean of the modalities that scored it: zero-shot text,
-    CLIP, and feature rules (visual, audio, dialogue). Modalities that did not run do not count
-    for or against it. A fired child tag lifts its parent to at least 0.9 of its confidence.
+    CLIP, ImageNet classes and feature rules (visual, audio, dialogue). Modalities that did not
+    run do not count for or against it. A fired child tag lifts its parent to at least 0.9 of
+    its confidence. A genre or sub-genre never fires on a `support_only` modality alone: its
+    evidence counts only where the other modalities reach the threshold, and only to raise.
     """
     name = "tags"
 
@@ -20,8 +24,9 @@ class TagsStage(Stage):
         threshold: float = 0.5
         scene_threshold: float = 0.6
         weights: dict[str, float] = field(default_factory=lambda: {
-            "text": 1.0, "clip": 1.0, "visual": 1.0, "audio": 1.0, "dialogue": 1.0})
+            "text": 1.0, "clip": 1.0, "imagenet": 1.0, "visual": 1.0, "audio": 1.0, "dialogue": 1.0})
         max_micro_genres: int = 3
+        support_only: tuple[str, ...] = ("imagenet",)   # never the only support for a genre
 
         def validate(self):
             if not 0 < self.threshold < 1:
@@ -36,7 +41,7 @@ class TagsStage(Stage):
     def run(self, ctx: TitleContext) -> None:
         from tagger.tagging.microgenre import micro_genres
 
-        title_tags = self._fuse(ctx.features, {m: ctx.scores.get(m, {}) for m in ("text", "clip")}, scene=None)
+        title_tags = self._fuse(ctx.features, ctx.scores, scene=None, threshold=self.settings.threshold)
         title_tags = self._lift_parents(title_tags)
         fired = self._cap_per_facet([t for t in title_tags.values() if t.confidence >= self.settings.threshold])
         scene_tags = []
@@ -46,7 +51,7 @@ class TagsStage(Stage):
                                           for tag_id, evs in by_tag.items()}
                                for modality, by_tag in ctx.scene_scores.items()}
                 # A scene has visual and audio features only, so dialogue rules stay silent here.
-                found = self._fuse(features, scores_here, scene=scene)
+                found = self._fuse(features, scores_here, scene=scene, threshold=self.settings.scene_threshold)
                 scene_tags += [t for t in found.values() if t.confidence >= self.settings.scene_threshold]
         ctx.tags = sorted(fired, key=lambda t: -t.confidence) + scene_tags
         scored = [(self.taxonomy.tag(t.tag), t.confidence) for t in fired]
@@ -59,8 +64,7 @@ class TagsStage(Stage):
                          scene=scene.index if scene is not None else None, modalities=sorted(modalities),
                          evidence=list(evidence))
 
-    def _fuse(self, features: dict, scores: dict, *, scene) -> dict[str, TagRecord]:
-        weights = self.settings.weights
+    def _fuse(self, features: dict, scores: dict, *, scene, threshold: float) -> dict[str, TagRecord]:
         out = {}
         for tag in self.taxonomy.tags:
             parts: list[tuple[str, float, list[Evidence]]] = []
@@ -77,16 +81,33 @@ class TagsStage(Stage):
                                      feature=r.feature, value=_plain(features.get(r.feature)))
                             for r in tag.rules]
                 parts.append((tag.rules[0].feature.split(".")[0], rule_score, evidence))
-            if not parts:
+            if tag.facet in GENRE_FACETS:
+                parts, confidence = self._genre_support(parts, threshold)
+            else:
+                confidence = self._mean(parts)
+            if not parts or confidence is None:
                 continue
-            total = sum(weights.get(m, 1.0) for m, _, _ in parts)
-            if total <= 0:
-                continue
-            confidence = sum(weights.get(m, 1.0) * s for m, s, _ in parts) / total
             out[tag.id] = self._tag(tag.id, round(float(confidence), 4), scene=scene,
                                     modalities={m for m, _, _ in parts},
                                     evidence=[e.to_dict() for _, _, evs in parts for e in _strongest(evs)])
         return out
+
+    def _mean(self, parts) -> float | None:
+        """The weighted mean of (modality, score, evidence) parts; None when nothing weighs."""
+        weights = self.settings.weights
+        total = sum(weights.get(m, 1.0) for m, _, _ in parts)
+        return sum(weights.get(m, 1.0) * s for m, s, _ in parts) / total if total > 0 else None
+
+    def _genre_support(self, parts, threshold: float):
+        """(parts, confidence) of a genre: support-only modalities count where the others reach
+        the threshold, and only when they raise the confidence."""
+        rest = [p for p in parts if p[0] not in self.settings.support_only]
+        rest_confidence = self._mean(rest) if rest else None
+        if len(rest) == len(parts) or rest_confidence is None or rest_confidence < threshold:
+            return rest, rest_confidence
+        with_support = self._mean(parts)
+        return (parts, with_support) if with_support is not None and with_support > rest_confidence \
+            else (rest, rest_confidence)
 
     def _lift_parents(self, tags: dict[str, TagRecord]) -> dict[str, TagRecord]:
         threshold = self.settings.threshold

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
+from tagger.errors import EncoderUnavailable
 
-class WeightsUnavailable(Exception):
+
+class WeightsUnavailable(EncoderUnavailable):
     """The CLIP weights cannot be had on this machine; the message says how to provide them."""
 
 
@@ -58,7 +60,9 @@ def resolve_weights(model: str, pretrained: str) -> str:
 
 
 class ClipEncoder:
-    """Batched, L2-normalised image and text embeddings from an open_clip model."""
+    """Batched, L2-normalised image and text embeddings from an open_clip model (an image
+    encoder as tagger/vision/encoders.py describes, that also embeds text)."""
+    name = "clip"
 
     def __init__(self, model, preprocess, tokenizer, *, model_id: str, batch_size: int = 16):
         self.model = model.eval()

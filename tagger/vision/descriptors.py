@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from tagger.vision import faces as _faces
+from tagger.vision import people as _people
 
 FRAME_STAT_NAMES = ("brightness", "contrast", "saturation", "colorfulness", "warmth")
 SCALE_SHARE_NAMES = {"close-up": "closeup_share", "medium": "medium_share", "wide": "wide_share"}
@@ -258,13 +259,15 @@ def describe_scene(frame_stats_list: list[dict], motions: list[float],
 
     ``frame_stats_list``: :func:`frame_stats` dicts of the scene's analysed frames;
     ``motions``: :func:`motion` values between its consecutive analysed frames;
-    ``keyframes_bgr``: a few representative frames, used for the palette and faces;
-    ``face_keyframes``: look for faces in only the first this many (face detection is the
-    costliest step here, about 85 ms a frame; None: all).
+    ``keyframes_bgr``: a few representative frames, used for the palette, faces and people;
+    ``face_keyframes``: look for faces and people in only the first this many (detection is
+    the costliest step here, about 85 ms a frame for faces and 40 ms for bodies; None: all).
     Returns the FRAME_STAT_NAMES means, ``motion`` (mean), ``palette``, ``face_share``
-    (keyframes with a face), ``closeup_share``/``medium_share``/``wide_share`` (keyframes by
-    :func:`faces.shot_scale`, summing to 1 when there are keyframes) and ``shot_scale``.
-    Empty inputs give zeros, ``[]`` and ``"wide"``.
+    (keyframes with a face), ``people_share`` (with a face or a body), ``single_person_share``
+    (with exactly one person), ``crowd_share`` (with people.CROWD_MIN_PEOPLE or more),
+    ``people_count`` (mean people per keyframe), ``closeup_share``/``medium_share``/
+    ``wide_share`` (keyframes by :func:`faces.shot_scale`, summing to 1 when there are
+    keyframes) and ``shot_scale``. Empty inputs give zeros, ``[]`` and ``"wide"``.
     Raises faces.FaceDetectorUnavailable when there are keyframes and OpenCV has no cascades.
     """
     result: dict = {}
@@ -273,15 +276,24 @@ def describe_scene(frame_stats_list: list[dict], motions: list[float],
         result[name] = float(np.mean(values)) if values else 0.0
     result["motion"] = float(np.mean(motions)) if len(motions) else 0.0
     result["palette"] = palette(list(keyframes_bgr), colors=palette_colors)
-    with_face = 0
+    with_face = with_people = single = crowd = people = 0
     scale_counts = dict.fromkeys(SCALE_SHARE_NAMES, 0)
     examined = list(keyframes_bgr)[:face_keyframes]
     for keyframe in examined:
         boxes = _faces.detect_faces(keyframe)
+        count = _people.people_count(boxes, _people.detect_bodies(keyframe))
         with_face += bool(boxes)
+        with_people += count > 0
+        single += count == 1
+        crowd += count >= _people.CROWD_MIN_PEOPLE
+        people += count
         scale_counts[_faces.shot_scale(boxes, frame_height=keyframe.shape[0])] += 1
     n = len(examined)
     result["face_share"] = with_face / n if n else 0.0
+    result["people_share"] = with_people / n if n else 0.0
+    result["single_person_share"] = single / n if n else 0.0
+    result["crowd_share"] = crowd / n if n else 0.0
+    result["people_count"] = people / n if n else 0.0
     for scale, key in SCALE_SHARE_NAMES.items():
         result[key] = scale_counts[scale] / n if n else 0.0
     result["shot_scale"] = _dominant_scale(result)

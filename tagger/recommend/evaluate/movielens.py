@@ -22,7 +22,7 @@ _YEAR = re.compile(r"\((\d{4})\)\s*$")
 
 @dataclass
 class RatingsData:
-    movies: pd.DataFrame    # title_id, movie_id, title, synopsis, year, genres, original_language, release_date
+    movies: pd.DataFrame    # title_id, movie_id, tmdb_id, title, synopsis, year, genres, original_language, release_date
     ratings: pd.DataFrame   # user_id, title_id, rating, timestamp (only movies with an overview)
 
 
@@ -40,7 +40,7 @@ def load(data_dir: str | Path) -> RatingsData:
     movies = pd.read_csv(ml / "movies.csv")
     links = pd.read_csv(ml / "links.csv").dropna(subset=["tmdbId"])
     links["tmdbId"] = links["tmdbId"].astype(int)
-    tmdb = _tmdb_overviews(data_dir / "tmdb")
+    tmdb = tmdb_titles(data_dir / "tmdb")[["overview", "original_language", "release_date"]]
     movies = movies.merge(links[["movieId", "tmdbId"]], on="movieId", how="inner")
     movies = movies.merge(tmdb, left_on="tmdbId", right_index=True, how="inner")
     movies = movies[movies["overview"].str.strip().str.len() > 0]
@@ -48,6 +48,7 @@ def load(data_dir: str | Path) -> RatingsData:
     out = pd.DataFrame({
         "title_id": movies["movieId"].map(title_id),
         "movie_id": movies["movieId"].astype(int),
+        "tmdb_id": movies["tmdbId"].astype(int),
         "title": movies["title"].str.replace(_YEAR, "", regex=True).str.strip(),
         "synopsis": movies["overview"].str.strip(),
         "year": movies["title"].map(_year),
@@ -84,8 +85,10 @@ def _year(text: str) -> float:
     return float(match.group(1)) if match else np.nan
 
 
-def _tmdb_overviews(tmdb: Path) -> pd.DataFrame:
-    """tmdb id -> overview, original_language, release_date; TMDB 5000 first, top-10K for the rest."""
+def tmdb_titles(tmdb: Path) -> pd.DataFrame:
+    """tmdb id -> overview, original_language, release_date, title, genres (list), keywords (list,
+    None where the file has none); TMDB 5000 first, top-10K for the rest. Genres and keywords are
+    labels for `tagger evaluate tags`, never features."""
     first, second = tmdb / "tmdb_5000_movies.csv", tmdb / "top10K-TMDB-movies.csv"
     if not first.is_file() and not second.is_file():
         raise InputError(tmdb, "missing: expected tmdb_5000_movies.csv or top10K-TMDB-movies.csv")
@@ -93,9 +96,26 @@ def _tmdb_overviews(tmdb: Path) -> pd.DataFrame:
     for path, encoding in ((first, "utf-8"), (second, "cp1252")):
         if path.is_file():
             with path.open(encoding=encoding, newline="") as handle:
+                reader = csv.DictReader(handle)
                 rows = [(int(r["id"]), r.get("overview") or "", r.get("original_language") or "",
-                         r.get("release_date") or "") for r in csv.DictReader(handle) if r.get("id", "").isdigit()]
-            frames.append(pd.DataFrame(rows, columns=["id", "overview", "original_language", "release_date"]))
+                         r.get("release_date") or "", r.get("title") or "", _names(r, "genres", path, reader),
+                         _names(r, "keywords", path, reader))
+                        for r in reader if r.get("id", "").isdigit()]
+            frames.append(pd.DataFrame(rows, columns=["id", "overview", "original_language", "release_date",
+                                                      "title", "genres", "keywords"]))
     table = pd.concat(frames)
     table = table[table["overview"].str.strip().str.len() > 0]
     return table.drop_duplicates("id", keep="first").set_index("id")
+
+
+def _names(row: dict, field: str, path: Path, reader) -> list[str] | None:
+    """TMDB 5000's JSON lists of {id, name}; top-10K's comma-separated `genre`; None when absent."""
+    if field == "genres" and "genre" in row:
+        return [g.strip() for g in (row["genre"] or "").split(",") if g.strip()]
+    if field not in row:
+        return None
+    try:
+        return [item["name"] for item in json.loads(row[field] or "[]")]
+    except (ValueError, TypeError, KeyError):
+        raise InputError(path, "expected a JSON list of {id, name}", line=reader.line_num, item=row.get("id"),
+                         field=field) from None

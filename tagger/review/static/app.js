@@ -1,5 +1,8 @@
 // Review pages: decisions without reload, evidence that seeks the player, taxonomy search,
-// keyboard shortcuts. Catalog text goes into the page only through textContent.
+// keyboard shortcuts (j past a list page's last row opens the next page). Catalog text goes
+// into the page only through textContent. URLs with a title id come from the server
+// (data-title-url, built by url_for), which alone knows how ids are encoded; scripts only
+// append the fixed suffixes. No inline handlers: the page's CSP forbids them.
 (function () {
   "use strict";
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
@@ -22,10 +25,6 @@
     return {ok: response.ok, status: response.status, data};
   }
 
-  function titleUrl(titleId, rest) {
-    return "/api/titles/" + encodeURIComponent(titleId) + rest;
-  }
-
   function comment() {
     const box = document.getElementById("comment");
     return box && box.value.trim() ? box.value.trim() : undefined;
@@ -43,7 +42,7 @@
     const body = {tag: row.dataset.tag, action, version: Number(row.dataset.version)};
     const note = comment();
     if (note) body.comment = note;
-    const result = await api("POST", titleUrl(row.dataset.titleId, "/decisions"), body);
+    const result = await api("POST", row.dataset.titleUrl + "/decisions", body);
     if (result.ok) {
       showTag(row, result.data);
       flash(result.data.label + ": " + result.data.status);
@@ -88,6 +87,11 @@
     const all = rows();
     if (!all.length) return;
     const at = all.indexOf(selected());
+    const next = document.querySelector('a[rel="next"]');
+    if (step > 0 && at === all.length - 1 && next) {   // past the page's last row: the next page
+      window.location = next.href;
+      return;
+    }
     select(all[Math.max(0, Math.min(all.length - 1, at + step))]);
   }
 
@@ -122,29 +126,31 @@
     return section.querySelector("tbody");
   }
 
-  function addRow(titleId, tag) {
+  function addRow(titleId, titleUrl, tag) {
     const row = document.getElementById("row-template").content.firstElementChild.cloneNode(true);
     row.dataset.titleId = titleId;
+    row.dataset.titleUrl = titleUrl;
     row.dataset.tag = tag.tag;
     row.querySelector(".label").textContent = tag.label;
     row.querySelector(".tag-id").textContent = tag.tag;
-    row.querySelector(".bar span").style.width = Math.round(tag.confidence * 100) + "%";
+    row.querySelector(".bar rect").setAttribute("width", Math.round(tag.confidence * 100));
+    row.querySelector(".bar title").textContent = tag.confidence.toFixed(2);
     row.querySelector(".conf-value").textContent = tag.confidence.toFixed(2);
     showTag(row, tag);
     facetTable(tag.facet).prepend(row);
     return row;
   }
 
-  async function add(titleId, tagId) {
+  async function add(titleId, titleUrl, tagId) {
     const body = {tag: tagId, action: "add", version: 0};
     const note = comment();
     if (note) body.comment = note;
-    const result = await api("POST", titleUrl(titleId, "/decisions"), body);
+    const result = await api("POST", titleUrl + "/decisions", body);
     if (!result.ok) {
       flash((result.data && result.data.error) || ("HTTP " + result.status), true);
       return;
     }
-    select(addRow(titleId, result.data));
+    select(addRow(titleId, titleUrl, result.data));
     flash(result.data.label + ": added");
     search.value = "";
     results.replaceChildren();
@@ -152,10 +158,10 @@
 
   let pending = null;
   async function runSearch() {
-    const titleId = search.dataset.titleId;
+    const titleId = search.dataset.titleId, titleUrl = search.dataset.titleUrl;
     const query = search.value.trim();
     if (!query) { results.replaceChildren(); return; }
-    const result = await api("GET", titleUrl(titleId, "/taxonomy?q=" + encodeURIComponent(query)));
+    const result = await api("GET", titleUrl + "/taxonomy?q=" + encodeURIComponent(query));
     if (!result.ok || search.value.trim() !== query) return;   // a newer query is on its way
     results.replaceChildren(...result.data.map(function (hit) {
       const item = document.createElement("li");
@@ -165,7 +171,7 @@
       button.dataset.tag = hit.tag;
       button.textContent = hit.label + " (" + hit.facet + "/" + hit.tag + ")";
       button.title = hit.description;
-      button.addEventListener("click", function () { add(titleId, hit.tag); });
+      button.addEventListener("click", function () { add(titleId, titleUrl, hit.tag); });
       item.append(button);
       return item;
     }));
@@ -189,6 +195,11 @@
       }
     });
   }
+
+  // -- filters that apply as soon as they change (the queue's facet) --------------------
+  document.querySelectorAll("select[data-autosubmit]").forEach(function (box) {
+    box.addEventListener("change", function () { box.form.submit(); });
+  });
 
   // -- bulk accept on the title page ----------------------------------------------------
   const bulk = document.getElementById("bulk");

@@ -1,0 +1,308 @@
+"""Vision benchmark on real clips: people present per scene against a hand count, visual nearest
+neighbours, and the offline encoder's speed and cost per title.
+
+    python benchmarks/vision.py [--media DIR ...] [--json FILE] [--speed-minutes 4]
+
+Clips are looked for in ../shared/media and in every --media folder; benchmarks/vision_clips.csv
+names each clip's show (and where it came from), benchmarks/people_annotations.csv holds the hand
+count: time ranges with the number of people visible (0 none, -1 unsure: left out) and their size
+(close-up, medium, long, crowd, tiny = under 1/12 of the frame height).
+
+- People per scene: each clip runs through the scenes and visual stages of the default pipeline;
+  a scene has people when its examined keyframe has a face or a body (visual.people_share > 0),
+  scored against the hand count at that keyframe's time. Also per frame, one a second at 320 px.
+- Neighbours: EfficientNet-Lite0 vectors (the `visual` space) of (a) each clip's two halves,
+  frames a second apart pooled per half: is a half's nearest neighbour among all other halves
+  from the same show? (b) each scene, pooled from its keyframes as the imagenet stage does: is
+  its nearest other scene from the same show? The chance rate is printed beside each.
+- Speed: keyframes per second of the encoder by batch size (wall and CPU), and on a generated
+  720p title (benchmarks/run.py's) the default pipeline with and without the new work (the
+  imagenet stage, body detection), side by side in one process against the decoding floor.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+SHARED_MEDIA = ROOT.parent / "shared" / "media"
+CLIPS_FILE = ROOT / "benchmarks" / "vision_clips.csv"
+PEOPLE_FILE = ROOT / "benchmarks" / "people_annotations.csv"
+
+
+def read_csv(path: Path) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def find_clips(folders: list[Path]) -> dict[str, tuple[Path, str]]:
+    """clip file name -> (path, show), for the clips of CLIPS_FILE found in `folders`."""
+    found = {}
+    for row in read_csv(CLIPS_FILE):
+        for folder in folders:
+            if (folder / row["clip"]).is_file():
+                found[row["clip"]] = (folder / row["clip"], row["show"])
+                break
+    return found
+
+
+def hand_count(annotations: list[dict], clip: str, time_s: float) -> tuple[int, str]:
+    """(people, size) at `time_s` of `clip`; (-1, "") where unsure or not annotated."""
+    for row in annotations:
+        if row["clip"] == clip and float(row["start_s"]) <= time_s < float(row["end_s"]):
+            return int(row["people"]), row["size"]
+    return -1, ""
+
+
+def sample_frames(path: Path, every_s: float = 1.0, width: int = 320) -> list[tuple[float, np.ndarray]]:
+    from tagger.media.decode import iter_frames
+
+    out, next_s = [], 0.2
+    for frame in iter_frames(path, analysis_width=width):
+        if frame.time_s >= next_s:
+            out.append((frame.time_s, frame.image))
+            next_s += every_s
+    return out
+
+
+# -- people ---------------------------------------------------------------------------------
+
+def _tally(rows: list[tuple[int, str, bool]]) -> dict:
+    """rows of (people, size, predicted) -> accuracy overall, without tiny people, and by size."""
+    def accuracy(selected):
+        right = sum((people > 0) == predicted for people, _, predicted in selected)
+        return {"right": right, "of": len(selected), "accuracy": right / len(selected) if selected else None}
+
+    by_size = {size or "none": accuracy([r for r in rows if r[1] == size]) for size in sorted({r[1] for r in rows})}
+    return {"all": accuracy(rows), "without_tiny": accuracy([r for r in rows if r[1] != "tiny"]), "by_size": by_size}
+
+
+def people_benchmark(clips: dict, annotations: list[dict]) -> dict:
+    from tagger.engine import Engine
+    from tagger.pipeline import load_pipeline
+    from tagger.titles import discover
+    from tagger.vision.faces import detect_faces
+    from tagger.vision.people import detect_bodies, people_count
+
+    path = Path(tempfile.mkdtemp()) / "people.toml"
+    path.write_text('name = "people"\nstages = ["probe", "scenes", "visual"]\n'
+                    '[scenes]\nanalysis_width = 320\nkeyframes_per_scene = 2\n')
+    engine = Engine(load_pipeline(path))
+    examined = engine.pipeline.settings["visual"].face_keyframes_per_scene
+    scene_rows, frame_rows, misses = [], [], []
+    annotated = {row["clip"] for row in annotations}
+    for clip, (video, _) in sorted(clips.items()):
+        if clip not in annotated:
+            continue
+        result = engine.analyse(discover([video])[0])
+        for scene in result.scenes:
+            for keyframe in sorted(scene.keyframes, key=lambda k: -k.sharpness)[:examined]:
+                people, size = hand_count(annotations, clip, keyframe.time_s)
+                if people < 0:
+                    continue
+                predicted = scene.features.get("visual.people_share", 0.0) > 0
+                scene_rows.append((people, size, predicted))
+                if (people > 0) != predicted:
+                    misses.append(f"{clip} scene {scene.index} at {keyframe.time_s:.1f}s: "
+                                  f"{'missed ' + size if people else 'false person'}")
+        for time_s, image in sample_frames(video):
+            people, size = hand_count(annotations, clip, time_s)
+            if people >= 0:
+                frame_rows.append((people, size, people_count(detect_faces(image), detect_bodies(image)) > 0))
+    return {"scenes": _tally(scene_rows), "frames": _tally(frame_rows), "scene_misses": misses}
+
+
+# -- neighbours ----------------------------------------------------------------------------
+
+def _nearest_same(vectors: np.ndarray, groups: list[str], partner: list[int] | None = None) -> dict:
+    """Share of rows whose nearest other row is of the same group (or is its partner), with the
+    chance rate; rows whose group has no other member are left out."""
+    similarity = vectors @ vectors.T
+    np.fill_diagonal(similarity, -np.inf)
+    right = counted = 0
+    chance = []
+    for i, group in enumerate(groups):
+        mates = [j for j, g in enumerate(groups) if g == group and j != i]
+        if not mates:
+            continue
+        counted += 1
+        nearest = int(np.argmax(similarity[i]))
+        right += groups[nearest] == group if partner is None else nearest == partner[i]
+        chance.append((1 if partner is not None else len(mates)) / (len(groups) - 1))
+    return {"right": right, "of": counted, "share": right / counted if counted else None,
+            "chance": float(np.mean(chance)) if chance else None}
+
+
+def neighbours_benchmark(clips: dict, encoder) -> dict:
+    from tagger.engine import Engine
+    from tagger.pipeline import load_pipeline
+    from tagger.scenes.split import decode_jpeg
+    from tagger.titles import discover
+    from tagger.vision.encoders import pool_scenes
+
+    halves, half_shows, partner = [], [], []
+    for clip, (video, show) in sorted(clips.items()):
+        frames = sample_frames(video, every_s=0.5)
+        if len(frames) < 2:
+            continue
+        vectors = encoder.encode_images([image for _, image in frames])
+        middle = len(frames) // 2
+        for part in (vectors[:middle], vectors[middle:]):
+            halves.append(part.mean(axis=0) / np.linalg.norm(part.mean(axis=0)))
+            half_shows.append(show)
+        partner += [len(halves) - 1, len(halves) - 2]
+    path = Path(tempfile.mkdtemp()) / "scenes.toml"
+    path.write_text('name = "scenes"\nstages = ["probe", "scenes"]\n')
+    engine = Engine(load_pipeline(path))
+    per_scene = load_pipeline("default").settings["imagenet"].keyframes_per_scene   # as the stage does
+    scene_vectors, scene_shows = [], []
+    for clip, (video, show) in sorted(clips.items()):
+        result = engine.analyse(discover([video])[0])
+        images, owners = [], []
+        for position, scene in enumerate(result.scenes):
+            for keyframe in sorted((k for k in scene.keyframes if k.jpeg), key=lambda k: -k.sharpness)[:per_scene]:
+                images.append(decode_jpeg(keyframe.jpeg))
+                owners.append(position)
+        if images:
+            pooled = pool_scenes(encoder.encode_images(images), owners, len(result.scenes))
+            for row in pooled[np.abs(pooled).sum(axis=1) > 0]:
+                scene_vectors.append(row)
+                scene_shows.append(show)
+    return {"halves_find_their_twin": _nearest_same(np.array(halves), half_shows, partner),
+            "halves_find_their_show": _nearest_same(np.array(halves), half_shows),
+            "scenes_find_their_show": _nearest_same(np.array(scene_vectors), scene_shows),
+            "clips": len(clips), "scenes": len(scene_vectors), "keyframes_per_scene": per_scene}
+
+
+# -- speed ---------------------------------------------------------------------------------
+
+def encoder_speed(encoder, images: list[np.ndarray]) -> list[dict]:
+    """Keyframes per second by torch threads and batch size, best of three interleaved rounds."""
+    encoder.encode_images(images[:4])   # warm-up
+    times: dict[tuple[int, int], list[tuple[float, float]]] = {}
+    for _ in range(3):
+        for threads in (1, 2):
+            for batch_size in (1, 4, 8, 16):
+                encoder.threads, encoder.batch_size = threads, batch_size
+                wall, cpu = time.perf_counter(), time.process_time()
+                encoder.encode_and_classify(images)
+                times.setdefault((threads, batch_size), []).append((time.perf_counter() - wall, time.process_time() - cpu))
+    encoder.threads, encoder.batch_size = 1, 4
+    return [{"threads": threads, "batch_size": batch_size,
+             "keyframes_per_s": len(images) / min(w for w, _ in runs),
+             "wall_ms_per_keyframe": 1000 * min(w for w, _ in runs) / len(images),
+             "cpu_ms_per_keyframe": 1000 * min(c for _, c in runs) / len(images)}
+            for (threads, batch_size), runs in sorted(times.items())]
+
+
+def ingest_cost(minutes: float, rounds: int = 3) -> dict:
+    """The default pipeline with and without the new work on one generated 720p title, taking
+    turns in one process with the decoding floor, so that load on the machine hits all alike."""
+    from run import make_long_title
+
+    from tagger.engine import Engine
+    from tagger.media.decode import iter_frames
+    from tagger.pipeline import load_pipeline
+    from tagger.titles import discover
+
+    import tagger.vision.people as people
+
+    folder = make_long_title(minutes)
+    [title] = discover([folder])
+    text = (ROOT / "pipelines" / "default.toml").read_text()
+    text = re.sub(r"\[imagenet\]\n[^\[]*", "", text)   # the table, up to the next one
+    text = text.replace('"visual", "imagenet",', '"visual",').replace('"text", "visual", "audio"', '"text", "audio"')
+    without = Path(tempfile.mkdtemp()) / "without.toml"
+    without.write_text(text)
+    engines = {"default": Engine(load_pipeline("default")), "without imagenet": Engine(load_pipeline(without))}
+    assert "imagenet" not in engines["without imagenet"].pipeline.stages
+    with tempfile.TemporaryDirectory() as warm:   # librosa's JIT and torch's first calls, paid before timing
+        from tagger import synth
+
+        synth.write_video(Path(warm) / "w.mp4", synth.render_shots(
+            [synth.ShotSpec(2.0, (40, 40, 200), 0.5, 0.2, 1), synth.ShotSpec(2.0, (200, 120, 30), 0.5, 0.2, 2)],
+            fps=24, size=(320, 180)), fps=24, audio=synth.chord("C", "major", duration_s=4.0))
+        for engine in engines.values():
+            engine.analyse(discover([Path(warm) / "w.mp4"])[0])
+    times = {name: [] for name in (*engines, "without people", "floor")}
+    for _ in range(rounds):
+        started = time.perf_counter()
+        sum(1 for _ in iter_frames(title.video, analysis_width=320))
+        times["floor"].append(time.perf_counter() - started)
+        for name, engine in engines.items():
+            started = time.perf_counter()
+            result = engine.analyse(title)
+            times[name].append(time.perf_counter() - started)
+            for stage in ("scenes", "visual", "imagenet"):
+                times.setdefault(f"{name}: {stage} stage", []).append(result.modalities.get(stage, {}).get("seconds", 0.0))
+        detect, people.detect_bodies = people.detect_bodies, lambda frame: []
+        try:
+            started = time.perf_counter()
+            engines["without imagenet"].analyse(title)
+            times["without people"].append(time.perf_counter() - started)
+        finally:
+            people.detect_bodies = detect
+    best = {name: min(values) for name, values in times.items()}
+    return {"minutes": minutes, "scenes": len(result.scenes), "seconds": best, "every_round": times,
+            "over_floor": {name: best[name] / best["floor"] for name in (*engines, "without people")}}
+
+
+# -- main ----------------------------------------------------------------------------------
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--media", type=Path, action="append", default=[], help="another folder of clips")
+    parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument("--speed-minutes", type=float, default=4.0, help="generated title length")
+    parser.add_argument("--parts", default="people,neighbours,speed,ingest", help="which parts to run")
+    args = parser.parse_args()
+    from tagger.vision.efficientnet import EfficientNetLite0
+
+    clips = find_clips([SHARED_MEDIA, *args.media])
+    print(f"{len(clips)} clips; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    encoder = EfficientNetLite0.load()
+    results = {"clips": sorted(clips), "load_average": os.getloadavg()[0], "cores": os.cpu_count()}
+    parts = args.parts.split(",")
+    if "people" in parts:
+        results["people"] = people_benchmark(clips, read_csv(PEOPLE_FILE))
+    for level in ("scenes", "frames") if "people" in parts else ():
+        tally = results["people"][level]
+        sizes = ", ".join(f"{size} {t['right']}/{t['of']}" for size, t in tally["by_size"].items())
+        print(f"people per {level[:-1]}: {tally['all']['right']}/{tally['all']['of']} right "
+              f"({tally['all']['accuracy']:.0%}); without tiny {tally['without_tiny']['accuracy']:.0%}; {sizes}")
+    for miss in results.get("people", {}).get("scene_misses", []):
+        print("  ", miss)
+    if "neighbours" in parts:
+        results["neighbours"] = neighbours_benchmark(clips, encoder)
+    for name in ("halves_find_their_twin", "halves_find_their_show", "scenes_find_their_show") \
+            if "neighbours" in parts else ():
+        n = results["neighbours"][name]
+        print(f"{name}: {n['right']}/{n['of']} ({n['share']:.0%}; chance {n['chance']:.0%})")
+    if "speed" in parts:
+        images = [image for _, image in sample_frames(next(iter(clips.values()))[0], every_s=0.25)][:32]
+        results["encoder_speed"] = encoder_speed(encoder, images)
+    for row in results.get("encoder_speed", []):
+        print(f"threads {row['threads']} batch {row['batch_size']:2}: {row['keyframes_per_s']:.1f} keyframes/s, "
+              f"{row['cpu_ms_per_keyframe']:.0f} ms CPU per keyframe")
+    if "ingest" in parts:
+        results["ingest"] = ingest_cost(args.speed_minutes)
+        print(json.dumps(results["ingest"], indent=1))
+    results["load_average_end"] = os.getloadavg()[0]
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1, default=float))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    raise SystemExit(main())

