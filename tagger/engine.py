@@ -72,7 +72,9 @@ class Engine:
     def _load_ahead(self, ctx: TitleContext) -> None:
         """Load, in a background thread, the models of later stages this title will need,
         while the video is being decoded (decoding leaves the interpreter free most of the
-        time); a stage's own turn waits for its load, and a failure here is raised there."""
+        time). A stage's own turn waits for its load; a failure there is kept and raised in
+        that turn, naming the stage (Stage.ready). The thread is a daemon: Ctrl-C or SIGTERM
+        in the main thread ends the process without waiting for a load to finish."""
         needed = [stage for stage in self.stages[1:]
                   if not getattr(stage, "_set_up", False) and stage.skip_reason(ctx) is None]
         if not needed:
@@ -80,10 +82,7 @@ class Engine:
 
         def load() -> None:
             for stage in needed:
-                try:
-                    stage.ready()
-                except Exception:  # noqa: BLE001  the stage's turn calls ready() again and raises
-                    log.debug("loading stage %s ahead failed:\n%s", stage.name, traceback.format_exc())
+                stage.ready(keep_error=True)
 
         threading.Thread(target=load, name="tagger-load-ahead", daemon=True).start()
 
@@ -110,7 +109,7 @@ class Engine:
                     reason = stage.skip_reason(ctx)
                     if reason is not None:
                         raise StageSkipped(reason)
-                    stage.ready()
+                    _ready(stage)
                     stage.run(ctx)
                     report = {"status": "ran"}
                 except StageSkipped as skipped:
@@ -159,6 +158,17 @@ def _stages_behind(tag: TagRecord, versions: dict) -> dict:
             out[stage] = versions[stage]
     out["tags"] = versions.get("tags", {})
     return out
+
+
+def _ready(stage) -> None:
+    """Load the stage's models; a failure (here or in the load-ahead thread) fails the title
+    with a message that names the stage."""
+    try:
+        stage.ready()
+    except StageSkipped:
+        raise
+    except Exception as error:
+        raise TaggerError(f"stage {stage.name}: its models did not load: {type(error).__name__}: {error}") from error
 
 
 def _since(started: float) -> float:

@@ -84,15 +84,27 @@ class Stage:
     def setup(self) -> None:
         """Load models; called once, through `ready`, before the first title that needs them."""
 
-    def ready(self) -> None:
+    def ready(self, *, keep_error: bool = False) -> None:
         """Run `setup` unless it ran already in this process (the engine may start it in a
-        background thread while earlier stages run: a second caller waits for the first)."""
+        background thread while earlier stages run: a second caller waits for the first).
+        With `keep_error` (that background load) a failure is kept, and the next caller, the
+        stage's own turn in the main thread, raises it instead of loading again."""
         if getattr(self, "_set_up", False):
             return
         with self.__dict__.setdefault("_setup_lock", threading.Lock()):   # setdefault is atomic
-            if not getattr(self, "_set_up", False):
+            if getattr(self, "_set_up", False):
+                return
+            kept, self._setup_error = getattr(self, "_setup_error", None), None
+            if kept is not None:
+                raise kept
+            try:
                 self.setup()
-                self._set_up = True
+            except Exception as error:
+                if not keep_error:
+                    raise
+                self._setup_error = error
+                return
+            self._set_up = True
 
     def skip_reason(self, ctx: TitleContext) -> str | None:
         """Why this title gives the stage nothing to do, known without loading models; else None."""

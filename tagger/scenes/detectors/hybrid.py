@@ -206,8 +206,16 @@ class HybridDetector(ShotDetector):
             peak = int(np.argmax(cut[row, middle])) + middle.start
             self.looks.append((frame, kind, float(cut[row, peak])))
             if cut[row, peak] >= threshold and (transition[row, middle] >= threshold).sum() >= 3:
-                at = int(np.clip(frame - half + peak - first, 0, len(means) - 1))
-                darkest = min(means[max(at - SLOW_SPAN, 0):at + SLOW_SPAN + 1])
+                # The whole change the network sees around its peak: a fade's half (to or from
+                # black) peaks away from the black, which still lies inside this span.
+                marked = np.maximum(cut[row], transition[row]) >= threshold
+                lo, hi = peak, peak
+                while lo > 0 and marked[lo - 1]:
+                    lo -= 1
+                while hi < len(marked) - 1 and marked[hi + 1]:
+                    hi += 1
+                start = int(np.clip(frame - half + lo - first - SLOW_SPAN, 0, len(means) - 1))
+                darkest = min(means[start:max(frame - half + hi - first + SLOW_SPAN + 1, start + 1)])
                 # Through black it is a fade: ThresholdDetector places those, at the black's middle.
                 if gradual_kind(darkest, self.settings.fade_threshold) == "dissolve":
                     self._decide(Boundary(frame - half + peak, "dissolve", float(cut[row, peak])))
