@@ -20,6 +20,13 @@ from tagger.titles import TitleInput
 
 log = logging.getLogger(__name__)
 
+_LOADERS: list[threading.Thread] = []   # load-ahead threads started in this process
+
+
+def loading_ahead() -> bool:
+    """Whether a load-ahead thread is still loading models (see Engine._load_ahead)."""
+    return any(thread.is_alive() for thread in _LOADERS)
+
 # Which stage stands behind each tag modality, to record the models that produced a tag.
 MODALITY_STAGE = {"text": "text", "dialogue": "text", "clip": "clip", "visual": "visual", "audio": "audio",
                   "tags": "tags"}
@@ -74,7 +81,8 @@ class Engine:
         while the video is being decoded (decoding leaves the interpreter free most of the
         time). A stage's own turn waits for its load; a failure there is kept and raised in
         that turn, naming the stage (Stage.ready). The thread is a daemon: Ctrl-C or SIGTERM
-        in the main thread ends the process without waiting for a load to finish."""
+        in the main thread ends the process without waiting for a load to finish (the CLI
+        exits at once while loading_ahead())."""
         needed = [stage for stage in self.stages[1:]
                   if not getattr(stage, "_set_up", False) and stage.skip_reason(ctx) is None]
         if not needed:
@@ -84,7 +92,9 @@ class Engine:
             for stage in needed:
                 stage.ready(keep_error=True)
 
-        threading.Thread(target=load, name="tagger-load-ahead", daemon=True).start()
+        loader = threading.Thread(target=load, name="tagger-load-ahead", daemon=True)
+        _LOADERS.append(loader)
+        loader.start()
 
     def prepare(self, titles: list[TitleInput]) -> None:
         """Let stages batch work for titles analysed next; a failure here only loses the speed-up."""
