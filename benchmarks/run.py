@@ -6,12 +6,17 @@ the decoding floor, for a long generated title, the sample titles and the real c
     python benchmarks/run.py --index-sizes 10000,100000   # vector index latency sizes (0: skip)
     python benchmarks/run.py --recommender-sizes 0            # skip queries through the Recommender
     python benchmarks/run.py --review-sizes 0                 # skip the review app's pages
+    python benchmarks/run.py --shot-detectors 0               # skip the shot-boundary benchmark
+    python benchmarks/run.py --process-minutes 0              # skip timing whole ingest processes
 
 Each title runs in its own process so that peak memory (ru_maxrss) is that title's. In that
 process the models load first, a short warm-up title pays for JIT compilation, then:
 - the decoding floor: PyAV alone decoding the video at the pipeline's analysis width;
 - the ingest: every stage of the pipeline on the same file.
 The headline is ingest seconds divided by floor seconds, both measured in the same process.
+The whole-process figure times `tagger ingest` as a user runs it (start-up, model loading and
+the catalog write included) on a 4-minute 720p title against the floor of decoding its video
+at full size and its audio, taking turns (--process-minutes, --process-rounds).
 Also measured: text encoder sentences per second for each backend (torch, onnx, onnx-int8, taking
 turns in one process) with the speed-up over torch and the cosine difference from torch's vectors,
 and CLIP images per second (a tiny model with random weights stands in where no CLIP weights
@@ -43,14 +48,15 @@ SHARED_MEDIA = ROOT.parent / "shared" / "media"
 
 # -- the long title -------------------------------------------------------------------------
 
-def make_long_title(minutes: float) -> Path:
-    """A 720p title of `minutes` with cuts every 2-8 s, music and speech, and subtitles (cached)."""
+def make_long_title(minutes: float, *, crf: int = 16) -> Path:
+    """A 720p title of `minutes` with cuts every 2-8 s, music and speech, and subtitles (cached).
+    The default crf gives about 3 Mbps, a usual rate for 720p H.264: decoding cost follows it."""
     import cv2
     import numpy as np
 
     from tagger import synth
 
-    folder = CACHE / f"long-{minutes:g}min"
+    folder = CACHE / f"long-{minutes:g}min-crf{crf}"
     video = folder / "long.mp4"
     if video.is_file():
         return folder
@@ -73,7 +79,7 @@ def make_long_title(minutes: float) -> Path:
     # Rendered at 360p and scaled up: the content is smooth, and rendering 720p directly is slow.
     frames = (cv2.resize(f, (1280, 720), interpolation=cv2.INTER_LINEAR)
               for f in synth.render_shots(shots, fps=24, size=(640, 360)))
-    synth.write_video(video, frames, fps=24, audio=audio, sample_rate_hz=sample_rate)
+    synth.write_video(video, frames, fps=24, audio=audio, sample_rate_hz=sample_rate, crf=crf)
     lines = ["Keep moving.", "Where are we going?", "The river is rising fast.", "We have to cross before dark."]
     cues = [(t, t + 2.5, lines[i % len(lines)]) for i, t in enumerate(np.arange(1.0, total_s - 3, 7.0))]
     synth.write_srt(folder / "long.en.srt", cues)
@@ -127,6 +133,66 @@ def measure_one(folder: str, pipeline_name: str) -> dict:
             "x_real_time": info.duration_s / ingest_s if ingest_s else None,
             "stage_s": {name: r["seconds"] for name, r in result.modalities.items()},
             "scenes": len(result.scenes), "baseline_rss_mb": baseline_mb, "peak_rss_mb": peak_mb}
+
+
+def decoding_floor(video: str) -> float:
+    """Seconds PyAV takes to decode the title's video (every frame to a full-size array) and its
+    audio (to mono at 22.05 kHz), back to back: what any analysis of the file has to pay."""
+    import av
+
+    from tagger.media.decode import iter_audio
+
+    started = time.perf_counter()
+    with av.open(video) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        for frame in container.decode(stream):
+            frame.to_ndarray(format="bgr24")
+    for _ in iter_audio(video, sample_rate_hz=22050):
+        pass
+    return time.perf_counter() - started
+
+
+def whole_process(folder: Path, pipeline: str, rounds: int = 3) -> dict:
+    """`tagger ingest` as a user runs it (a new process, start-up and catalog write included)
+    against the decoding floor, taking turns `rounds` times so that load hits both alike."""
+    from tagger.titles import discover
+
+    [title] = discover([folder])
+    Path(title.video).read_bytes()   # the same page-cache state for both
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "PYTHONPATH": str(ROOT)}
+    report = {"title": title.id, "pipeline": pipeline, "load_before": os.getloadavg(), "rounds": []}
+    for _ in range(rounds):
+        out = subprocess.run([sys.executable, __file__, "--floor", title.video], capture_output=True, text=True,
+                             env=env, check=True)
+        floor_s = float(out.stdout.strip().splitlines()[-1])
+        with tempfile.TemporaryDirectory() as scratch:
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            started = time.perf_counter()
+            done = subprocess.run([sys.executable, "-m", "tagger", "ingest", str(folder), "--pipeline", pipeline,
+                                   "--catalog", str(Path(scratch) / "tagger.db")], capture_output=True, text=True,
+                                  env=env, cwd=scratch)
+            ingest_s = time.perf_counter() - started
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if done.returncode != 0:
+            raise RuntimeError(f"tagger ingest failed: {done.stderr.strip()[-500:]}")
+        cpu_s = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        report["rounds"].append({"floor_s": floor_s, "ingest_s": ingest_s, "ratio": ingest_s / floor_s,
+                                 "ingest_cpu_s": cpu_s})
+    ratios = sorted(r["ratio"] for r in report["rounds"])
+    report["median_ratio"] = ratios[len(ratios) // 2]
+    report["load_after"] = os.getloadavg()
+    return report
+
+
+def print_process(report: dict) -> None:
+    print(f"\nwhole `tagger ingest` process ({report['pipeline']} pipeline) on {report['title']} against the "
+          f"decoding floor (video to full-size arrays, then audio), taking turns:")
+    for r in report["rounds"]:
+        print(f"  ingest {r['ingest_s']:7.1f} s (CPU {r['ingest_cpu_s']:6.1f} s)   floor {r['floor_s']:6.1f} s   "
+              f"ratio {r['ratio']:5.2f}")
+    print(f"  median ratio {report['median_ratio']:.2f}; load average {tuple(round(x, 1) for x in report['load_before'])}"
+          f" before, {tuple(round(x, 1) for x in report['load_after'])} after, {os.cpu_count()} CPUs")
 
 
 def run_child(folder: Path, pipeline: str) -> dict:
@@ -273,10 +339,19 @@ def main() -> int:
                         help="catalog sizes for queries through the whole Recommender (0: skip them)")
     parser.add_argument("--review-sizes", default="100000",
                         help="catalog sizes for the review app's pages and API (0: skip them)")
+    parser.add_argument("--process-minutes", type=float, default=4.0,
+                        help="length of the title whose whole ingest process is timed against the floor (0: skip)")
+    parser.add_argument("--process-rounds", type=int, default=3)
+    parser.add_argument("--shot-detectors", default="all",
+                        help="detectors for the shot-boundary benchmark (all, a comma-separated list, or 0: skip)")
     parser.add_argument("--one", help=argparse.SUPPRESS)
+    parser.add_argument("--floor", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         print(json.dumps(measure_one(args.one, args.pipeline)))
+        return 0
+    if args.floor:
+        print(decoding_floor(args.floor))
         return 0
     if args.text_only:
         text = text_throughput()
@@ -294,6 +369,10 @@ def main() -> int:
     if SHARED_MEDIA.is_dir():
         for name in ("big_buck_bunny_0_30.webm", "mkv_vob_Title_T00-1.mkv", "friday.mp4"):
             folders.append(SHARED_MEDIA / name)
+    process = None
+    if args.process_minutes > 0:
+        print(f"timing whole ingest processes on the {args.process_minutes:g}-minute title ...", flush=True)
+        process = whole_process(make_long_title(args.process_minutes), args.pipeline, rounds=args.process_rounds)
     rows = []
     for folder in folders:
         print(f"measuring {folder.name} ...", flush=True)
@@ -301,10 +380,12 @@ def main() -> int:
     models = {"text": text_throughput(), "clip": clip_throughput()}
     print()
     print_table(rows)
+    if process is not None:
+        print_process(process)
     print_text_table(models["text"])
     print(f"CLIP image encoder: {models['clip']['images_per_s']:.1f} images/s ({models['clip']['model']})")
     report = {"pipeline": args.pipeline, "cpu_count": os.cpu_count(), "titles": rows, "models": models,
-              "measured_at": time.strftime("%Y-%m-%d %H:%M:%S")}
+              "whole_process": process, "measured_at": time.strftime("%Y-%m-%d %H:%M:%S")}
     sys.path.insert(0, str(Path(__file__).parent))
     parts = (("recommend_latency", args.index_sizes, "the vector index"),
              ("recommender_queries", args.recommender_sizes, "queries through the Recommender"),
@@ -316,6 +397,12 @@ def main() -> int:
             print(f"measuring {what} ...", flush=True)
             report[name] = module.run(sizes=tuple(sizes))
             module.print_table(report[name])
+    if args.shot_detectors != "0":
+        module = importlib.import_module("shot_boundaries")
+        print("measuring shot detectors ...", flush=True)
+        detectors = None if args.shot_detectors == "all" else args.shot_detectors.split(",")
+        report["shot_boundaries"] = module.run(detectors=detectors)
+        module.print_report(report["shot_boundaries"])
     out = args.json or str(ROOT / "benchmarks" / "results.json")
     Path(out).write_text(json.dumps(report, indent=2))
     print(f"wrote {out}")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import sys
 from contextlib import contextmanager
@@ -82,6 +83,7 @@ def ingest(paths, manifest, catalog_path, pipeline_name, taxonomy_name, workers,
 
     progress = RichProgress()
     options = {"address": ray_address} if ray_address else {}
+    stopped = None
     with open_catalog(catalog_path) as catalog:
         try:
             with _sigterm_raises(), build_executor(executor, pipeline, taxonomy=taxonomy_name, workers=workers,
@@ -92,9 +94,26 @@ def ingest(paths, manifest, catalog_path, pipeline_name, taxonomy_name, workers,
         except Terminated:
             click.echo("tagger ingest: stopped by SIGTERM; the titles finished before it are stored and the run "
                        "record is closed; run the same command again to go on", err=True)
-            sys.exit(128 + signal.SIGTERM)
+            stopped = 128 + signal.SIGTERM
+        except KeyboardInterrupt:
+            click.echo("Aborted!", err=True)
+            stopped = 1
+    if stopped is not None:
+        _exit_now(stopped)
     print_summary(outcomes, catalog_path)
     sys.exit(1 if any(o.status == "failed" for o in outcomes) else 0)
+
+
+def _exit_now(code: int) -> None:
+    """Exit with `code`, the catalog closed. While models still load in the background (inside
+    a C++ library), the interpreter's normal exit aborts in that library's static destructors
+    ("terminate called without an active exception"), so the process then ends at once."""
+    engine = sys.modules.get("tagger.engine")
+    if engine is not None and engine.loading_ahead():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 class Terminated(BaseException):

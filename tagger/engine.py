@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 import time
 import traceback
 from typing import Callable
@@ -19,13 +20,21 @@ from tagger.titles import TitleInput
 
 log = logging.getLogger(__name__)
 
+_LOADERS: list[threading.Thread] = []   # load-ahead threads started in this process
+
+
+def loading_ahead() -> bool:
+    """Whether a load-ahead thread is still loading models (see Engine._load_ahead)."""
+    return any(thread.is_alive() for thread in _LOADERS)
+
 # Which stage stands behind each tag modality, to record the models that produced a tag.
 MODALITY_STAGE = {"text": "text", "dialogue": "text", "clip": "clip", "visual": "visual", "audio": "audio",
                   "tags": "tags"}
 
 
 class Engine:
-    """A pipeline's stages with their models loaded, once per process."""
+    """A pipeline's stages, each loading its models once per process when a title first needs
+    them: a batch of metadata-only titles never loads the video or audio models."""
 
     def __init__(self, pipeline: Pipeline, *, taxonomy: str | None = None):
         from tagger.tagging.taxonomy import load_taxonomy
@@ -34,9 +43,19 @@ class Engine:
         self.taxonomy = load_taxonomy(taxonomy or pipeline.taxonomy)
         self.stages = [stage_class(name)(pipeline.settings[name], taxonomy=self.taxonomy)
                        for name in pipeline.stages]
+        self._space_dims: dict[str, int] | None = None
+
+    def setup(self) -> None:
+        """Load every stage's models now (a worker that should pay before its first title)."""
         for stage in self.stages:
-            stage.setup()
-        self.space_dims = {space: dim for stage in self.stages for space, dim in stage.spaces().items()}
+            stage.ready()
+
+    @property
+    def space_dims(self) -> dict[str, int]:
+        """Embedding space -> dimension for the pipeline, asked of the stages on first use."""
+        if self._space_dims is None:
+            self._space_dims = {space: dim for stage in self.stages for space, dim in stage.spaces().items()}
+        return self._space_dims
 
     def versions(self) -> dict:
         return {stage.name: stage.versions() for stage in self.stages}
@@ -60,6 +79,26 @@ class Engine:
         text = json.dumps([self.pipeline.digest, self.taxonomy.digest, self.versions(), __version__], sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()
 
+    def _load_ahead(self, ctx: TitleContext) -> None:
+        """Load, in a background thread, the models of later stages this title will need,
+        while the video is being decoded (decoding leaves the interpreter free most of the
+        time). A stage's own turn waits for its load; a failure there is kept and raised in
+        that turn, naming the stage (Stage.ready). The thread is a daemon: Ctrl-C or SIGTERM
+        in the main thread ends the process without waiting for a load to finish (the CLI
+        exits at once while loading_ahead())."""
+        needed = [stage for stage in self.stages[1:]
+                  if not getattr(stage, "_set_up", False) and stage.skip_reason(ctx) is None]
+        if not needed:
+            return
+
+        def load() -> None:
+            for stage in needed:
+                stage.ready(keep_error=True)
+
+        loader = threading.Thread(target=load, name="tagger-load-ahead", daemon=True)
+        _LOADERS.append(loader)
+        loader.start()
+
     def prepare(self, titles: list[TitleInput]) -> None:
         """Let stages batch work for titles analysed next; a failure here only loses the speed-up."""
         for stage in self.stages:
@@ -75,17 +114,23 @@ class Engine:
         try:
             if title.problem:
                 raise TaggerError(title.problem)
-            for stage in self.stages:
+            for position, stage in enumerate(self.stages):
                 if on_stage is not None:
                     on_stage(stage.name)
                 begun = time.perf_counter()
                 try:
+                    reason = stage.skip_reason(ctx)
+                    if reason is not None:
+                        raise StageSkipped(reason)
+                    _ready(stage)
                     stage.run(ctx)
                     report = {"status": "ran"}
                 except StageSkipped as skipped:
                     report = {"status": "skipped", "reason": skipped.reason}
                 report["seconds"] = round(time.perf_counter() - begun, 3)
                 ctx.modalities[stage.name] = report
+                if position == 0:
+                    self._load_ahead(ctx)
         except TaggerError as error:
             return title_result(ctx, error=str(error), analysis_s=_since(started))
         except Exception as error:  # a bug or an unexpected library error fails this title only
@@ -126,6 +171,17 @@ def _stages_behind(tag: TagRecord, versions: dict) -> dict:
             out[stage] = versions[stage]
     out["tags"] = versions.get("tags", {})
     return out
+
+
+def _ready(stage) -> None:
+    """Load the stage's models; a failure (here or in the load-ahead thread) fails the title
+    with a message that names the stage."""
+    try:
+        stage.ready()
+    except StageSkipped:
+        raise
+    except Exception as error:
+        raise TaggerError(f"stage {stage.name}: its models did not load: {type(error).__name__}: {error}") from error
 
 
 def _since(started: float) -> float:

@@ -1,1 +1,1 @@
-"""Scene splitting (PySceneDetect) and keyframe choice, in one streamed pass over the video."""
+"""Scene splitting (the pipeline's shot detector, tagger/scenes/detectors/) and keyframe choice, in one streamed pass over the video."""

@@ -1,9 +1,8 @@
 """One streamed pass over a video: shot boundaries, keyframes and per-sample frame statistics.
 
-Hard cuts come from PySceneDetect's ContentDetector (HSV change between frames) and fades
-from its ThresholdDetector (mean intensity falling below a floor and coming back). Both run on
-frames already downscaled by the decoder, so the pass costs about as much as decoding.
-Memory stays bounded by one scene: samples are kept only until their scene ends.
+Boundaries come from the shot detector the pipeline names (tagger/scenes/detectors/), fed
+every frame as the decoder hands it over, already downscaled. Memory stays bounded by one
+scene: samples are kept only until their scene ends.
 """
 from __future__ import annotations
 
@@ -15,20 +14,50 @@ import numpy as np
 
 from tagger.catalog.records import KeyframeRecord
 from tagger.media.decode import iter_frames
+from tagger.scenes.detectors.base import Boundary
 from tagger.scenes.keyframes import Candidate, choose, sharpness
 
 
 @dataclass
 class SplitSettings:
     analysis_width: int = 320
+    detector: str = "hybrid"          # a name in tagger.scenes.detectors.DETECTORS
     content_threshold: float = 27.0   # ContentDetector's default, on its 0..255 HSV score
     fade_threshold: float = 12.0      # mean pixel value under which a frame counts as black
+    adaptive_threshold: float = 3.0   # AdaptiveDetector: a frame's change over its neighbours'
+    adaptive_min_content: float = 15.0
+    transnet_threshold: float = 0.5   # transnet: TransNetV2's cut probability for a boundary (the paper's)
+    transnet_runtime: str = "onnx"    # onnx (exported once to the cache folder) | torch
+    # hybrid: a frame whose change from the one before (mean HSV difference, 0..255) passes
+    # sure_content, sure_ratio times its neighbours' change, is a cut; one that passes the
+    # candidate bars goes to TransNetV2, as does a change of the whole picture over 0.5 s.
+    # TransNetV2 then confirms a candidate at confirm_threshold (chosen on the benchmark's
+    # validation clips: benchmarks/shot_boundaries.py).
+    sure_content: float = 30.0
+    sure_ratio: float = 10.0
+    candidate_content: float = 6.0
+    candidate_ratio: float = 3.0
+    candidate_gradual: float = 8.0
+    confirm_threshold: float = 0.1
     min_scene_s: float = 0.5
     sample_fps: float = 4.0           # frames per second analysed for stats and keyframes
     keyframes_per_scene: int = 2
     max_candidates_per_scene: int = 48   # older candidates are thinned out past this
 
     def validate(self):
+        from tagger.scenes.detectors import DETECTORS
+
+        if self.detector not in DETECTORS:
+            return "detector", f"unknown detector {self.detector!r} (valid: {', '.join(DETECTORS)})"
+        if self.detector in ("transnet", "hybrid"):
+            from tagger.scenes.transnet import runtime_problem
+
+            problem = runtime_problem(self.transnet_runtime)
+            if problem:
+                return "transnet_runtime", problem
+        for name in ("transnet_threshold", "confirm_threshold"):
+            if not 0 < getattr(self, name) < 1:
+                return name, "must be between 0 and 1"
         if self.analysis_width < 32:
             return "analysis_width", "must be at least 32 pixels"
         if self.sample_fps <= 0:
@@ -48,6 +77,8 @@ class SceneCut:
     end_frame: int            # exclusive: the next scene's start_frame
     start_s: float
     end_s: float
+    boundary_kind: str = "start"      # how the scene begins: start (of the title) | cut | fade | dissolve
+    boundary_confidence: float = 1.0  # the detector's confidence in that boundary
     keyframes: list[KeyframeRecord] = field(default_factory=list)
     frame_stats: list[dict] = field(default_factory=list)  # per analysed frame
     motions: list[float] = field(default_factory=list)
@@ -79,53 +110,46 @@ class _SceneBuffer:
         return after
 
 
-def scene_detectors(settings: SplitSettings, *, min_scene_len: int) -> list:
-    """PySceneDetect's detectors of the pass: hard cuts, and fades through black."""
-    from scenedetect.detectors import ContentDetector, ThresholdDetector
-
-    return [ContentDetector(threshold=settings.content_threshold, min_scene_len=min_scene_len),
-            ThresholdDetector(threshold=settings.fade_threshold, min_scene_len=min_scene_len)]
-
-
 def split_video(path: str | Path, *, fps: float, rotation_deg: int, duration_s: float,
-                settings: SplitSettings, on_progress=None) -> SplitResult:
+                settings: SplitSettings, on_progress=None, detector=None) -> SplitResult:
+    """Scenes of the video. `detector` (a ShotDetector) stands in for the one settings name:
+    the benchmark passes one that times itself."""
     import cv2
-    from scenedetect.common import FrameTimecode
 
+    from tagger.scenes.detectors import detector_class
     from tagger.vision.descriptors import frame_stats, motion, small_gray
 
     rate = Fraction(fps).limit_denominator(100_000) if fps > 0 else Fraction(25)
     min_len = max(1, int(round(settings.min_scene_s * float(rate))))
-    detectors = scene_detectors(settings, min_scene_len=min_len)
+    if detector is None:
+        detector = detector_class(settings.detector)(settings, fps=float(rate))
     sample_every = max(1, int(round(float(rate) / settings.sample_fps)))
 
     times: list[float] = []
     scenes: list[SceneCut] = []
     buffer = _SceneBuffer(0)
-    cut_frames = [0]
+    starts = [Boundary(0, "start", 1.0)]
     previous_gray = None
 
     def close(buf: _SceneBuffer, end_frame: int) -> None:
         start_s = times[buf.start_frame]
         end_s = times[end_frame] if end_frame < len(times) else None
-        scenes.append(_finish(len(scenes), buf, end_frame, start_s, end_s, settings))
+        scenes.append(_finish(len(scenes), buf, end_frame, start_s, end_s, starts[len(scenes)], settings))
 
-    def accept(cut: int) -> None:
+    def accept(boundary: Boundary) -> None:
         nonlocal buffer
-        if cut - cut_frames[-1] < min_len or cut >= len(times):
-            return  # both detectors saw the same transition, or it is too close
-        after = buffer.split_at(cut)
-        close(buffer, cut)
-        cut_frames.append(cut)
+        if boundary.frame - starts[-1].frame < min_len or boundary.frame >= len(times):
+            return  # the same transition seen twice, or too close to the last one
+        starts.append(boundary)
+        after = buffer.split_at(boundary.frame)
+        close(buffer, boundary.frame)
         buffer = after
 
     for decoded in iter_frames(path, analysis_width=settings.analysis_width, rotation_deg=rotation_deg):
         times.append(decoded.time_s)
         image = decoded.image
-        timecode = FrameTimecode(decoded.index, fps=rate)
-        for detector in detectors:
-            for cut in detector.process_frame(timecode, image):
-                accept(cut.frame_num)
+        for boundary in detector.process(decoded.index, image):
+            accept(boundary)
         if decoded.index % sample_every == 0:
             gray_small = small_gray(image)
             stats = frame_stats(image)
@@ -145,10 +169,8 @@ def split_video(path: str | Path, *, fps: float, rotation_deg: int, duration_s: 
 
     frame_count = len(times)
     if frame_count:
-        last = FrameTimecode(frame_count - 1, fps=rate)
-        for detector in detectors:
-            for cut in detector.post_process(last):
-                accept(cut.frame_num)
+        for boundary in detector.finish():
+            accept(boundary)
         step = 1.0 / float(rate)
         end_s = max(duration_s, times[-1] + step)
         close(buffer, frame_count)
@@ -157,7 +179,7 @@ def split_video(path: str | Path, *, fps: float, rotation_deg: int, duration_s: 
 
 
 def _finish(index: int, buf: _SceneBuffer, end_frame: int, start_s: float, end_s: float | None,
-            settings: SplitSettings) -> SceneCut:
+            start: Boundary, settings: SplitSettings) -> SceneCut:
     import cv2
 
     keyframes = []
@@ -166,6 +188,7 @@ def _finish(index: int, buf: _SceneBuffer, end_frame: int, start_s: float, end_s
         keyframes.append(KeyframeRecord(cand.frame, cand.time_s, cand.sharpness, jpeg.tobytes() if ok else b""))
     return SceneCut(index=index, start_frame=buf.start_frame, end_frame=end_frame,
                     start_s=start_s, end_s=end_s if end_s is not None else start_s,
+                    boundary_kind=start.kind, boundary_confidence=round(start.confidence, 4),
                     keyframes=keyframes,
                     frame_stats=[s for _, s in buf.stats],
                     # The first sample's motion compares with the previous scene: not motion.

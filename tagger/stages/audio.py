@@ -47,22 +47,24 @@ class AudioStage(Stage):
 
     def versions(self) -> dict[str, str]:
         import av
-        import librosa
-        import onnxruntime
 
         from tagger.audio.features import FEATURE_VECTOR_ID
         from tagger.audio.mood import load_mood_model
         from tagger.audio.speech import vad_model_id
+        from tagger.versions import module_version
 
         # PyAV decodes and resamples, Silero finds speech, librosa computes the features.
-        return {"librosa": librosa.__version__, "pyav": av.__version__, "vad": vad_model_id(),
-                "onnxruntime": onnxruntime.__version__, "mood": load_mood_model().version,
+        return {"librosa": module_version("librosa"), "pyav": av.__version__, "vad": vad_model_id(),
+                "onnxruntime": module_version("onnxruntime"), "mood": load_mood_model().version,
                 "features": FEATURE_VECTOR_ID}
 
     def spaces(self) -> dict[str, int]:
         from tagger.audio.features import FEATURE_VECTOR_NAMES
 
         return {"audio": len(FEATURE_VECTOR_NAMES)}
+
+    def skip_reason(self, ctx: TitleContext) -> str | None:
+        return None if ctx.media is not None and ctx.media.has_audio else "no audio stream"
 
     def run(self, ctx: TitleContext) -> None:
         from tagger.audio.features import FEATURE_VECTOR_ID, feature_vector

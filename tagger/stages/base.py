@@ -1,6 +1,7 @@
 """The one interface every stage implements, and the context a title carries through them."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -67,8 +68,11 @@ class TitleContext:
 class Stage:
     """A step of a pipeline. Subclasses set `name`, `Settings` (a dataclass), and `run`.
 
-    Models are loaded in `setup`, once per process; `run` handles one title and raises
-    StageSkipped when it has nothing to work on.
+    Models are loaded in `setup`, once per process and only when a title first needs them
+    (`ready`): a batch that never reaches a stage never loads its models. `skip_reason` says,
+    before anything loads, that a title gives the stage nothing to work on; `run` handles one
+    title and may still raise StageSkipped. `versions` and `spaces` must not need `setup`
+    (the engine's digest is computed before any title), unless a stage calls `ready` itself.
     """
     name: ClassVar[str]
     needs: ClassVar[tuple[str, ...]] = ()
@@ -82,7 +86,33 @@ class Stage:
         self.taxonomy = taxonomy
 
     def setup(self) -> None:
-        """Load models; called once before the first title."""
+        """Load models; called once, through `ready`, before the first title that needs them."""
+
+    def ready(self, *, keep_error: bool = False) -> None:
+        """Run `setup` unless it ran already in this process (the engine may start it in a
+        background thread while earlier stages run: a second caller waits for the first).
+        With `keep_error` (that background load) a failure is kept, and the next caller, the
+        stage's own turn in the main thread, raises it instead of loading again."""
+        if getattr(self, "_set_up", False):
+            return
+        with self.__dict__.setdefault("_setup_lock", threading.Lock()):   # setdefault is atomic
+            if getattr(self, "_set_up", False):
+                return
+            kept, self._setup_error = getattr(self, "_setup_error", None), None
+            if kept is not None:
+                raise kept
+            try:
+                self.setup()
+            except Exception as error:
+                if not keep_error:
+                    raise
+                self._setup_error = error
+                return
+            self._set_up = True
+
+    def skip_reason(self, ctx: TitleContext) -> str | None:
+        """Why this title gives the stage nothing to do, known without loading models; else None."""
+        return None
 
     def versions(self) -> dict[str, str]:
         """Models and library versions this stage's results depend on."""

@@ -54,6 +54,7 @@ class ClipStage(Stage):
         return np.stack(rows).astype(np.float32) if rows else np.zeros((0, 1), np.float32)
 
     def versions(self) -> dict[str, str]:
+        self.ready()   # whether the weights load decides what the results depend on
         if self.encoder is None:
             return {"model": f"{self.settings.model}/{self.settings.pretrained}", "status": "unavailable"}
         import cv2
@@ -62,7 +63,13 @@ class ClipStage(Stage):
         return {"model": self.encoder.model_id, "library": self.encoder.version, "opencv": cv2.__version__}
 
     def spaces(self) -> dict[str, int]:
+        self.ready()
         return {"visual": self.encoder.dimension} if self.encoder is not None else {}
+
+    def skip_reason(self, ctx: TitleContext) -> str | None:
+        if ctx.split is None or not ctx.split.scenes:
+            return "no scenes (no video stream)"
+        return None
 
     def run(self, ctx: TitleContext) -> None:
         from tagger.scenes.split import decode_jpeg

@@ -38,33 +38,49 @@ class ImagenetStage(Stage):
             return None
 
     def setup(self) -> None:
-        import hashlib
-        from pathlib import Path
-
-        from tagger.tagging.class_map import class_map_path, load_class_map
+        from tagger.tagging.class_map import load_class_map
         from tagger.vision.encoders import encoder_class
 
         self.encoder = encoder_class("efficientnet-lite0").load(batch_size=self.settings.batch_size,
                                                                 threads=self.settings.threads)
-        beside_taxonomy = self.settings.class_map == "taxonomy"
-        path = Path(class_map_path(self.taxonomy) if beside_taxonomy else self.settings.class_map)
-        self.class_map, self.class_map_version = None, None
-        if beside_taxonomy and not path.exists():
-            log.info("taxonomy %s has no class map at %s: the imagenet stage gives embeddings only",
-                     self.taxonomy.id, path)
+        path = self._class_map_path()
+        self.class_map = None
+        if path is None:
+            log.info("taxonomy %s has no class map: the imagenet stage gives embeddings only", self.taxonomy.id)
             return
         self.class_map = load_class_map(path, self.taxonomy, self.encoder.class_names)   # errors name file and line
         self.class_matrix = self.class_map.matrix(len(self.encoder.class_names))
-        self.class_map_version = f"{path.name}@{hashlib.sha256(path.read_bytes()).hexdigest()[:12]}"
+
+    def _class_map_path(self):
+        """The class map file, or None where the taxonomy has none (a named file must exist)."""
+        from pathlib import Path
+
+        from tagger.tagging.class_map import class_map_path
+
+        if self.settings.class_map != "taxonomy":
+            return Path(self.settings.class_map)
+        path = Path(class_map_path(self.taxonomy))
+        return path if path.exists() else None
 
     def versions(self) -> dict[str, str]:
-        versions = {"model": self.encoder.model_id, "library": self.encoder.version}
-        if self.class_map_version:
-            versions["class_map"] = self.class_map_version   # a changed map re-tags on the next ingest
-        return versions
+        import hashlib
+
+        from tagger.vision.efficientnet import EfficientNetLite0
+
+        # Known without loading the model: the engine's digest is computed before any title.
+        if getattr(self, "_versions", None) is None:
+            model_id, library = EfficientNetLite0.describe()
+            self._versions = {"model": model_id, "library": library}
+            path = self._class_map_path()
+            if path is not None and path.is_file():   # a missing named map is setup's error, naming it
+                # A changed map re-tags on the next ingest.
+                self._versions["class_map"] = f"{path.name}@{hashlib.sha256(path.read_bytes()).hexdigest()[:12]}"
+        return dict(self._versions)
 
     def spaces(self) -> dict[str, int]:
-        return {"visual": self.encoder.dimension}
+        from tagger.vision.efficientnet import DIMENSION
+
+        return {"visual": DIMENSION}
 
     def run(self, ctx: TitleContext) -> None:
         from tagger.scenes.split import decode_jpeg

@@ -38,10 +38,27 @@ class TextStage(Stage):
         self._prepared: dict[str, np.ndarray] = {}   # synopsis -> vector, filled by prepare()
 
     def versions(self) -> dict[str, str]:
-        return {"model": self.encoder.model_id, "library": self.encoder.version}
+        from tagger.text.encoder import describe_encoder
+
+        described = describe_encoder(self.settings.model, self.settings.backend)
+        if described is None:
+            self.ready()
+            described = self.encoder.model_id, self.encoder.version
+        return {"model": described[0], "library": described[1]}
 
     def spaces(self) -> dict[str, int]:
+        # A prompt bank saved by an earlier run knows the dimension without loading the model.
+        if not getattr(self, "_set_up", False):
+            saved = _saved_bank(self.versions(), self.taxonomy)
+            if saved is not None:
+                return {"text": int(saved.vectors.shape[1])}
+        self.ready()
         return {"text": self.encoder.dimension}
+
+    def skip_reason(self, ctx: TitleContext) -> str | None:
+        if not (ctx.title.synopsis or "").strip() and not ctx.title.subtitles:
+            return "no synopsis and no subtitles"
+        return None
 
     def run(self, ctx: TitleContext) -> None:
         from tagger.tagging.zeroshot import confidences
@@ -95,6 +112,8 @@ class TextStage(Stage):
     def prepare(self, titles) -> None:
         """Synopses of the next titles in one encoder call: metadata-only batches (a catalog
         backfill) are otherwise dominated by per-call overhead."""
+        if not getattr(self, "_set_up", False):
+            return   # the first titles load the model (in the background) and encode their own
         synopses = list(dict.fromkeys((t.synopsis or "").strip() for t in titles if (t.synopsis or "").strip()))
         self._prepared = dict(zip(synopses, self.encoder.encode(synopses))) if synopses else {}
 
@@ -118,13 +137,54 @@ _BANKS: dict[tuple[str, str], object] = {}
 
 
 def _bank(encoder, taxonomy):
-    """Prompt embeddings, once per process for each model and taxonomy."""
+    """Prompt embeddings, once per process for each model and taxonomy, and saved in the cache
+    folder: encoding the taxonomy's prompts cost seconds of every start-up."""
     from tagger.tagging.zeroshot import build_bank
 
     key = (encoder.model_id, taxonomy.digest)
     if key not in _BANKS:
-        _BANKS[key] = build_bank(taxonomy.tags, lambda t: t.prompts, encoder.encode)
+        versions = {"model": encoder.model_id, "library": encoder.version}
+        bank = _saved_bank(versions, taxonomy)
+        if bank is None:
+            bank = build_bank(taxonomy.tags, lambda t: t.prompts, encoder.encode)
+            _save_bank(bank, versions, taxonomy)
+        _BANKS[key] = bank
     return _BANKS[key]
+
+
+def _bank_file(versions: dict, taxonomy):
+    import hashlib
+    import json
+
+    from tagger.text.encoder import cache_root
+
+    prompts = [(t.id, list(t.prompts)) for t in taxonomy.tags]
+    key = hashlib.sha256(json.dumps([versions, prompts], sort_keys=True).encode()).hexdigest()[:16]
+    return cache_root() / "prompt-banks" / f"{key}.npz"
+
+
+def _saved_bank(versions: dict, taxonomy):
+    from tagger.tagging.zeroshot import PromptBank
+
+    path = _bank_file(versions, taxonomy)
+    try:
+        with np.load(path) as saved:
+            return PromptBank([str(t) for t in saved["tag_ids"]], saved["vectors"].astype(np.float32))
+    except (OSError, KeyError, ValueError):   # none yet, or unreadable: built again
+        return None
+
+
+def _save_bank(bank, versions: dict, taxonomy) -> None:
+    import os
+
+    path = _bank_file(versions, taxonomy)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staging = path.with_name(f".{path.stem}.{os.getpid()}.npz")
+        np.savez(staging, tag_ids=np.array(bank.tag_ids), vectors=bank.vectors)
+        os.replace(staging, path)
+    except OSError:   # a read-only cache only costs the next start-up the encoding
+        pass
 
 
 def _pick_subtitle(paths, languages, original_language, language_of):

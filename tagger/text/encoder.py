@@ -113,17 +113,29 @@ class TextEncoder:
     @property
     def version(self) -> str:
         """The libraries that compute the vectors, with their versions (the engine digest holds them)."""
-        import tokenizers
-        import transformers
+        return library_versions(self._onnx.version if self._onnx is not None else None)
 
-        if self._onnx is not None:
-            runs = [self._onnx.version]
-        else:
-            import sentence_transformers
-            import torch
 
-            runs = [f"sentence-transformers {sentence_transformers.__version__}", f"torch {torch.__version__}"]
-        return ", ".join(runs + [f"transformers {transformers.__version__}", f"tokenizers {tokenizers.__version__}"])
+def library_versions(onnx_version: str | None = None) -> str:
+    """TextEncoder.version, known without importing the libraries (they take seconds)."""
+    from tagger.versions import module_version
+
+    if onnx_version is not None:
+        runs = [onnx_version]
+    else:
+        runs = [f"sentence-transformers {module_version('sentence_transformers', 'sentence-transformers')}",
+                f"torch {module_version('torch')}"]
+    return ", ".join(runs + [f"transformers {module_version('transformers')}",
+                             f"tokenizers {module_version('tokenizers')}"])
+
+
+def describe_encoder(model: str, backend: str) -> tuple[str, str] | None:
+    """(model_id, version) that a TextEncoder(model, backend=backend) would report, without
+    loading it; None where that needs the model (an ONNX export, whose name holds a digest)."""
+    if backend != "torch":
+        return None
+    _, model_id = resolve_model(model)
+    return model_id, library_versions()
 
 
 @lru_cache(maxsize=4)

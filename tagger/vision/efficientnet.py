@@ -33,6 +33,7 @@ MEAN_RGB = 127.0
 STDDEV_RGB = 128.0
 WIDEST_ASPECT = 4 / 3   # wider frames keep their central 4:3 part
 CLASS_NAMES_FILE = "imagenet_classes.txt"   # the 1000 ImageNet-1k classes, in the model's output order
+DIMENSION = 1280        # the pooled feature before the classifier
 
 
 def weights_file() -> Path:
@@ -100,22 +101,30 @@ class EfficientNetLite0:
         model.load_state_dict(state, strict=True)
         return cls(model, weights_path=path, batch_size=batch_size, threads=threads)
 
+    @classmethod
+    def describe(cls, *, weights: str = "") -> tuple[str, str]:
+        """(model_id, version) that the loaded model reports, known without loading it (the
+        engine's digest is computed before any title) or importing torch."""
+        import cv2
+
+        from tagger.versions import module_version
+
+        path = Path(weights).expanduser() if weights else weights_file()
+        return (f"{cls.name}/imagenet:{path.name}",
+                f"efficientnet-lite-pytorch {module_version('efficientnet_lite_pytorch')}, "
+                f"torch {module_version('torch')}, opencv {cv2.__version__}")
+
     @property
     def model_id(self) -> str:
         return f"{self.name}/imagenet:{self.weights_path.name}"
 
     @cached_property
     def version(self) -> str:
-        import cv2
-        import efficientnet_lite_pytorch
-        import torch
-
-        return (f"efficientnet-lite-pytorch {efficientnet_lite_pytorch.__version__}, torch {torch.__version__}, "
-                f"opencv {cv2.__version__}")
+        return self.describe(weights=str(self.weights_path))[1]
 
     @property
     def dimension(self) -> int:
-        return int(self.model._fc.in_features)
+        return DIMENSION
 
     def encode_images(self, images_bgr: list[np.ndarray]) -> np.ndarray:
         """(N, 1280) float32 unit rows for uint8 BGR images of any size."""
