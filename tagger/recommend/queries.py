@@ -20,6 +20,11 @@ from tagger.recommend.rank import explore, mmr, shared_tags
 from tagger.recommend.standardise import zscore
 from tagger.vectors import unit
 
+# Impressions never opened count against exploring: each as this much of a dislike of the
+# title's tags, and a title shown this many times unopened is not explored again.
+IGNORED_WEIGHT = 0.1
+IGNORED_ENOUGH = 5
+
 
 class QueryInputs(NamedTuple):
     """What scoring needs from each viewer's history, computed once per query."""
@@ -89,9 +94,11 @@ class Queries:
         liked = signed.indices[signed.data > 0]
         weights = signed.data[signed.data > 0]
         seen = signed.indices
+        shown = self.unclicked.get(user, {})      # impressions since they last opened each title
+        unclicked = {int(self.items.index[t]): n for t, n in shown.items() if t in self.items.index}
         return self._recommend(liked, weights, seen, k=k, now_s=now_s,
                                region=region or self.user_regions.get(user), seed_key=user,
-                               disliked=signed.indices[signed.data < 0])
+                               disliked=signed.indices[signed.data < 0], unclicked=unclicked)
 
     def recommend_new_user(self, likes: list[str] = (), tags: list[str] = (), *, region: str | None = None,
                            k: int = 10, now_s: float | None = None) -> list[Recommendation]:
@@ -147,7 +154,7 @@ class Queries:
         return row[None, :]
 
     def _recommend(self, liked, weights, seen, *, k, now_s, region, seed_key, extra=None, disliked=(),
-                   chosen_tags=()) -> list[Recommendation]:
+                   chosen_tags=(), unclicked=None) -> list[Recommendation]:
         s = self.settings
         now_s = time.time() if now_s is None else now_s      # no time given: now (release, popularity)
         liked = np.asarray(liked, np.int64)
@@ -166,9 +173,13 @@ class Queries:
         order += [i for i in range(len(pool)) if i not in picked]   # the rest, by relevance
         liked_tags = self.items.tag_rows(liked).sum(axis=0)
         disliked_tags = self.items.tag_rows(np.asarray(disliked, np.int64)).sum(axis=0)
+        pool_tags = self.items.tag_rows(pool)
+        ignored = np.array([(unclicked or {}).get(int(t), 0) for t in pool], float)
+        disliked_tags = disliked_tags + IGNORED_WEIGHT * (ignored[:, None] * pool_tags).sum(axis=0)
         # Same viewer, same day, same draws: crc32, not hash(), which changes with every process.
         rng = np.random.default_rng(zlib.crc32(f"{seed_key}|{int(now_s // 86400)}".encode()))
-        order, explored = explore(order, self.items.tag_rows(pool), liked_tags, disliked_tags, s.exploration, rng, k)
+        order, explored = explore(order, pool_tags, liked_tags, disliked_tags, s.exploration, rng, k,
+                                  skip=ignored >= IGNORED_ENOUGH)
         weights_now = s.part_weights(history_size)
         titles, positions = pool[order], head[order]
         contributions = [{name: float(weight * parts[name][0, position]) for name, weight in weights_now.items()}
