@@ -44,3 +44,55 @@ def artwork(title_id, catalog_path, as_json) -> None:
     Console().print(table)
     if not candidates:
         click.echo("no keyframe qualifies (none sharp, lit and before the ending)")
+
+
+@click.command("home")
+@click.argument("user")
+@catalog_option
+@click.option("--interactions", "interactions_path", type=click.Path(),
+              help="Events (.csv or .jsonl), impressions and clicks included: fitted on, or with --model read "
+                   "for the page's feedback (continue watching, clicks on rows and images).")
+@click.option("--model", "model_path", type=click.Path(file_okay=False), default=None,
+              help="A model saved by `tagger recommend fit`.")
+@click.option("--region", default=None, help="The viewer's region (default: from their events).")
+@click.option("--at", "at", default=None, help="The page as of this time (ISO date or unix seconds; default now).")
+@click.option("--rows", "n_rows", type=click.IntRange(1, 50), default=6, show_default=True, help="Rows on the page.")
+@click.option("--per-row", type=click.IntRange(1, 100), default=10, show_default=True, help="Titles per row.")
+@click.option("--mood", default=None, help="Comma-separated mood or tone tags for this session only.")
+@click.option("--likes", default=None, help="A new viewer: comma-separated title ids liked at sign-up.")
+@click.option("--tags", default=None, help="A new viewer: comma-separated tags chosen at sign-up.")
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of text.")
+def recommend_home(user, catalog_path, interactions_path, model_path, region, at, n_rows, per_row, mood, likes,
+                   tags, as_json) -> None:
+    """USER's home page: rows chosen and ordered for them, with artwork chosen for them."""
+    from tagger.errors import TaggerError, UnknownIdError
+    from tagger.home.load import load_home
+    from tagger.recommend.events import parse_time_s
+
+    try:
+        now_s = parse_time_s(at, path="--at") if at else None
+        home = load_home(catalog_path, interactions_path, model_path)
+        page = home.page(user, region=region, now_s=now_s, rows=n_rows, per_row=per_row, mood=_split(mood),
+                         likes=_split(likes), tags=_split(tags))
+    except (TaggerError, UnknownIdError) as error:
+        raise click.ClickException(str(error)) from None
+    if as_json:
+        click.echo(json.dumps(page.to_dict(), indent=2, ensure_ascii=False))
+        return
+    click.echo(page_text(page.to_dict()))
+
+
+def page_text(page: dict) -> str:
+    """A home page as text: each row's name and reason, then its titles with the image chosen."""
+    lines = [f"Home page of {page['user']}"]
+    for row in page["rows"]:
+        lines += ["", f"{row['name']}  ({row['kind']}: {row['reason']})"]
+        for item in row["items"]:
+            art = item["artwork"]
+            image = f"scene {art['scene']} frame {art['keyframe']}: {art['reason']}" if art else "no artwork"
+            lines.append(f"  {item['title']:<28} {'; '.join(item['reasons'])}  [{image}]")
+    return "\n".join(lines)
+
+
+def _split(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
