@@ -96,3 +96,44 @@ def page_text(page: dict) -> str:
 
 def _split(text: str | None) -> list[str]:
     return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+@click.command("home")
+@click.option("--seeds", default="0,1,2,3,4", show_default=True, help="Comma-separated evaluation seeds.")
+@click.option("--validation-seeds", default="100,101,102", show_default=True,
+              help="Seeds on which the exploration parameters are chosen (never the evaluation seeds).")
+@click.option("--viewers", type=click.IntRange(20, 100_000), default=400, show_default=True,
+              help="Simulated viewers per population.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None, help="Write the results here.")
+def evaluate_home(seeds, validation_seeds, viewers, json_path) -> None:
+    """Replay (rows) and IPS (artwork) on a simulated population with hidden, known preferences."""
+    from rich.console import Console
+
+    from tagger.home import replay
+
+    try:
+        seed_list, validation = [int(s) for s in _split(seeds)], [int(s) for s in _split(validation_seeds)]
+    except ValueError:
+        raise click.BadParameter("expected comma-separated integers") from None
+    if set(seed_list) & set(validation):
+        raise click.BadParameter("evaluation and validation seeds must differ", param_hint="--validation-seeds")
+    console = Console(stderr=True)
+    results = replay.evaluate(seed_list, validation, log=console.print, n_viewers=viewers)
+    click.echo(results_table(results))
+    if json_path:
+        with open(json_path, "w", encoding="utf-8") as handle:
+            json.dump(results, handle, indent=2)
+        console.print(f"wrote {json_path}")
+
+
+def results_table(results: dict) -> str:
+    """The replay results as a Markdown table."""
+    lines = ["| policy | CTR | 95% interval | first screen reaches a title they would finish |", "|---|---|---|---|"]
+    for part, names in (("artwork", ("personalised", "best_fixed", "random")), ("row_order", ("learned", "fixed"))):
+        for name in names:
+            r = results[part][name]
+            reached = f"{r['reached']:.0%}" if "reached" in r else ""
+            lines.append(f"| {part}: {name} | {r['ctr']:.4f} | {r['ci95'][0]:.4f} - {r['ci95'][1]:.4f} | {reached} |")
+    for name, lift in results["lift"].items():
+        lines.append(f"| lift {name} | {lift['x']:.3f}x | {lift['ci95'][0]:.3f} - {lift['ci95'][1]:.3f} | |")
+    return "\n".join(lines)

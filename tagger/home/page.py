@@ -32,6 +32,13 @@ MIN_ITEMS = 3               # a row with fewer titles left is dropped
 MOOD_WEIGHT = 1.0           # a mood tag's confidence adds this many score units
 
 
+def row_prior(kind_ctr: np.ndarray, relevance: np.ndarray, tilt: float = RELEVANCE_TILT) -> np.ndarray:
+    """Each row's prior CTR: its kind's, times exp(tilt x how much better its titles score for the
+    viewer than the median row's)."""
+    relevance = np.asarray(relevance, float)
+    return np.clip(kind_ctr * np.exp(tilt * np.clip(relevance - np.median(relevance), -3, 3)), 0.005, 0.95)
+
+
 @dataclass
 class HomeItem:
     title_id: str
@@ -230,12 +237,11 @@ class HomeBuilder:
         relevance = np.array([np.mean(np.nan_to_num(v.scores[d.titles[:3]], neginf=0.0)) for d in drafts])
         if v.started:
             relevance[[d.kind == "continue" for d in drafts]] = np.median(relevance)
-        prior = np.array([self.kind_ctr[d.kind] for d in drafts]) * np.exp(
-            RELEVANCE_TILT * np.clip(relevance - np.median(relevance), -3, 3))
+        prior = row_prior(np.array([self.kind_ctr[d.kind] for d in drafts]), relevance)
         stats = self.feedback.get(v.user, ViewerFeedback()).rows
         shown = np.array([stats.get(d.name, [0, 0])[0] for d in drafts], float)
         clicks = np.array([stats.get(d.name, [0, 0])[1] for d in drafts], float)
-        theta = self.rows_bandit.sample(np.clip(prior, 0.005, 0.95), shown, clicks, rng)
+        theta = self.rows_bandit.sample(prior, shown, clicks, rng)
         theta[[d.kind == "mood" for d in drafts]] = 2.0
         return [drafts[i] for i in np.argsort(-theta, kind="stable")]
 
