@@ -162,6 +162,15 @@ class ArtworkTable:
                     c.append(column[tag])
                     v.append(confidence)
         self.tags = sp.csr_matrix((np.array(v, np.float32), (r, c)), shape=(len(self.candidates), len(items.tag_ids)))
+        self.tag_mass = np.asarray(self.tags.sum(axis=1), np.float64).ravel()
+
+    def taste_match(self, profile_tags: np.ndarray) -> np.ndarray:
+        """(candidates,) share of each candidate's scene-tag mass on the tags of a viewer's
+        profile (scaled to a maximum of 1): one product for every candidate at once."""
+        top = float(profile_tags.max(initial=0.0)) if len(profile_tags) else 0.0
+        if top <= 0 or self.tags.nnz == 0:
+            return np.zeros(len(self.candidates))
+        return (self.tags @ (profile_tags / top)) / np.maximum(self.tag_mass, 1e-9)
 
     def of(self, row: int) -> range:
         """Candidate numbers of the title in item row `row`."""

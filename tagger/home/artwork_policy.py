@@ -44,16 +44,6 @@ def viewer_look(table, liked_rows, weights=None) -> np.ndarray:
     return np.average(np.array(picks), axis=0, weights=mass)
 
 
-def taste_match(table, candidates: range, profile_tags: np.ndarray) -> np.ndarray:
-    """Share of each candidate's scene-tag mass on tags the viewer's liked titles carry."""
-    if len(candidates) == 0:
-        return np.zeros(0)
-    tags = table.tags[candidates.start:candidates.stop].toarray()
-    profile = profile_tags / profile_tags.max() if profile_tags.size and profile_tags.max() > 0 else profile_tags
-    total = tags.sum(axis=1)
-    return np.where(total > 0, tags @ profile / np.maximum(total, 1e-9), 0.0) if profile.size else np.zeros(len(tags))
-
-
 class ArtworkChooser:
     """Chooses a candidate per (viewer, title) and says why."""
 
@@ -68,26 +58,27 @@ class ArtworkChooser:
             return None
         return fit_prior(logged_contexts, clicks)
 
-    def viewer_state(self, look: np.ndarray, profile_tags: np.ndarray, shown) -> tuple:
-        """The viewer's bandit state after their shown images [(title row, candidate number, clicked)]."""
+    def viewer_state(self, look: np.ndarray, taste: np.ndarray, shown) -> tuple:
+        """The viewer's bandit state after their shown images [(title row, candidate number, clicked)];
+        taste: the table's taste_match for the viewer."""
         state = self.bandit.start()
-        for row, number, clicked in shown:
-            x = contexts(self.table.features[[number]], look,
-                         taste_match(self.table, range(number, number + 1), profile_tags))[0]
-            self.bandit.update(state, x, float(clicked))
+        if shown:
+            numbers = np.array([number for _, number, _ in shown])
+            X = contexts(self.table.features[numbers], look, taste[numbers])
+            state[0][:] += X.T @ X
+            state[1][:] += X.T @ np.array([float(clicked) for _, _, clicked in shown])
         return state
 
-    def choose(self, rows: list[int], look: np.ndarray, profile_tags: np.ndarray, state,
+    def choose(self, rows: list[int], look: np.ndarray, taste: np.ndarray, state,
                own_clicks: int) -> list[tuple[int | None, str | None]]:
-        """(candidate number, reason) for each title in item rows `rows`; (None, None) without candidates."""
+        """(candidate number, reason) for each title in item rows `rows`; (None, None) without
+        candidates. taste: the table's taste_match for the viewer."""
         posterior = self.bandit.posterior(state)
         spans = [self.table.of(int(row)) for row in rows]
         numbers = np.concatenate([np.arange(s.start, s.stop) for s in spans] + [np.zeros(0, np.int64)])
         if len(numbers) == 0:
             return [(None, None)] * len(rows)
-        taste = self.table.tags[numbers] @ (profile_tags / max(float(profile_tags.max(initial=0)), 1e-9))
-        mass = np.asarray(self.table.tags[numbers].sum(axis=1)).ravel()
-        X = contexts(self.table.features[numbers], look, np.where(mass > 0, taste / np.maximum(mass, 1e-9), 0.0))
+        X = contexts(self.table.features[numbers], look, taste[numbers])
         scores = self.bandit.scores(posterior, X)
         out, at = [], 0
         for span in spans:

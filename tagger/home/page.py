@@ -18,7 +18,7 @@ import numpy as np
 from tagger.errors import UnknownIdError
 from tagger.home import rows as kinds
 from tagger.home.artwork import ArtworkTable
-from tagger.home.artwork_policy import ArtworkChooser, contexts, taste_match, viewer_look
+from tagger.home.artwork_policy import ArtworkChooser, contexts, viewer_look
 from tagger.home.bandits import BetaRows
 from tagger.home.feedback import ViewerFeedback, read_feedback
 
@@ -87,6 +87,7 @@ class HomeBuilder:
         self.carried_by = np.diff(self._by_tag.indptr)
         self.newest = np.argsort(-self.items.added_s, kind="stable")
         self._neighbours: dict[int, np.ndarray] = {}
+        self._carriers: dict[tuple, np.ndarray] = {}
         self.feedback = read_feedback(list(events), now_s=np.inf)
         self.table = ArtworkTable(self.items, artwork or {})
         self._candidate_of = {(c.title_id, c.scene, c.keyframe): i for i, c in enumerate(self.table.candidates)}
@@ -106,9 +107,12 @@ class HomeBuilder:
         return self._neighbours[row]
 
     def carrying(self, columns, every: bool = True) -> np.ndarray:
-        """Item rows carrying every (or any) of the tag columns."""
-        hits = np.asarray(self._by_tag[:, list(columns)].sum(axis=1)).ravel()
-        return np.flatnonzero(hits >= (len(columns) if every else 1))
+        """Item rows carrying every (or any) of the tag columns (cached: viewers share combinations)."""
+        key = (tuple(columns), every)
+        if key not in self._carriers:
+            hits = np.asarray(self._by_tag[:, list(columns)].sum(axis=1)).ravel()
+            self._carriers[key] = np.flatnonzero(hits >= (len(columns) if every else 1))
+        return self._carriers[key]
 
     def roles(self, profile_tags: np.ndarray) -> tuple[list[int], list[int]]:
         """The viewer's tag columns that can be a micro-genre's noun, and its adjective, strongest first."""
@@ -212,10 +216,11 @@ class HomeBuilder:
             if len(chosen) == n_rows:
                 break
         look = viewer_look(self.table, v.liked[:20])
-        state = self.chooser.viewer_state(look, v.profile_tags, self._shown_images(feedback))
+        taste = self.table.taste_match(v.profile_tags)
+        state = self.chooser.viewer_state(look, taste, self._shown_images(feedback))
         own_clicks = sum(image.clicked for image in feedback.images)
         every = [t for _, titles in chosen for t in titles]
-        images = dict(zip(every, self.chooser.choose(every, look, v.profile_tags, state, own_clicks)))
+        images = dict(zip(every, self.chooser.choose(every, look, taste, state, own_clicks)))
         page_rows = []
         for d, titles in chosen:
             items = []
@@ -276,10 +281,9 @@ class HomeBuilder:
             liked, weights = signed.indices[signed.data > 0], signed.data[signed.data > 0]
             look = viewer_look(self.table, liked, weights)
             profile = np.asarray(self.items.tag_rows(liked).T @ np.minimum(weights, 1.5), float).ravel()
-            for _, number, clicked in shown:
-                X.append(contexts(self.table.features[[number]], look,
-                                  taste_match(self.table, range(number, number + 1), profile))[0])
-                r.append(float(clicked))
+            numbers = np.array([number for _, number, _ in shown])
+            X.extend(contexts(self.table.features[numbers], look, self.table.taste_match(profile)[numbers]))
+            r.extend(float(clicked) for _, _, clicked in shown)
         prior = ArtworkChooser.fit_prior(np.array(X), np.array(r)) if X else None
         return self.chooser.bandit.prior_mean if prior is None else prior
 
