@@ -100,7 +100,7 @@ class ArtworkChooser:
             return "no preference yet"
         i = int(np.argmax(gain))
         if i == CONTEXT_SIZE - 1:
-            what = "scenes like what you watch"
+            return "scenes like what you watch" + ("; your clicks favour it" if own_clicks else "")
         else:
             column = 1 + (i - 1) % N_FEATURES                  # the feature behind it, plain or times the look
             high = X[best, column] >= X[:, column].mean()
