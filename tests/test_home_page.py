@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
 from recommend_data import START_S, build_items, title_spec

@@ -21,6 +21,7 @@ from tagger.home.artwork import ArtworkTable
 from tagger.home.artwork_policy import ArtworkChooser, contexts, viewer_look
 from tagger.home.bandits import BetaRows
 from tagger.home.feedback import ViewerFeedback, read_feedback
+from tagger.tagging.taxonomy_model import ADJECTIVE, NOUN
 
 # Click-through rate of each row kind before anything is logged (a continue-watching row is
 # taken up most); replaced by the logged rate of the kind once it has MIN_LOGGED impressions.
@@ -117,9 +118,9 @@ class HomeBuilder:
     def roles(self, profile_tags: np.ndarray) -> tuple[list[int], list[int]]:
         """The viewer's tag columns that can be a micro-genre's noun, and its adjective, strongest first."""
         order = [int(c) for c in np.argsort(-profile_tags, kind="stable") if profile_tags[c] > 0]
-        nouns = [c for c in order if c in self.taxonomy_tags and kinds.NOUN in self.taxonomy_tags[c].microgenre]
+        nouns = [c for c in order if c in self.taxonomy_tags and NOUN in self.taxonomy_tags[c].microgenre]
         adjectives = [c for c in order if c in self.taxonomy_tags
-                      and kinds.ADJECTIVE in self.taxonomy_tags[c].microgenre]
+                      and ADJECTIVE in self.taxonomy_tags[c].microgenre]
         return nouns, adjectives
 
     # -- pages ------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tagger.tagging.microgenre import micro_genres
-from tagger.tagging.taxonomy_model import ADJECTIVE, NOUN
 
 KINDS = ("mood", "continue", "because", "microgenre", "popular", "new", "explore")
 DEPTH = 40                  # titles drafted per row
