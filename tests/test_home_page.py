@@ -142,3 +142,12 @@ def test_recommend_home_from_the_command_line(tmp_path):
     text = CliRunner().invoke(cli, ["recommend", "home", "c00", "--model", str(tmp_path / "model"),
                                     "--catalog", str(tmp_path / "empty.db"), "--at", "2023-02-01"])
     assert text.exit_code == 0 and page["rows"][0]["name"] in text.output
+
+
+def test_recommend_user_with_a_mood_leans_that_way_for_one_answer():
+    home = _builder([])
+    plain = [r.title_id for r in home.model.recommend_user("noir", k=4, now_s=NOW_S)]
+    moody = home.model.recommend_user("noir", k=4, now_s=NOW_S, mood=["Upbeat"])
+    assert sum(t.startswith("b") for t in plain) < sum(r.title_id.startswith("b") for r in moody)
+    assert any("Upbeat" in " ".join(r.reasons) for r in moody)
+    assert [r.title_id for r in home.model.recommend_user("noir", k=4, now_s=NOW_S)] == plain

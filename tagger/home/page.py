@@ -15,12 +15,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tagger.errors import UnknownIdError
 from tagger.home import rows as kinds
 from tagger.home.artwork import ArtworkTable
 from tagger.home.artwork_policy import ArtworkChooser, contexts, viewer_look
 from tagger.home.bandits import BetaRows
 from tagger.home.feedback import ViewerFeedback, read_feedback
+from tagger.recommend.queries import MOOD_WEIGHT
 from tagger.tagging.taxonomy_model import ADJECTIVE, NOUN
 
 # Click-through rate of each row kind before anything is logged (a continue-watching row is
@@ -30,7 +30,6 @@ KIND_CTR = {"mood": 0.5, "continue": 0.3, "because": 0.15, "microgenre": 0.14, "
 MIN_LOGGED = 200
 RELEVANCE_TILT = 0.5        # a row's prior CTR x exp(tilt x how much better its titles score than the rows' median)
 MIN_ITEMS = 3               # a row with fewer titles left is dropped
-MOOD_WEIGHT = 1.0           # a mood tag's confidence adds this many score units
 
 
 def row_prior(kind_ctr: np.ndarray, relevance: np.ndarray, tilt: float = RELEVANCE_TILT) -> np.ndarray:
@@ -133,7 +132,7 @@ class HomeBuilder:
     def pages(self, users: list[str], *, region: str | None = None, now_s: float | None = None, rows: int = 6,
               per_row: int = 10, mood=(), likes=(), tags=(), chunk: int = 256) -> dict[str, HomePage]:
         now_s = time.time() if now_s is None else now_s
-        mood_columns = self._tag_columns(mood)
+        mood_columns = self.model.tag_columns(mood)
         out = {}
         for start in range(0, len(users), chunk):
             part = users[start:start + chunk]
@@ -172,7 +171,7 @@ class HomeBuilder:
         if extra is not None:
             parts["history_size"] = parts["history_size"] + new
         totals = model.blend(parts)
-        picked = self._tag_columns(tags) if tags else []
+        picked = self.model.tag_columns(tags) if tags else []
         out = []
         for u, user in enumerate(users):
             total = totals[u]
@@ -287,17 +286,3 @@ class HomeBuilder:
             r.extend(float(clicked) for _, _, clicked in shown)
         prior = ArtworkChooser.fit_prior(np.array(X), np.array(r)) if X else None
         return self.chooser.bandit.prior_mean if prior is None else prior
-
-    def _tag_columns(self, names) -> list[int]:
-        """Tag columns by id or label, case-insensitively; UnknownIdError for one no title carries."""
-        by_name = {}
-        for i, (tag_id, label) in enumerate(zip(self.items.tag_ids, self.items.tag_labels)):
-            by_name[tag_id.lower()] = by_name[label.lower()] = i
-        out = []
-        for name in names:
-            key = str(name).strip().lower()
-            if key not in by_name:
-                some = ", ".join(sorted(self.items.tag_ids)[:12])
-                raise UnknownIdError("tag", name, f"no title in the catalog carries it (some that do: {some})")
-            out.append(by_name[key])
-        return out
