@@ -254,10 +254,13 @@ def taxonomy_validate(path) -> None:
 from tagger.recommend_cli import evaluate, recommend  # noqa: E402
 from tagger.review_cli import editors, review, serve  # noqa: E402
 from tagger.learn_cli import evaluate_tags, train  # noqa: E402
+from tagger.home_cli import artwork, evaluate_home, recommend_home  # noqa: E402
 
-for command in (editors, review, serve, train, recommend, evaluate):
+for command in (editors, review, serve, train, recommend, evaluate, artwork):
     cli.add_command(command)
 evaluate.add_command(evaluate_tags)
+recommend.add_command(recommend_home)
+evaluate.add_command(evaluate_home)
 
 
 def main() -> None:

@@ -119,11 +119,12 @@ def recommend_similar(title_id, k, as_json, catalog_path, interactions_path, mod
 @_interactions_option
 @_model_option
 @click.option("--region", default=None, help="The viewer's region (default: from their events).")
-def recommend_user(user, k, as_json, catalog_path, interactions_path, model_path, region) -> None:
+@click.option("--mood", default=None, help="Comma-separated mood or tone tags for this answer only.")
+def recommend_user(user, k, as_json, catalog_path, interactions_path, model_path, region, mood) -> None:
     """A row for USER, who has events in --interactions (or in the events --model was fitted on)."""
     model = _model(catalog_path, interactions_path, model_path, need_viewers=True)
-    _show({"user": user, "region": region, "k": k}, _run(lambda: model.recommend_user(user, k, region=region)),
-          as_json)
+    _show({"user": user, "region": region, "k": k, "mood": _split(mood)},
+          _run(lambda: model.recommend_user(user, k, region=region, mood=_split(mood))), as_json)
 
 
 @recommend.command("new-user")

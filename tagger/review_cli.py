@@ -201,14 +201,18 @@ def review_history(title_id, catalog_path, tag, as_json) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface).")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
 @click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True)
-def serve(catalog_path, host, port, threads) -> None:
-    """The review web app and JSON API (/api) for editors."""
+@click.option("--interactions", "interactions_path", type=click.Path(), default=None,
+              help="Events for the /home/USER preview (as for `tagger recommend home`).")
+@click.option("--model", "model_path", type=click.Path(file_okay=False), default=None,
+              help="A model saved by `tagger recommend fit`, for the /home/USER preview.")
+def serve(catalog_path, host, port, threads, interactions_path, model_path) -> None:
+    """The review web app and JSON API (/api) for editors, with a /home/USER preview."""
     import waitress
 
     from tagger.review.web import create_app
 
     catalog = open_catalog(catalog_path)   # fails early, with the catalog's name, when it cannot open
     catalog.close()
-    app = create_app(catalog_path)
+    app = create_app(catalog_path, interactions=interactions_path, model=model_path)
     click.echo(f"tagger review on http://{host}:{port}/ (catalog {catalog_path}); Ctrl-C stops", err=True)
     waitress.serve(app, host=host, port=port, threads=threads, ident="tagger")

@@ -181,3 +181,34 @@ class TitleStore:
         if not found:
             return [], np.zeros((0, 0), np.float32)
         return [title_id for title_id, _ in found], np.stack([vector for _, vector in found])
+
+    # -- every title's scenes at once (artwork candidates) --------------------------------
+    def scenes_of_titles(self, feature_names: tuple[str, ...]) -> dict[str, list[SceneRecord]]:
+        """title id -> its scenes with keyframes (no images) and only the named scene features,
+        for every title whose last ingest succeeded: one pass per table, not one per title."""
+        ok = "SELECT id FROM titles WHERE status='ok'"
+        features: dict[tuple[str, int], dict] = {}
+        marks = ",".join("?" * len(feature_names))
+        for title_id, scene_idx, name, value in self.conn.execute(
+                f"SELECT title_id, scene_idx, name, value FROM features WHERE scene_idx != ? AND name IN ({marks})"
+                f" AND title_id IN ({ok})", (TITLE_SCENE, *feature_names)):
+            features.setdefault((title_id, scene_idx), {})[name] = json.loads(value)
+        keyframes: dict[tuple[str, int], list[KeyframeRecord]] = {}
+        for title_id, scene_idx, frame, time_s, sharpness in self.conn.execute(
+                f"SELECT title_id, scene_idx, frame, time_s, sharpness FROM keyframes WHERE title_id IN ({ok})"
+                " ORDER BY title_id, scene_idx, frame"):
+            keyframes.setdefault((title_id, scene_idx), []).append(KeyframeRecord(frame, time_s, sharpness))
+        out: dict[str, list[SceneRecord]] = {}
+        for s in self.conn.execute(f"SELECT * FROM scenes WHERE title_id IN ({ok}) ORDER BY title_id, idx"):
+            key = (s["title_id"], s["idx"])
+            out.setdefault(s["title_id"], []).append(SceneRecord(
+                s["idx"], s["start_s"], s["end_s"], s["start_frame"], s["end_frame"],
+                keyframes=keyframes.get(key, []), features=features.get(key, {})))
+        return out
+
+    def scene_tags_of_titles(self) -> list[tuple[str, int, str, str, float]]:
+        """(title_id, scene, tag, facet, confidence) of every scene-level tag nobody rejected."""
+        cursor = self.conn.cursor()
+        cursor.row_factory = None
+        return cursor.execute("SELECT title_id, scene_idx, tag, facet, confidence FROM tags"
+                              " WHERE scene_idx != ? AND status != 'rejected'", (TITLE_SCENE,)).fetchall()

@@ -9,8 +9,13 @@ timestamp, and optionally region. Kinds and their values:
     rating      stars, 0.5..5
     rewatch     started it again after finishing (value unused)
     abandon     stopped for good after `value` seconds
+    impression  the title was shown on a home page: `row` (its name), `position` (0 = first in
+                the row) and `artwork` (scene:keyframe of the image shown), value unused
+    click       the viewer opened the title from a page (row, position, artwork as shown)
 
-Each event becomes a signed weight (finishing says more than clicking; abandoning after five
+Impressions and clicks say what a page showed and what it got; they are feedback for the home
+page's bandits and for exploration (`unclicked_impressions`), not taste: affinities skip them.
+Each taste event becomes a signed weight (finishing says more than clicking; abandoning after five
 minutes says the title did not work), weights fade with a half-life, and a user's weights per
 title add up. A positive sum is a like, a negative one a dislike.
 """
@@ -25,7 +30,10 @@ import numpy as np
 from tagger.errors import InputError
 from tagger.rows import read_rows
 
-KINDS = ("play", "completion", "watch", "rating", "rewatch", "abandon")
+TASTE_KINDS = ("play", "completion", "watch", "rating", "rewatch", "abandon")
+FEEDBACK_KINDS = ("impression", "click")
+KINDS = TASTE_KINDS + FEEDBACK_KINDS
+OPENED_KINDS = ("click", "play", "completion", "watch", "rewatch")   # the viewer took up what was shown
 FIELDS = ("user", "title", "kind", "value", "timestamp")
 FULL_WATCH_S = 1800.0      # watching this long counts as much as finishing
 TRIED_S = 300.0            # abandoning after this long is a considered "no"
@@ -39,6 +47,17 @@ class Event:
     value: float
     time_s: float           # unix seconds
     region: str | None = None
+    row: str | None = None          # impression, click: the row's name
+    position: int | None = None     # impression, click: 0-based place in the row
+    artwork: str | None = None      # impression, click: "scene:keyframe" of the image shown
+
+    @property
+    def artwork_key(self) -> tuple[int, int] | None:
+        """(scene, keyframe) of the image shown, or None."""
+        if not self.artwork:
+            return None
+        scene, keyframe = self.artwork.split(":")
+        return int(scene), int(keyframe)
 
 
 def event_weight(kind: str, value: float) -> float:
@@ -55,6 +74,8 @@ def event_weight(kind: str, value: float) -> float:
         return 1.5
     if kind == "abandon":
         return -0.6 if value >= TRIED_S else -0.2
+    if kind in FEEDBACK_KINDS:
+        return 0.0                          # what was shown or opened, not what was liked
     raise ValueError(f"unknown event kind {kind!r} (valid: {', '.join(KINDS)})")
 
 
@@ -69,12 +90,25 @@ def affinities(events: list[Event], *, now_s: float, half_life_days: float) -> d
     """user -> title -> summed, faded weight. Events after `now_s` are ignored."""
     out: dict[str, dict[str, float]] = {}
     for e in events:
-        if e.time_s > now_s:
+        if e.time_s > now_s or e.kind in FEEDBACK_KINDS:
             continue
         mine = out.setdefault(e.user, {})
         mine[e.title] = mine.get(e.title, 0.0) + decayed(event_weight(e.kind, e.value), now_s - e.time_s,
                                                          half_life_days)
     return out
+
+
+def unclicked_impressions(events: list[Event], *, now_s: float) -> dict[str, dict[str, int]]:
+    """user -> title -> impressions since the viewer last took the title up (clicked, played...),
+    before `now_s`: a title shown five times and never opened counts 5."""
+    out: dict[str, dict[str, int]] = {}
+    for e in sorted((e for e in events if e.time_s <= now_s), key=lambda e: e.time_s):
+        if e.kind == "impression":
+            mine = out.setdefault(e.user, {})
+            mine[e.title] = mine.get(e.title, 0) + 1
+        elif e.kind in OPENED_KINDS and e.title in out.get(e.user, {}):
+            del out[e.user][e.title]
+    return {user: titles for user, titles in out.items() if titles}
 
 
 def read_events(path: str | Path) -> list[Event]:
@@ -110,8 +144,33 @@ def _event(path: Path, line: int, row: dict) -> Event:
             (kind == "completion" and not 0.0 <= value <= 1.0) or value < 0:
         raise InputError(path, f"value {value!r} is out of range for {kind}", line=line, field="value")
     region = row.get("region") or None
+    shown = _shown(path, line, row, kind) if kind in FEEDBACK_KINDS else {}
     return Event(user=str(row["user"]).strip(), title=str(row["title"]).strip(), kind=kind, value=value,
-                 time_s=parse_time_s(row["timestamp"], path=path, line=line), region=region)
+                 time_s=parse_time_s(row["timestamp"], path=path, line=line), region=region, **shown)
+
+
+def _shown(path: Path, line: int, row: dict, kind: str) -> dict:
+    """row, position and artwork of an impression (row and position required) or a click (optional)."""
+    out = {}
+    for name in ("row", "position", "artwork"):
+        value = row.get(name)
+        value = str(value).strip() if value is not None else ""
+        if not value:
+            if kind == "impression" and name != "artwork":     # no artwork: the title has no keyframes
+                raise InputError(path, "an impression needs its row and position", line=line, field=name)
+            continue
+        if name == "position":
+            if not value.isdigit():
+                raise InputError(path, f"expected a whole number from 0, got {value!r}", line=line, field=name)
+            value = int(value)
+        if name == "artwork":
+            parts = value.split(":")
+            if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+                raise InputError(path, f"expected scene:keyframe (two whole numbers), got {value!r}",
+                                 line=line, field=name)
+            value = f"{int(parts[0])}:{int(parts[1])}"
+        out[name] = value
+    return out
 
 
 def parse_time_s(value, *, path=None, line=None) -> float:

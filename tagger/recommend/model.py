@@ -35,7 +35,7 @@ import scipy.sparse as sp
 from tagger.errors import InputError
 from tagger.recommend.collab import ItemFactors, fit_als, fold_in, history_matrix, item_cosine
 from tagger.recommend.content import ContentWeights, TasteModel, content_matrix, genre_names, profile_vectors
-from tagger.recommend.events import Event, affinities
+from tagger.recommend.events import FEEDBACK_KINDS, Event, affinities, unclicked_impressions
 from tagger.recommend.index import ANN_FROM_DEFAULT
 from tagger.recommend.items import ItemTable
 from tagger.recommend.popularity import Popularity
@@ -126,10 +126,12 @@ class Recommender(Queries):
         likes.eliminate_zeros()
         first_like = {}
         for e in sorted(events, key=lambda e: e.time_s):
-            first_like.setdefault((e.user, e.title), e)
+            if e.kind not in FEEDBACK_KINDS:        # shown or opened is not watched
+                first_like.setdefault((e.user, e.title), e)
         positive = [(items.index[t], e.time_s, taste[u][t], e.region) for (u, t), e in first_like.items()
                     if taste[u][t] > 0]
         self.user_regions = {e.user: e.region for e in events if e.region}
+        self.unclicked = unclicked_impressions(events, now_s=now_s)     # for exploration
         self._fit(items, likes, signed,
                   np.array([p[0] for p in positive], np.int64), np.array([p[1] for p in positive], float),
                   np.array([p[2] for p in positive], float), np.array([p[3] for p in positive], dtype=object))
@@ -139,7 +141,7 @@ class Recommender(Queries):
         """From a (viewers, titles) matrix of likes, with when each happened (evaluation, pipelines)."""
         likes = likes.tocsr().astype(np.float32)
         self.user_ids = [str(u) for u in range(likes.shape[0])]
-        self.user_regions = {}
+        self.user_regions, self.unclicked = {}, {}
         coo = likes.tocoo()
         when = np.asarray(times_s.tocsr()[coo.row, coo.col]).ravel() if times_s is not None else np.zeros(coo.nnz)
         self._fit(items, likes, likes, coo.col.astype(np.int64), when, coo.data.astype(float), None)
@@ -188,7 +190,8 @@ class Recommender(Queries):
         arrays behind its name); `from_arrays` rebuilds it. Content vectors and what queries
         derive from the parts are rebuilt, not stored."""
         arrays = {"appeal": self.appeal}
-        params = {"settings": asdict(self.settings), "users": {"ids": self.user_ids, "regions": self.user_regions}}
+        params = {"settings": asdict(self.settings), "users": {"ids": self.user_ids, "regions": self.user_regions,
+                                                             "unclicked": self.unclicked}}
         for name, part in (("items", self.items), ("taste", self.taste), ("popularity", self.popularity),
                            ("als", self.als)):
             part_arrays, params[name] = part.to_arrays() if part is not None else ({}, None)
@@ -202,6 +205,7 @@ class Recommender(Queries):
     def from_arrays(cls, arrays: dict[str, np.ndarray], params: dict) -> "Recommender":
         model = cls(RecommenderSettings.from_dict(params["settings"]))
         model.user_ids, model.user_regions = params["users"]["ids"], params["users"]["regions"]
+        model.unclicked = params["users"].get("unclicked", {})      # absent from models saved before it
         model._set_history(ItemTable.from_arrays(unprefixed("items", arrays), params["items"]),
                            sparse_matrix(unprefixed("likes", arrays)), sparse_matrix(unprefixed("signed", arrays)))
         model.taste = TasteModel.from_arrays(unprefixed("taste", arrays), params["taste"])

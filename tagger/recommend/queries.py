@@ -20,6 +20,12 @@ from tagger.recommend.rank import explore, mmr, shared_tags
 from tagger.recommend.standardise import zscore
 from tagger.vectors import unit
 
+# Impressions never opened count against exploring: each as this much of a dislike of the
+# title's tags, and a title shown this many times unopened is not explored again.
+IGNORED_WEIGHT = 0.1
+IGNORED_ENOUGH = 5
+MOOD_WEIGHT = 1.0           # score units a mood tag's full confidence adds (recommend_user, home pages)
+
 
 class QueryInputs(NamedTuple):
     """What scoring needs from each viewer's history, computed once per query."""
@@ -80,8 +86,9 @@ class Queries:
         return out
 
     def recommend_user(self, user: str, k: int = 10, *, now_s: float | None = None,
-                       region: str | None = None) -> list[Recommendation]:
-        """A viewer with events in the fitted data; titles they liked or disliked are left out."""
+                       region: str | None = None, mood: list[str] = ()) -> list[Recommendation]:
+        """A viewer with events in the fitted data; titles they liked or disliked are left out.
+        mood: tags (by id or label) to lean this one answer toward; the profile is unchanged."""
         if user not in self._user_index:
             raise UnknownIdError("user", user, "no events for them in the interactions file")
         u = self._user_index[user]
@@ -89,9 +96,11 @@ class Queries:
         liked = signed.indices[signed.data > 0]
         weights = signed.data[signed.data > 0]
         seen = signed.indices
+        shown = self.unclicked.get(user, {})      # impressions since they last opened each title
+        unclicked = {int(self.items.index[t]): n for t, n in shown.items() if t in self.items.index}
         return self._recommend(liked, weights, seen, k=k, now_s=now_s,
                                region=region or self.user_regions.get(user), seed_key=user,
-                               disliked=signed.indices[signed.data < 0])
+                               disliked=signed.indices[signed.data < 0], unclicked=unclicked, mood=mood)
 
     def recommend_new_user(self, likes: list[str] = (), tags: list[str] = (), *, region: str | None = None,
                            k: int = 10, now_s: float | None = None) -> list[Recommendation]:
@@ -121,6 +130,18 @@ class Queries:
             self._users = {u: i for i, u in enumerate(self.user_ids)}
         return self._users
 
+    def tag_columns(self, names: list[str]) -> list[int]:
+        """Columns of the item table's tags by id or label, case-insensitively; UnknownIdError
+        for one no title carries (moods, home-page picks)."""
+        by_name = {}
+        for i, (tag_id, label) in enumerate(zip(self.items.tag_ids, self.items.tag_labels)):
+            by_name[tag_id.lower()] = by_name[label.lower()] = i
+        missing = [m for m in names if str(m).strip().lower() not in by_name]
+        if missing:
+            some = ", ".join(sorted(self.items.tag_ids)[:12])
+            raise UnknownIdError("tag", missing[0], f"no title in the catalog carries it (some that do: {some})")
+        return [by_name[str(m).strip().lower()] for m in names]
+
     def _tag_profile(self, tags: list[str]) -> np.ndarray:
         """A pseudo-title carrying the chosen tags (and genres of the same name), as a content row.
         Tags match by id or label, case-insensitively."""
@@ -147,7 +168,7 @@ class Queries:
         return row[None, :]
 
     def _recommend(self, liked, weights, seen, *, k, now_s, region, seed_key, extra=None, disliked=(),
-                   chosen_tags=()) -> list[Recommendation]:
+                   chosen_tags=(), unclicked=None, mood=()) -> list[Recommendation]:
         s = self.settings
         now_s = time.time() if now_s is None else now_s      # no time given: now (release, popularity)
         liked = np.asarray(liked, np.int64)
@@ -157,6 +178,9 @@ class Queries:
         parts = self.parts([liked], candidates, now_s=now_s, regions=[region], inputs=inputs, catalog_scale=True)
         parts["history_size"] = np.array([float(history_size)])
         total = self.blend(parts)[0]
+        if mood:        # each mood tag's confidence adds up to MOOD_WEIGHT score units, this query only
+            columns = self.tag_columns(mood)
+            total = total + MOOD_WEIGHT * self.items.tag_rows(candidates)[:, columns].max(axis=1)
         total[np.isin(candidates, np.asarray(seen, np.int64))] = -np.inf
         head = np.argsort(-total, kind="stable")[:max(k, s.rerank_pool)]
         head = head[np.isfinite(total[head])]              # positions in `candidates`
@@ -166,14 +190,18 @@ class Queries:
         order += [i for i in range(len(pool)) if i not in picked]   # the rest, by relevance
         liked_tags = self.items.tag_rows(liked).sum(axis=0)
         disliked_tags = self.items.tag_rows(np.asarray(disliked, np.int64)).sum(axis=0)
+        pool_tags = self.items.tag_rows(pool)
+        ignored = np.array([(unclicked or {}).get(int(t), 0) for t in pool], float)
+        disliked_tags = disliked_tags + IGNORED_WEIGHT * (ignored[:, None] * pool_tags).sum(axis=0)
         # Same viewer, same day, same draws: crc32, not hash(), which changes with every process.
         rng = np.random.default_rng(zlib.crc32(f"{seed_key}|{int(now_s // 86400)}".encode()))
-        order, explored = explore(order, self.items.tag_rows(pool), liked_tags, disliked_tags, s.exploration, rng, k)
+        order, explored = explore(order, pool_tags, liked_tags, disliked_tags, s.exploration, rng, k,
+                                  skip=ignored >= IGNORED_ENOUGH)
         weights_now = s.part_weights(history_size)
         titles, positions = pool[order], head[order]
         contributions = [{name: float(weight * parts[name][0, position]) for name, weight in weights_now.items()}
                          for position in positions]
-        reasons = self._reasons(titles, liked, contributions, region, chosen_tags)
+        reasons = self._reasons(titles, liked, contributions, region, list(chosen_tags) + list(mood))
         out = []
         for p, title, position, mine, why in zip(order, titles, positions, contributions, reasons):
             if p in explored:

@@ -36,13 +36,15 @@ def mmr(relevance: np.ndarray, unit_vectors: np.ndarray, k: int, diversity: floa
 
 
 def explore(order: list[int], pool_tags: np.ndarray, liked_tags: np.ndarray, disliked_tags: np.ndarray,
-            share: float, rng: np.random.Generator, k: int) -> tuple[list[int], dict[int, int]]:
+            share: float, rng: np.random.Generator, k: int,
+            skip: np.ndarray | None = None) -> tuple[list[int], dict[int, int]]:
     """Give about `share` of the first k slots to titles drawn by Thompson sampling over tags.
 
     Each tag is an arm with a Beta(1 + likes, 1 + dislikes) posterior from the viewer's history;
     a slot takes the best-ranked title not yet shown that carries the sampled arm, so a profile
     keeps testing tags it has little evidence on instead of closing into a bubble.
-    pool_tags: dense (pool, tags) confidences. Returns the new order of pool positions and, for
+    pool_tags: dense (pool, tags) confidences; skip: pool positions never to explore (shown often
+    and never opened). Returns the new order of pool positions and, for
     explored ones, the arm that chose them.
     """
     slots = min(int(round(share * k)), k)
@@ -50,7 +52,7 @@ def explore(order: list[int], pool_tags: np.ndarray, liked_tags: np.ndarray, dis
         return order[:k], {}
     head = list(order[:k])
     carries = pool_tags > 0
-    tagged = carries.any(axis=1)
+    tagged = carries.any(axis=1) & (True if skip is None else ~np.asarray(skip, bool))
     shown = set(order)
     rest = [i for i in list(order[k:]) + [i for i in range(len(pool_tags)) if i not in shown] if tagged[i]]
     explored: dict[int, int] = {}

@@ -20,10 +20,15 @@ class TitleIdConverter(BaseConverter):
         return unquote(value)
 
     def to_url(self, value: str) -> str:
-        escaped = str(value).replace("%", "%25").replace("/", "%2F")
-        if escaped.strip(".") == "":
-            escaped = escaped.replace(".", "%2E")
-        return quote(escaped, safe="")
+        return title_segment(value)
+
+
+def title_segment(title_id: str) -> str:
+    """A title id as one URL path segment (also for links built outside the app: artwork)."""
+    escaped = str(title_id).replace("%", "%25").replace("/", "%2F")
+    if escaped.strip(".") == "":
+        escaped = escaped.replace(".", "%2E")
+    return quote(escaped, safe="")
 
 
 def local_target(value: str) -> str | None:

@@ -23,6 +23,7 @@ from flask import (Flask, abort, g, jsonify, make_response, redirect, render_tem
 
 from tagger.catalog.db import Catalog
 from tagger.catalog.records import TITLE_STATUSES
+from tagger.errors import TaggerError
 from tagger.review import auth, present, sessions, urls
 from tagger.review.decisions import (ACTIONS, ConflictError, NotFoundError, ReviewError, bulk_decide, decide,
                                      history, title_taxonomy)
@@ -43,8 +44,10 @@ SECURITY_HEADERS = {
 }
 
 
-def create_app(catalog_path: str, *, clock=time.time) -> Flask:
-    """The app for one catalog; `clock` (seconds since 1970) times sessions and throttling."""
+def create_app(catalog_path: str, *, clock=time.time, interactions: str | None = None,
+               model: str | None = None) -> Flask:
+    """The app for one catalog; `clock` (seconds since 1970) times sessions and throttling;
+    interactions and model (as for `tagger recommend home`) feed the /home/USER preview."""
     app = Flask(__name__)
     with Catalog(catalog_path) as catalog:
         app.secret_key = auth.session_secret(catalog)
@@ -202,6 +205,19 @@ def create_app(catalog_path: str, *, clock=time.time) -> Flask:
         page = queue_items()
         return render_template("queue.html", items=page["items"], links=page_links(page),
                                facets=catalog().tag_facets(), facet=request.args.get("facet", ""))
+
+    @app.get("/home/<user>")
+    def home_page(user):
+        """What USER's home page would show (read-only): rows, titles and the artwork chosen."""
+        if "home" not in app.config:            # fitted once, on the first preview
+            from tagger.home.load import load_home
+            app.config["home"] = load_home(app.config["CATALOG"], interactions, model)
+        mood = [m.strip() for m in request.args.get("mood", "").split(",") if m.strip()]
+        try:
+            page = app.config["home"].page(user, region=request.args.get("region") or None, mood=mood)
+        except TaggerError as error:
+            abort(400, str(error))
+        return render_template("home.html", page=page.to_dict(), mood=", ".join(mood))
 
     @app.get("/titles/<title:title_id>/keyframes/<int:scene>/<int:frame>.jpg")
     def keyframe(title_id, scene, frame):

@@ -1,0 +1,139 @@
+"""The kinds of home-page row and how each is filled, for one viewer.
+
+Each builder gives drafts: a row's name, kind, reason and its titles best first (more than a
+row shows, so a title taken by an earlier row can be replaced), with each title's own reason.
+Scores are the recommender's blended scores for the viewer (-inf: seen or not yet released).
+The names are made here and read back by `kind_of` (impressions name only the row).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tagger.tagging.microgenre import micro_genres
+
+KINDS = ("mood", "continue", "because", "microgenre", "popular", "new", "explore")
+DEPTH = 40                  # titles drafted per row
+CARRIES = 0.3               # a title carries a tag at this confidence or more
+BECAUSE_ROWS = 2
+MICROGENRE_ROWS = 3
+
+
+@dataclass
+class Draft:
+    name: str
+    kind: str
+    reason: str
+    titles: np.ndarray                     # item rows, best first
+    why: dict[int, str] = field(default_factory=dict)     # item row -> its own reason (else the row's)
+
+
+@dataclass
+class Viewer:
+    user: str
+    scores: np.ndarray                     # (titles,) blended; -inf where not to show
+    liked: np.ndarray                      # item rows, strongest first
+    profile_tags: np.ndarray               # (tags,) summed confidences of liked (and picked) titles
+    disliked_tags: np.ndarray
+    started: list[int]                     # continue watching, latest first
+    region: str | None
+    now_s: float
+    mood: list[int] = field(default_factory=list)      # tag columns
+
+
+def kind_of(name: str) -> str:
+    """The kind of a row from its name."""
+    for prefix, kind in (("In the mood for", "mood"), ("Continue watching", "continue"),
+                         ("Because you watched", "because"), ("Popular", "popular"),
+                         ("New in the catalog", "new"), ("Something different", "explore")):
+        if name.startswith(prefix):
+            return kind
+    return "microgenre"
+
+
+def best(scores: np.ndarray, rows: np.ndarray, depth: int = DEPTH) -> np.ndarray:
+    """`rows` by score, best first, without -inf ones."""
+    rows = rows[np.isfinite(scores[rows])]
+    if len(rows) > depth:
+        rows = rows[np.argpartition(-scores[rows], depth)[:depth]]
+    return rows[np.argsort(-scores[rows], kind="stable")]
+
+
+def continue_watching(v: Viewer, home) -> list[Draft]:
+    if not v.started:
+        return []
+    return [Draft("Continue watching", "continue", "you started these and did not finish",
+                  np.array(v.started, np.int64), {})]
+
+
+def because_you_watched(v: Viewer, home) -> list[Draft]:
+    out = []
+    for anchor in v.liked[:BECAUSE_ROWS]:
+        near = home.neighbours(int(anchor))
+        title = home.items.titles[int(anchor)]
+        out.append(Draft(f"Because you watched {title}", "because", f"titles like {title}, which you liked",
+                         best(v.scores, near), {}))
+    return out
+
+
+def microgenre_rows(v: Viewer, home) -> list[Draft]:
+    """Rows named by the taxonomy's grammar from the viewer's strongest noun and adjective tags."""
+    nouns, adjectives = home.roles(v.profile_tags)
+    out, seen = [], set()
+    for noun in nouns[:2]:
+        for adjective in adjectives[:2] + [None]:
+            if len(out) >= MICROGENRE_ROWS:
+                return out
+            columns = [noun] + ([adjective] if adjective is not None else [])
+            scored = [(home.taxonomy_tags[c], float(v.profile_tags[c])) for c in columns]
+            names = micro_genres(scored, home.grammar, max_names=1)
+            if not names or names[0] in seen:
+                continue
+            carriers = home.carrying(columns)
+            labels = ", ".join(home.items.tag_labels[c] for c in columns)
+            out.append(Draft(names[0], "microgenre", f"your strongest tags: {labels}", best(v.scores, carriers), {}))
+            seen.add(names[0])
+    return out
+
+
+def popular(v: Viewer, home) -> list[Draft]:
+    top = home.model.popularity.top(4 * DEPTH, v.now_s, v.region)
+    where = f"in {v.region}" if v.region else "now"
+    ranked = top[np.isfinite(v.scores[top])][:DEPTH]
+    return [Draft(f"Popular {where}", "popular", f"what viewers {where} are watching", ranked, {})]
+
+
+def new_releases(v: Viewer, home) -> list[Draft]:
+    newest = home.newest[:4 * DEPTH]
+    newest = newest[np.isfinite(v.scores[newest])][:DEPTH]
+    why = {int(t): "added " + dt.datetime.fromtimestamp(home.items.added_s[t], dt.timezone.utc).date().isoformat()
+           for t in newest[:DEPTH]}
+    return [Draft("New in the catalog", "new", "the latest titles in the catalog", newest, why)]
+
+
+def exploration(v: Viewer, home, rng: np.random.Generator) -> list[Draft]:
+    """A tag the viewer has little evidence on, drawn by Thompson sampling over tag arms
+    (Beta(1 + likes, 1 + dislikes and ignored impressions)) among tags they do not already favour."""
+    n_tags = len(v.profile_tags)
+    if n_tags == 0:
+        return []
+    theta = rng.beta(1.0 + v.profile_tags, 1.0 + v.disliked_tags)
+    strongest = set(np.argsort(-v.profile_tags)[:3][v.profile_tags[np.argsort(-v.profile_tags)[:3]] > 0])
+    theta[list(strongest)] = -1.0
+    theta[home.carried_by < 3] = -1.0        # a tag too rare to fill a row
+    arm = int(np.argmax(theta))
+    if theta[arm] < 0:
+        return []
+    label = home.items.tag_labels[arm]
+    return [Draft(f"Something different: {label}", "explore", f"exploring {label}, which you have not tried much",
+                  best(v.scores, home.carrying([arm])), {})]
+
+
+def mood_row(v: Viewer, home) -> list[Draft]:
+    if not v.mood:
+        return []
+    labels = ", ".join(home.items.tag_labels[c] for c in v.mood)
+    return [Draft(f"In the mood for: {labels}", "mood", f"you asked for {labels} today",
+                  best(v.scores, home.carrying(v.mood, every=False)), {})]

@@ -1,0 +1,79 @@
+"""The /home/USER preview as an editor sees it: `tagger serve --interactions` in a subprocess,
+headless Chromium signing in and reading the rows with the keyframe images chosen."""
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import write_title
+from tagger.cli import cli
+from tagger.synth import ShotSpec
+from test_review_browser import CHROMEDRIVER, CHROMIUM, PASSWORD, _free_port, browser  # noqa: F401 (a fixture)
+
+webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e '.[test]')")
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="browser tests need chromium and chromedriver")
+
+DARK = [ShotSpec(2.0, (20, 30, 90), 0.2, 0.1, 1), ShotSpec(2.0, (30, 30, 60), 0.15, 0.1, 2)]
+BRIGHT = [ShotSpec(2.0, (240, 200, 60), 0.8, 0.6, 1), ShotSpec(2.0, (250, 150, 120), 0.75, 0.6, 2)]
+
+
+@pytest.fixture(scope="module")
+def served_home(tmp_path_factory):
+    root = tmp_path_factory.mktemp("home")
+    for name, shots in (("night-a", DARK), ("night-b", DARK), ("sunny-a", BRIGHT), ("sunny-b", BRIGHT)):
+        write_title(root / "media" / name, shots=shots, synopsis=f"{name} synopsis")
+    db = root / "home.db"
+    runner = CliRunner()
+    ingested = runner.invoke(cli, ["ingest", str(root / "media"), "--catalog", str(db)])
+    assert ingested.exit_code == 0, ingested.output
+    assert runner.invoke(cli, ["editors", "add", "ed", "--password-stdin", "--catalog", str(db)],
+                         input=PASSWORD + "\n").exit_code == 0
+    events = root / "events.csv"
+    events.write_text("user,title,kind,value,timestamp,region\nviv,night-a,completion,1.0,2024-01-01,GB\n"
+                      "sam,sunny-a,completion,1.0,2024-01-02,GB\nsam,night-b,play,,2024-01-03,GB\n")
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "tagger", "serve", "--catalog", str(db), "--port", str(port),
+                               "--interactions", str(events)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                pytest.fail(f"tagger serve did not start: {server.communicate()[0]}")
+            time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}"
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def test_an_editor_previews_a_viewers_home_page_with_its_artwork(served_home, browser, tmp_path):  # noqa: F811
+    browser.get(f"{served_home}/home/viv")
+    assert "/login" in browser.current_url
+    browser.find_element(By.ID, "name").send_keys("ed")
+    browser.find_element(By.ID, "password").send_keys(PASSWORD)
+    browser.find_element(By.ID, "sign-in").click()
+    WebDriverWait(browser, 10).until(lambda d: d.current_url.endswith("/home/viv"))
+    assert browser.find_element(By.ID, "home-user").text == "Home page of viv"
+    names = [h.text for h in browser.find_elements(By.CSS_SELECTOR, ".home-row .row-name")]
+    assert names and all(names)
+    shown = [li.get_attribute("data-title-id") for li in browser.find_elements(By.CSS_SELECTOR, ".home-item")]
+    assert shown and len(shown) == len(set(shown)) and "night-a" not in shown      # once each; not what they saw
+    images = browser.find_elements(By.CSS_SELECTOR, ".home-item img")
+    assert images and all("/keyframes/" in img.get_attribute("src") for img in images)
+    WebDriverWait(browser, 10).until(
+        lambda d: all(d.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", img)
+                      for img in images))
+    assert all(img.get_attribute("title") for img in images)       # why this image
+    browser.get(f"{served_home}/home/viv?mood=nonsense-mood")
+    assert "no title in the catalog carries it" in browser.page_source
+    browser.save_screenshot(str(tmp_path / "home.png"))
