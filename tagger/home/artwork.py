@@ -163,6 +163,17 @@ class ArtworkTable:
                     v.append(confidence)
         self.tags = sp.csr_matrix((np.array(v, np.float32), (r, c)), shape=(len(self.candidates), len(items.tag_ids)))
         self.tag_mass = np.asarray(self.tags.sum(axis=1), np.float64).ravel()
+        self.title_features = np.full((len(items), len(DESCRIBED_BY)), 0.5, np.float32)   # mean of its candidates
+        for row in np.flatnonzero(self.count):
+            self.title_features[row] = self.features[self.first[row]:self.first[row] + self.count[row]].mean(axis=0)
+        self._shown: dict[int, tuple[str, str]] = {}
+
+    def looks(self, number: int) -> tuple[str, str]:
+        """(URL, a few words) of candidate `number`, made once (pages show the same ones often)."""
+        if number not in self._shown:
+            candidate = self.candidates[number]
+            self._shown[number] = (candidate.url, candidate.describe())
+        return self._shown[number]
 
     def taste_match(self, profile_tags: np.ndarray) -> np.ndarray:
         """(candidates,) share of each candidate's scene-tag mass on the tags of a viewer's

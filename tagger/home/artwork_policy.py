@@ -33,15 +33,27 @@ def contexts(features: np.ndarray, look: np.ndarray, taste: np.ndarray) -> np.nd
 
 def viewer_look(table, liked_rows, weights=None) -> np.ndarray:
     """The mean features of the candidates of the titles a viewer liked (0.5 each: none)."""
-    picks, mass = [], []
-    for row, weight in zip(liked_rows, np.ones(len(liked_rows)) if weights is None else weights):
-        candidates = table.of(int(row))
-        if len(candidates):
-            picks.append(table.features[candidates.start:candidates.stop].mean(axis=0))
-            mass.append(max(float(weight), 0.0))
-    if not picks or sum(mass) <= 0:
+    rows = np.asarray(liked_rows, np.int64)
+    mass = np.ones(len(rows)) if weights is None else np.maximum(np.asarray(weights, float), 0.0)
+    has = table.count[rows] > 0
+    if not has.any() or mass[has].sum() <= 0:
         return np.full(N_FEATURES, 0.5)
-    return np.average(np.array(picks), axis=0, weights=mass)
+    return np.average(table.title_features[rows[has]], axis=0, weights=mass[has])
+
+
+def _reason_words() -> list[str]:
+    """The reason of each code (ArtworkChooser._reason_codes): without own clicks, then with."""
+    plain = ["the only candidate", "no preference yet", "scenes like what you watch"]
+    clicked = ["the only candidate", "no preference yet", "scenes like what you watch; your clicks favour it"]
+    for name in DESCRIBED_BY:
+        for word in WORDS[name]:
+            plain.append(f"{word}: it suits what you watch")
+            clicked.append(f"{word}: your clicks favour it")
+    return plain + clicked
+
+
+REASON_WORDS = _reason_words()
+REASONS = len(REASON_WORDS) // 2
 
 
 class ArtworkChooser:
@@ -90,6 +102,78 @@ class ArtworkChooser:
             out.append((span.start + best, self._reason(X[mine], best, posterior[0], own_clicks)))
             at += len(span)
         return out
+
+    def choose_pages(self, titles: list[list[int]], looks: np.ndarray, profiles: list[np.ndarray],
+                     shown: list[list[tuple[int, int, bool]]], own_clicks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For many viewers at once: viewer u's titles (item rows), look, tag profile, shown
+        images [(title row, candidate number, clicked)] and how many images they ever clicked
+        -> (candidate numbers, reason codes), each
+        (viewers, most titles), -1 where no title or no candidate; `reason_text` says a code."""
+        table, d = self.table, CONTEXT_SIZE
+        n, width = len(titles), max([len(t) for t in titles] + [1])
+        rows = np.full((n, width), -1, np.int64)
+        for u, mine in enumerate(titles):
+            rows[u, :len(mine)] = mine
+        count = np.where(rows >= 0, table.count[np.maximum(rows, 0)], 0)
+        if not count.any():
+            return np.full((n, width), -1), np.full((n, width), -1)
+        most = max(int(count.max(initial=0)), 1)
+        numbers = table.first[np.maximum(rows, 0)][:, :, None] + np.arange(most)
+        valid = np.arange(most) < count[:, :, None]                        # (n, titles, candidates)
+        numbers = np.where(valid, numbers, 0)
+        viewer = np.broadcast_to(np.arange(n)[:, None, None], numbers.shape)
+        taste = np.zeros(numbers.shape)
+        taste[valid] = self._taste(numbers[valid], viewer[valid], profiles)
+        X = self._contexts(numbers, looks[:, None, None, :], taste) * valid[..., None]
+        # Each viewer's state: the prior, plus what they were shown and clicked.
+        A = np.broadcast_to(self.bandit.ridge * np.eye(d), (n, d, d)).copy()
+        b = np.broadcast_to(self.bandit.ridge * self.bandit.prior_mean, (n, d)).copy()
+        seen = [(u, number, clicked) for u, mine in enumerate(shown) for _, number, clicked in mine]
+        if seen:
+            u_of, number_of, clicked = (np.array(column) for column in zip(*seen))
+            S = self._contexts(number_of, looks[u_of], self._taste(number_of, u_of, profiles))
+            np.add.at(A, u_of, S[:, :, None] * S[:, None, :])
+            np.add.at(b, u_of, clicked[:, None] * S)
+        A_inv = np.linalg.inv(A)
+        theta = np.einsum("nde,ne->nd", A_inv, b)
+        spread = np.einsum("ntcd,nde,ntce->ntc", X, A_inv, X)
+        scores = np.einsum("ntcd,nd->ntc", X, theta) + self.bandit.alpha * np.sqrt(np.maximum(spread, 0.0))
+        best = np.argmax(np.where(valid, scores, -np.inf), axis=2)
+        picked = np.take_along_axis(X, best[:, :, None, None], axis=2)[:, :, 0]       # (n, titles, d)
+        mean = X.sum(axis=2) / np.maximum(count, 1)[:, :, None]
+        codes = self._reason_codes(theta[:, None, :] * (picked - mean), picked, mean, count)
+        codes = np.where(codes >= 0, codes + REASONS * (np.asarray(own_clicks)[:, None] > 0), codes)
+        chosen = np.where(count > 0, np.take_along_axis(numbers, best[:, :, None], axis=2)[:, :, 0], -1)
+        return chosen, np.where(count > 0, codes, -1)
+
+    def _taste(self, numbers: np.ndarray, viewer: np.ndarray, profiles: list[np.ndarray]) -> np.ndarray:
+        """taste_match of candidate numbers[p] for viewer[p] (ArtworkTable.taste_match, per pair)."""
+        tags = self.table.tags
+        tops = np.array([float(p.max(initial=0.0)) if len(p) else 0.0 for p in profiles])
+        starts, ends = tags.indptr[numbers], tags.indptr[numbers + 1]
+        lengths = ends - starts
+        entry = np.arange(lengths.sum()) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+        pair = np.repeat(np.arange(len(numbers)), lengths)
+        stacked = np.array(profiles, float).reshape(len(profiles), -1)
+        scaled = np.divide(stacked, tops[:, None], out=np.zeros_like(stacked), where=tops[:, None] > 0)
+        values = tags.data[entry].astype(np.float64) * scaled[viewer[pair], tags.indices[entry]]
+        return np.bincount(pair, values, minlength=len(numbers)) / np.maximum(self.table.tag_mass[numbers], 1e-9)
+
+    def _contexts(self, numbers, look, taste) -> np.ndarray:
+        features = self.table.features[numbers].astype(np.float64)
+        ones = np.ones(features.shape[:-1] + (1,))
+        return np.concatenate([ones, features, features * (look - 0.5), np.asarray(taste)[..., None]], axis=-1)
+
+    @staticmethod
+    def _reason_codes(gain: np.ndarray, picked: np.ndarray, mean: np.ndarray, count: np.ndarray) -> np.ndarray:
+        """What `_reason` says, as a number: 0 the only candidate, 1 no preference yet, 2 scenes
+        like what you watch, 3 + 2 x feature + (0 high, 1 low) a feature; REASONS more: own clicks."""
+        i = np.argmax(gain, axis=-1)
+        column = 1 + (i - 1) % N_FEATURES
+        high = np.take_along_axis(picked, column[..., None], -1)[..., 0] >= np.take_along_axis(mean, column[..., None], -1)[..., 0]
+        codes = np.where(i == CONTEXT_SIZE - 1, 2, 3 + 2 * (column - 1) + (~high))
+        codes = np.where(gain.max(axis=-1) <= 1e-6, 1, codes)
+        return np.where(count == 1, 0, codes)
 
     @staticmethod
     def _reason(X: np.ndarray, best: int, theta: np.ndarray, own_clicks: int) -> str:

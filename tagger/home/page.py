@@ -17,7 +17,7 @@ import numpy as np
 
 from tagger.home import rows as kinds
 from tagger.home.artwork import ArtworkTable
-from tagger.home.artwork_policy import ArtworkChooser, contexts, viewer_look
+from tagger.home.artwork_policy import REASON_WORDS, ArtworkChooser, contexts, viewer_look
 from tagger.home.bandits import BetaRows
 from tagger.home.feedback import ViewerFeedback, read_feedback
 from tagger.recommend.queries import MOOD_WEIGHT
@@ -100,11 +100,20 @@ class HomeBuilder:
     def neighbours(self, row: int, k: int = 4 * kinds.DEPTH) -> np.ndarray:
         """The titles whose content is nearest this one's (cached per title)."""
         if row not in self._neighbours:
-            similarity = self.model.unit_content @ self.model.unit_content[row]
-            similarity[row] = -np.inf
-            k = min(k, len(similarity) - 1)
-            self._neighbours[row] = np.argpartition(-similarity, k)[:k] if k > 0 else np.zeros(0, np.int64)
+            self._find_neighbours([row], k)
         return self._neighbours[row]
+
+    def _find_neighbours(self, rows: list[int], k: int = 4 * kinds.DEPTH) -> None:
+        """neighbours of many titles at once (one matrix product), into the cache."""
+        rows = np.array(sorted({r for r in rows if r not in self._neighbours}), np.int64)
+        unit = self.model.unit_content
+        k = min(k, len(unit) - 1)
+        for start in range(0, len(rows), 512):
+            part = rows[start:start + 512]
+            similarity = unit[part] @ unit.T
+            similarity[np.arange(len(part)), part] = -np.inf
+            near = np.argpartition(-similarity, k, axis=1)[:, :k] if k > 0 else np.zeros((len(part), 0), np.int64)
+            self._neighbours.update(zip(part.tolist(), near))
 
     def carrying(self, columns, every: bool = True) -> np.ndarray:
         """Item rows carrying every (or any) of the tag columns (cached: viewers share combinations)."""
@@ -131,29 +140,40 @@ class HomeBuilder:
 
     def pages(self, users: list[str], *, region: str | None = None, now_s: float | None = None, rows: int = 6,
               per_row: int = 10, mood=(), likes=(), tags=(), chunk: int = 256) -> dict[str, HomePage]:
+        """Pages for many viewers, a chunk at a time: the chunk's scores in one matrix product,
+        its rows per viewer from those, its artwork chosen for every viewer at once."""
         now_s = time.time() if now_s is None else now_s
         mood_columns = self.model.tag_columns(mood)
         out = {}
         for start in range(0, len(users), chunk):
-            part = users[start:start + chunk]
-            viewers = self._viewers(part, region, now_s, likes, tags, mood_columns)
-            for viewer in viewers:
-                out[viewer.user] = self._page(viewer, rows, per_row)
+            viewers = self._viewers(users[start:start + chunk], region, now_s, likes, tags, mood_columns)
+            self._find_neighbours([int(a) for v in viewers for a in v.liked[:kinds.BECAUSE_ROWS]])
+            chosen = [self._rows(v, rows, per_row) for v in viewers]
+            feedback = [self.feedback.get(v.user, ViewerFeedback()) for v in viewers]
+            looks = np.array([viewer_look(self.table, v.liked[:20]) for v in viewers]).reshape(len(viewers), -1)
+            numbers, codes = self.chooser.choose_pages(
+                [[t for _, titles in mine for t in titles] for mine in chosen], looks,
+                [v.profile_tags for v in viewers], [self._shown_images(f) for f in feedback],
+                np.array([sum(image.clicked for image in f.images) for f in feedback]))
+            for u, v in enumerate(viewers):
+                out[v.user] = self._page(v, chosen[u], numbers[u], codes[u])
         return out
 
     def _viewers(self, users, region, now_s, likes, tags, mood_columns) -> list[kinds.Viewer]:
         model = self.model
         index = {u: i for i, u in enumerate(model.user_ids)}
+        signed = model.signed
         histories, weights, seen, disliked, regions, extra = [], [], [], [], [], None
         for user in users:
             if user in index:
-                signed = model.signed[index[user]]
-                positive = signed.data > 0
-                order = np.argsort(-signed.data[positive], kind="stable")
-                histories.append(signed.indices[positive][order])
-                weights.append(signed.data[positive][order])
-                seen.append(signed.indices)
-                disliked.append(signed.indices[signed.data < 0])
+                at = slice(signed.indptr[index[user]], signed.indptr[index[user] + 1])
+                indices, data = signed.indices[at], signed.data[at]
+                positive = data > 0
+                order = np.argsort(-data[positive], kind="stable")
+                histories.append(indices[positive][order])
+                weights.append(data[positive][order])
+                seen.append(indices)
+                disliked.append(indices[data < 0])
                 regions.append(region or model.user_regions.get(user))
             else:
                 liked = self.items.rows(list(likes)) if likes else np.zeros(0, np.int64)
@@ -163,26 +183,24 @@ class HomeBuilder:
                 disliked.append(np.zeros(0, np.int64))
                 regions.append(region)
         new = np.array([user not in index for user in users])
+        size = np.array([len(h) for h in histories], float)
         if tags and new.any():      # the picks of a new viewer, as one more liked title (as recommend new-user)
-            extra = model._tag_profile(list(tags)) * new[:, None]
-        n = len(self.items)
-        parts = model.parts(histories, np.arange(n), now_s=now_s, weights=weights, regions=regions,
-                            extra_profiles=extra, catalog_scale=True)
-        if extra is not None:
-            parts["history_size"] = parts["history_size"] + new
-        totals = model.blend(parts)
+            extra = model.tag_profile(list(tags)) * new[:, None]
+            size = size + new
+        totals = model.catalog_scores(histories, now_s=now_s, weights=weights, regions=regions,
+                                      extra_profiles=extra, history_size=size)
+        totals[np.repeat(np.arange(len(users)), [len(s) for s in seen]), np.concatenate(seen + [[]]).astype(np.int64)] \
+            = -np.inf
+        if mood_columns:
+            totals += MOOD_WEIGHT * np.asarray(self.items.tags[:, mood_columns].max(axis=1).todense()).ravel()
         picked = self.model.tag_columns(tags) if tags else []
         out = []
         for u, user in enumerate(users):
-            total = totals[u]
-            total[seen[u]] = -np.inf
             profile = self.items.tag_rows(histories[u][:50]).T @ np.minimum(weights[u][:50], 1.5) \
                 if len(histories[u]) else np.zeros(len(self.items.tag_ids), np.float32)
             profile = np.asarray(profile, np.float64).ravel()
             if picked and user not in index:
                 profile[picked] += 1.0
-            if mood_columns:
-                total = total + MOOD_WEIGHT * np.asarray(self.items.tags[:, mood_columns].max(axis=1).todense()).ravel()
             mine = self.feedback.get(user, ViewerFeedback())
             unclicked = model.unclicked.get(user, {})
             disliked_tags = self.items.tag_rows(disliked[u]).sum(axis=0)
@@ -191,11 +209,12 @@ class HomeBuilder:
                 counts = np.array([unclicked[self.items.ids[r]] for r in ignored], float)
                 disliked_tags = disliked_tags + 0.1 * counts @ self.items.tag_rows(ignored)
             started = [self.items.index[t] for t in mine.started if t in self.items.index]
-            out.append(kinds.Viewer(user, total, histories[u], profile, disliked_tags, started, regions[u], now_s,
+            out.append(kinds.Viewer(user, totals[u], histories[u], profile, disliked_tags, started, regions[u], now_s,
                                     mood_columns))
         return out
 
-    def _page(self, v: kinds.Viewer, n_rows: int, per_row: int) -> HomePage:
+    def _rows(self, v: kinds.Viewer, n_rows: int, per_row: int) -> list[tuple[kinds.Draft, list[int]]]:
+        """The viewer's rows in order, each with the titles it shows (none shown twice)."""
         rng = np.random.default_rng(zlib.crc32(f"{v.user}|{int(v.now_s // 86400)}".encode()))
         drafts = (kinds.mood_row(v, self) + kinds.continue_watching(v, self) + kinds.because_you_watched(v, self)
                   + kinds.microgenre_rows(v, self) + kinds.popular(v, self) + kinds.new_releases(v, self)
@@ -203,35 +222,37 @@ class HomeBuilder:
         # Too few good titles: fewer than MIN_ITEMS, or in a catalog smaller than that, than it can show.
         least = max(1, min(MIN_ITEMS, per_row, int(np.isfinite(v.scores).sum())))
         drafts = [d for d in drafts if len(d.titles) >= least or d.kind == "continue"]
-        order = self._order(v, drafts, rng)
-        feedback = self.feedback.get(v.user, ViewerFeedback())
         shown: set[int] = set()
         chosen: list[tuple[kinds.Draft, list[int]]] = []
-        for d in order:
-            titles = [int(t) for t in d.titles if int(t) not in shown][:per_row]
+        for d in self._order(v, drafts, rng):
+            titles = [t for t in d.titles.tolist() if t not in shown][:per_row]
             if len(titles) < least and d.kind != "continue":     # what they started is always worth a row
                 continue
             shown.update(titles)
             chosen.append((d, titles))
             if len(chosen) == n_rows:
                 break
-        look = viewer_look(self.table, v.liked[:20])
-        taste = self.table.taste_match(v.profile_tags)
-        state = self.chooser.viewer_state(look, taste, self._shown_images(feedback))
-        own_clicks = sum(image.clicked for image in feedback.images)
-        every = [t for _, titles in chosen for t in titles]
-        images = dict(zip(every, self.chooser.choose(every, look, taste, state, own_clicks)))
+        return chosen
+
+    def _page(self, v: kinds.Viewer, chosen, numbers: np.ndarray, codes: np.ndarray) -> HomePage:
+        """The page from its rows and each title's image (candidate number, reason code; -1: none)."""
+        numbers, codes, at = numbers.tolist(), codes.tolist(), 0
+        ids, names, scores = self.items.ids, self.items.titles, v.scores
         page_rows = []
         for d, titles in chosen:
             items = []
             for t in titles:
-                number, why = images[t]
+                number, code = numbers[at], codes[at]
+                at += 1
                 art = None
-                if number is not None:
+                if number >= 0:
                     c = self.table.candidates[number]
-                    art = {"scene": c.scene, "keyframe": c.keyframe, "url": c.url, "reason": f"{c.describe()}; {why}"}
-                score = float(v.scores[t]) if np.isfinite(v.scores[t]) else 0.0
-                items.append(HomeItem(self.items.ids[t], self.items.titles[t], score, [d.why.get(t, d.reason)], art))
+                    url, looks = self.table.looks(number)
+                    art = {"scene": c.scene, "keyframe": c.keyframe, "url": url,
+                           "reason": f"{looks}; {REASON_WORDS[code]}"}
+                score = float(scores[t])
+                items.append(HomeItem(ids[t], names[t], score if score > -np.inf else 0.0,
+                                      [d.why.get(t, d.reason)], art))
             page_rows.append(HomeRow(d.name, d.kind, d.reason, items))
         return HomePage(v.user, page_rows)
 

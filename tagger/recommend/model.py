@@ -304,6 +304,50 @@ class Recommender(Queries):
         total = sum(weights[name] * parts[name] for name in PARTS)
         return np.where(parts["released"], total, -np.inf)
 
+    def catalog_scores(self, histories: list[np.ndarray], *, now_s: float, weights=None, regions=None,
+                       extra_profiles: np.ndarray | None = None, history_size: np.ndarray | None = None) -> np.ndarray:
+        """(len(histories), titles): blend(parts(histories, every title, catalog_scale=True)) at
+        one query time, as one matrix product (each part's z-score is linear in the title's
+        vectors) plus the item-kNN part's few entries: pages for many viewers at once."""
+        n, n_items = len(histories), len(self.items)
+        inputs = self.query_inputs(histories, weights, extra_profiles)
+        size = np.array([len(h) for h in histories], float) if history_size is None else np.asarray(history_size, float)
+        w = self.settings.part_weights(size)
+
+        def over(scale):          # 1 / std, 0 where zscore gives zeros
+            return np.divide(1.0, scale, out=np.zeros_like(scale), where=scale > 1e-12).ravel()
+
+        mean, std = moments_scale(inputs.taste, *self._content_moments)
+        left = [(w["content"] * over(std))[:, None] * inputs.taste]
+        right = [self.content]
+        constant = -w["content"] * over(std) * mean.ravel()
+        trust = self.item_viewers / (self.item_viewers + self.settings.item_history_half)
+        near = None
+        if self.als is not None:
+            share = self.settings.knn_share
+            knn_mean, knn_std = sparse_scale(inputs.near)
+            als_mean, als_std = moments_scale(inputs.factors, *self._als_moments)
+            knn_w, als_w = w["collab"] * share * over(knn_std), w["collab"] * (1 - share) * over(als_std)
+            left += [als_w[:, None] * inputs.factors, -(knn_w * knn_mean.ravel() + als_w * als_mean.ravel())[:, None]]
+            right += [trust[:, None] * self.als.item_factors, trust[:, None]]
+            near = sp.diags(knn_w) @ inputs.near.tocsr() @ sp.diags(trust)
+        regions = list(regions or [None] * n)
+        appeal = zscore(self.appeal[None, :], *self._appeal_scale)[0]
+        for region in dict.fromkeys(regions):       # one column per region among the viewers
+            pop_mean, pop_std = self.popularity.scale(now_s, region)
+            pop = zscore(self.popularity.scores(now_s, region)[None, :], pop_mean, pop_std)[0]
+            left.append((w["popularity"] * np.array([r == region for r in regions]))[:, None])
+            right.append((trust * pop + (1 - trust) * appeal)[:, None])
+        every = np.arange(n_items)
+        left.append(np.broadcast_to(np.asarray(w["freshness"], float), (n,))[:, None])
+        right.append(self._freshness(every, np.array([now_s], float)).T)
+        total = np.hstack(left) @ np.hstack(right).astype(np.float64).T + constant[:, None]
+        if near is not None:
+            near.sum_duplicates()
+            total[np.repeat(np.arange(n), np.diff(near.indptr)), near.indices] += near.data
+        total[:, ~self._released(every, np.array([now_s], float))[0]] = -np.inf
+        return total
+
     def score(self, histories: list[np.ndarray], candidates: np.ndarray, *, now_s=None) -> np.ndarray:
         """(len(histories), len(candidates)) blended scores, in the argument order every scorer
         of the evaluation takes; now_s per query or one for all (None or NaN: no query time)."""

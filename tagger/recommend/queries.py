@@ -108,7 +108,7 @@ class Queries:
         liked = self.items.rows(likes) if likes else np.zeros(0, np.int64)
         extra = None
         if tags:
-            extra = self._tag_profile(tags)
+            extra = self.tag_profile(tags)
         return self._recommend(liked, np.ones(len(liked)), liked, k=k, now_s=now_s, region=region,
                                seed_key="new:" + ",".join(list(likes) + list(tags)), extra=extra, chosen_tags=tags)
 
@@ -142,7 +142,7 @@ class Queries:
             raise UnknownIdError("tag", missing[0], f"no title in the catalog carries it (some that do: {some})")
         return [by_name[str(m).strip().lower()] for m in names]
 
-    def _tag_profile(self, tags: list[str]) -> np.ndarray:
+    def tag_profile(self, tags: list[str]) -> np.ndarray:
         """A pseudo-title carrying the chosen tags (and genres of the same name), as a content row.
         Tags match by id or label, case-insensitively."""
         by_name = {}
