@@ -9,6 +9,7 @@ image chosen per title (tagger.home.artwork_policy).
 """
 from __future__ import annotations
 
+import datetime as dt
 import time
 import zlib
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from tagger.home.artwork_policy import REASON_WORDS, ArtworkChooser, contexts, v
 from tagger.home.bandits import BetaRows
 from tagger.home.feedback import ViewerFeedback, read_feedback
 from tagger.recommend.queries import MOOD_WEIGHT
+from tagger.tagging.microgenre import micro_genres
 from tagger.tagging.taxonomy_model import ADJECTIVE, NOUN
 
 # Click-through rate of each row kind before anything is logged (a continue-watching row is
@@ -29,6 +31,7 @@ KIND_CTR = {"mood": 0.5, "continue": 0.3, "because": 0.15, "microgenre": 0.14, "
             "explore": 0.05}
 MIN_LOGGED = 200
 RELEVANCE_TILT = 0.5        # a row's prior CTR x exp(tilt x how much better its titles score than the rows' median)
+INF = float("inf")
 MIN_ITEMS = 3               # a row with fewer titles left is dropped
 
 
@@ -86,6 +89,9 @@ class HomeBuilder:
         self._by_tag = (self.items.tags >= kinds.CARRIES).astype(np.float32).tocsc()
         self.carried_by = np.diff(self._by_tag.indptr)
         self.newest = np.argsort(-self.items.added_s, kind="stable")
+        self.added_on = {int(t): "added " + dt.datetime.fromtimestamp(self.items.added_s[t], dt.timezone.utc)
+                         .date().isoformat() for t in self.newest[:4 * kinds.DEPTH]}     # the new row's reasons
+        self._names: dict[tuple, list[str]] = {}
         self._neighbours: dict[int, np.ndarray] = {}
         self._carriers: dict[tuple, np.ndarray] = {}
         self.feedback = read_feedback(list(events), now_s=np.inf)
@@ -122,6 +128,15 @@ class HomeBuilder:
             hits = np.asarray(self._by_tag[:, list(columns)].sum(axis=1)).ravel()
             self._carriers[key] = np.flatnonzero(hits >= (len(columns) if every else 1))
         return self._carriers[key]
+
+    def micro_genre_name(self, columns: list[int], profile_tags: np.ndarray) -> list[str]:
+        """[the grammar's name] for these tag columns with the viewer's strengths (cached: it
+        depends only on the tags and which is stronger, as micro_genres ranks them)."""
+        scored = [(self.taxonomy_tags[c], float(profile_tags[c])) for c in columns]
+        key = tuple(tag.id for tag, _ in sorted(scored, key=lambda tc: (-tc[1], tc[0].id)))
+        if key not in self._names:
+            self._names[key] = micro_genres(scored, self.grammar, max_names=1)
+        return self._names[key]
 
     def roles(self, profile_tags: np.ndarray) -> tuple[list[int], list[int]]:
         """The viewer's tag columns that can be a micro-genre's noun, and its adjective, strongest first."""
@@ -193,25 +208,39 @@ class HomeBuilder:
             = -np.inf
         if mood_columns:
             totals += MOOD_WEIGHT * np.asarray(self.items.tags[:, mood_columns].max(axis=1).todense()).ravel()
+        # Tag profiles (the 50 strongest liked titles, each counted up to 1.5) and dislikes
+        # (disliked titles, and 0.1 per impression never opened) for the chunk in two products.
+        n_users, n_items = len(users), len(self.items)
+        liked_top = [h[:50] for h in histories]
+        profiles = self._by_viewer([np.minimum(w[:50], 1.5) for w in weights], liked_top, n_items)
+        ignored_rows, ignored_counts = [], []
+        for user in users:
+            unclicked = model.unclicked.get(user, {})
+            rows = [self.items.index[t] for t in unclicked if t in self.items.index]
+            ignored_rows.append(np.array(rows, np.int64))
+            ignored_counts.append(np.array([0.1 * unclicked[self.items.ids[r]] for r in rows], float))
+        dislikes = self._by_viewer([np.ones(len(d)) for d in disliked], disliked, n_items) \
+            + self._by_viewer(ignored_counts, ignored_rows, n_items)
         picked = self.model.tag_columns(tags) if tags else []
+        if picked:
+            profiles[np.ix_(new, picked)] += 1.0
         out = []
         for u, user in enumerate(users):
-            profile = self.items.tag_rows(histories[u][:50]).T @ np.minimum(weights[u][:50], 1.5) \
-                if len(histories[u]) else np.zeros(len(self.items.tag_ids), np.float32)
-            profile = np.asarray(profile, np.float64).ravel()
-            if picked and user not in index:
-                profile[picked] += 1.0
             mine = self.feedback.get(user, ViewerFeedback())
-            unclicked = model.unclicked.get(user, {})
-            disliked_tags = self.items.tag_rows(disliked[u]).sum(axis=0)
-            if unclicked:
-                ignored = self.items.rows([t for t in unclicked if t in self.items.index])
-                counts = np.array([unclicked[self.items.ids[r]] for r in ignored], float)
-                disliked_tags = disliked_tags + 0.1 * counts @ self.items.tag_rows(ignored)
             started = [self.items.index[t] for t in mine.started if t in self.items.index]
-            out.append(kinds.Viewer(user, totals[u], histories[u], profile, disliked_tags, started, regions[u], now_s,
-                                    mood_columns))
+            out.append(kinds.Viewer(user, totals[u], histories[u], profiles[u], dislikes[u], started, regions[u],
+                                    now_s, mood_columns))
         return out
+
+    def _by_viewer(self, weights: list[np.ndarray], rows: list[np.ndarray], n_items: int) -> np.ndarray:
+        """(viewers, tags): each viewer's weighted sum of the tag rows of their titles."""
+        import scipy.sparse as sp
+
+        matrix = sp.csr_matrix((np.concatenate([np.asarray(w, np.float64) for w in weights] + [np.zeros(0)]),
+                                np.concatenate([np.asarray(r, np.int64) for r in rows] + [np.zeros(0, np.int64)]),
+                                np.concatenate([[0], np.cumsum([len(r) for r in rows])])),
+                               shape=(len(rows), n_items))
+        return np.asarray((matrix @ self.items.tags).todense(), np.float64)
 
     def _rows(self, v: kinds.Viewer, n_rows: int, per_row: int) -> list[tuple[kinds.Draft, list[int]]]:
         """The viewer's rows in order, each with the titles it shows (none shown twice)."""
@@ -237,22 +266,20 @@ class HomeBuilder:
     def _page(self, v: kinds.Viewer, chosen, numbers: np.ndarray, codes: np.ndarray) -> HomePage:
         """The page from its rows and each title's image (candidate number, reason code; -1: none)."""
         numbers, codes, at = numbers.tolist(), codes.tolist(), 0
-        ids, names, scores = self.items.ids, self.items.titles, v.scores
+        ids, names, table = self.items.ids, self.items.titles, self.table
         page_rows = []
         for d, titles in chosen:
-            items = []
-            for t in titles:
-                number, code = numbers[at], codes[at]
-                at += 1
+            items, why, reason = [], d.why, d.reason
+            for t, score in zip(titles, v.scores[titles].tolist()):
+                number = numbers[at]
                 art = None
                 if number >= 0:
-                    c = self.table.candidates[number]
-                    url, looks = self.table.looks(number)
+                    c = table.candidates[number]
+                    url, looks = table.looks(number)
                     art = {"scene": c.scene, "keyframe": c.keyframe, "url": url,
-                           "reason": f"{looks}; {REASON_WORDS[code]}"}
-                score = float(scores[t])
-                items.append(HomeItem(ids[t], names[t], score if score > -np.inf else 0.0,
-                                      [d.why.get(t, d.reason)], art))
+                           "reason": f"{looks}; {REASON_WORDS[codes[at]]}"}
+                at += 1
+                items.append(HomeItem(ids[t], names[t], score if score > -INF else 0.0, [why.get(t, reason)], art))
             page_rows.append(HomeRow(d.name, d.kind, d.reason, items))
         return HomePage(v.user, page_rows)
 
@@ -260,7 +287,8 @@ class HomeBuilder:
         """Mood first (asked for now); the rest by a Thompson sample of each row's CTR."""
         if not drafts:
             return []
-        relevance = np.array([np.mean(np.nan_to_num(v.scores[d.titles[:3]], neginf=0.0)) for d in drafts])
+        relevance = np.array([np.mean(np.where(np.isneginf(top), 0.0, top)) if len(top) else np.nan
+                              for top in (v.scores[d.titles[:3]] for d in drafts)])
         if v.started:
             relevance[[d.kind == "continue" for d in drafts]] = np.median(relevance)
         prior = row_prior(np.array([self.kind_ctr[d.kind] for d in drafts]), relevance)

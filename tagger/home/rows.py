@@ -7,12 +7,9 @@ The names are made here and read back by `kind_of` (impressions name only the ro
 """
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 
 import numpy as np
-
-from tagger.tagging.microgenre import micro_genres
 
 KINDS = ("mood", "continue", "because", "microgenre", "popular", "new", "explore")
 DEPTH = 40                  # titles drafted per row
@@ -87,8 +84,7 @@ def microgenre_rows(v: Viewer, home) -> list[Draft]:
             if len(out) >= MICROGENRE_ROWS:
                 return out
             columns = [noun] + ([adjective] if adjective is not None else [])
-            scored = [(home.taxonomy_tags[c], float(v.profile_tags[c])) for c in columns]
-            names = micro_genres(scored, home.grammar, max_names=1)
+            names = home.micro_genre_name(columns, v.profile_tags)
             if not names or names[0] in seen:
                 continue
             carriers = home.carrying(columns)
@@ -108,9 +104,7 @@ def popular(v: Viewer, home) -> list[Draft]:
 def new_releases(v: Viewer, home) -> list[Draft]:
     newest = home.newest[:4 * DEPTH]
     newest = newest[np.isfinite(v.scores[newest])][:DEPTH]
-    why = {int(t): "added " + dt.datetime.fromtimestamp(home.items.added_s[t], dt.timezone.utc).date().isoformat()
-           for t in newest[:DEPTH]}
-    return [Draft("New in the catalog", "new", "the latest titles in the catalog", newest, why)]
+    return [Draft("New in the catalog", "new", "the latest titles in the catalog", newest, home.added_on)]
 
 
 def exploration(v: Viewer, home, rng: np.random.Generator) -> list[Draft]:
