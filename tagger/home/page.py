@@ -92,6 +92,7 @@ class HomeBuilder:
         self.added_on = {int(t): "added " + dt.datetime.fromtimestamp(self.items.added_s[t], dt.timezone.utc)
                          .date().isoformat() for t in self.newest[:4 * kinds.DEPTH]}     # the new row's reasons
         self._names: dict[tuple, list[str]] = {}
+        self.user_index = {u: i for i, u in enumerate(model.user_ids)}
         self._neighbours: dict[int, np.ndarray] = {}
         self._carriers: dict[tuple, np.ndarray] = {}
         self.feedback = read_feedback(list(events), now_s=np.inf)
@@ -175,8 +176,7 @@ class HomeBuilder:
         return out
 
     def _viewers(self, users, region, now_s, likes, tags, mood_columns) -> list[kinds.Viewer]:
-        model = self.model
-        index = {u: i for i, u in enumerate(model.user_ids)}
+        model, index = self.model, self.user_index
         signed = model.signed
         histories, weights, seen, disliked, regions, extra = [], [], [], [], [], None
         for user in users:

@@ -174,7 +174,7 @@ class Recommender(Queries):
         """What queries derive from the fitted arrays: after fit, and after load."""
         s = self.settings
         self.unit_content = unit(self.content[:, :-1])
-        self._content_index = self._indexes = None
+        self._content_index = self._indexes = self._catalog_columns = None
         if len(self.items) > s.full_scan_up_to:
             self._pool_indexes()        # built now, not in the first query (4 s at 100k titles)
         self._newest = np.argsort(-self.items.added_s, kind="stable")
@@ -319,7 +319,6 @@ class Recommender(Queries):
 
         mean, std = moments_scale(inputs.taste, *self._content_moments)
         left = [(w["content"] * over(std))[:, None] * inputs.taste]
-        right = [self.content]
         constant = -w["content"] * over(std) * mean.ravel()
         trust = self.item_viewers / (self.item_viewers + self.settings.item_history_half)
         near = None
@@ -329,19 +328,20 @@ class Recommender(Queries):
             als_mean, als_std = moments_scale(inputs.factors, *self._als_moments)
             knn_w, als_w = w["collab"] * share * over(knn_std), w["collab"] * (1 - share) * over(als_std)
             left += [als_w[:, None] * inputs.factors, -(knn_w * knn_mean.ravel() + als_w * als_mean.ravel())[:, None]]
-            right += [trust[:, None] * self.als.item_factors, trust[:, None]]
             near = sp.diags(knn_w) @ inputs.near.tocsr() @ sp.diags(trust)
+        if getattr(self, "_catalog_columns", None) is None:     # the titles' side of the product, once
+            parts = [self.content] + ([trust[:, None] * self.als.item_factors, trust[:, None]] if near is not None else [])
+            self._catalog_columns = np.hstack(parts).astype(np.float64).T.copy()
+        total = np.hstack(left) @ self._catalog_columns + constant[:, None]
         regions = list(regions or [None] * n)
         appeal = zscore(self.appeal[None, :], *self._appeal_scale)[0]
-        for region in dict.fromkeys(regions):       # one column per region among the viewers
+        for region in dict.fromkeys(regions):       # popularity: one row of the catalog per region
             pop_mean, pop_std = self.popularity.scale(now_s, region)
             pop = zscore(self.popularity.scores(now_s, region)[None, :], pop_mean, pop_std)[0]
-            left.append((w["popularity"] * np.array([r == region for r in regions]))[:, None])
-            right.append((trust * pop + (1 - trust) * appeal)[:, None])
+            mine = np.array([r == region for r in regions])
+            total[mine] += w["popularity"][mine, None] * (trust * pop + (1 - trust) * appeal)[None, :]
         every = np.arange(n_items)
-        left.append(np.broadcast_to(np.asarray(w["freshness"], float), (n,))[:, None])
-        right.append(self._freshness(every, np.array([now_s], float)).T)
-        total = np.hstack(left) @ np.hstack(right).astype(np.float64).T + constant[:, None]
+        total += np.broadcast_to(np.asarray(w["freshness"], float), (n,))[:, None] * self._freshness(every, np.array([now_s], float))
         if near is not None:
             near.sum_duplicates()
             total[np.repeat(np.arange(n), np.diff(near.indptr)), near.indices] += near.data
