@@ -85,3 +85,18 @@ def test_a_fitted_model_keeps_unopened_impressions_through_save_and_load(tmp_pat
     assert model.unclicked == {"u": {"a01": 5}}
     assert "a01" in [r.title_id for r in model.recommend_user("u", k=7)]     # shown, not seen: still eligible
     assert Recommender.load(model.save(tmp_path / "m")).unclicked == {"u": {"a01": 5}}
+
+
+def test_an_impression_names_its_row_kind_and_older_files_naming_only_the_row_still_read():
+    from tagger.home.feedback import read_feedback
+    from tagger.home.rows import read_row, row_value
+
+    assert read_row(row_value("microgenre", "Popular Thrillers")) == ("microgenre", "Popular Thrillers")
+    assert read_row("explore:Something different: Upbeat") == ("explore", "Something different: Upbeat")
+    assert read_row("Something different: Upbeat") == ("explore", "Something different: Upbeat")   # older files
+    events = [Event("u", "t1", "impression", 0, 1, row="microgenre:Popular Thrillers", position=0),
+              Event("u", "t1", "click", 0, 2, row="microgenre:Popular Thrillers", position=0),
+              Event("u", "t2", "impression", 0, 3, row="Popular in GB", position=0)]
+    mine = read_feedback(events, now_s=10)["u"]
+    assert mine.row_kinds == {"Popular Thrillers": "microgenre", "Popular in GB": "popular"}
+    assert mine.rows == {"Popular Thrillers": [1, 1], "Popular in GB": [1, 0]}

@@ -151,3 +151,23 @@ def test_recommend_user_with_a_mood_leans_that_way_for_one_answer():
     assert sum(t.startswith("b") for t in plain) < sum(r.title_id.startswith("b") for r in moody)
     assert any("Upbeat" in " ".join(r.reasons) for r in moody)
     assert [r.title_id for r in home.model.recommend_user("noir", k=4, now_s=NOW_S)] == plain
+
+
+def test_a_page_as_of_a_past_time_does_not_learn_from_feedback_after_it():
+    feedback, clock = [], START_S + 2 * DAY_S
+    for round_ in range(8):
+        for n in range(3, 10):
+            for scene, keyframe in ((1, 24), (2, 48)):
+                clock += 60.0
+                feedback.append(Event("noir", f"a{n:02d}", "impression", 0.0, clock, row="microgenre:Dark Thrillers",
+                                      position=n, artwork=f"{scene}:{keyframe}"))
+                if scene == 2:
+                    feedback.append(Event("noir", f"a{n:02d}", "click", 0.0, clock + 1, row="microgenre:Dark Thrillers",
+                                          position=n, artwork=f"{scene}:{keyframe}"))
+    before_s = START_S + 1.5 * DAY_S           # before any of that feedback
+    home = _builder(feedback)
+    past = home.page("noir", now_s=before_s, per_row=5).to_dict()
+    assert past == _builder([]).page("noir", now_s=before_s, per_row=5).to_dict()
+    now = home.page("noir", now_s=NOW_S, per_row=5).to_dict()      # and learning again once it is later
+    assert all(_brighter(home, item) for row in now["rows"] for item in row["items"])
+    assert home.feedback["noir"].row_kinds == {"Dark Thrillers": "microgenre"}

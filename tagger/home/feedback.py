@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tagger.home.rows import read_row
 from tagger.recommend.events import Event
 
 FINISHED = 0.9            # a completion at least this is finished
@@ -26,6 +27,7 @@ class ViewerFeedback:
     started: list[str] = field(default_factory=list)            # continue watching, latest first
     images: list[ShownImage] = field(default_factory=list)
     rows: dict[str, list[int]] = field(default_factory=dict)    # row name -> [impressions, clicks]
+    row_kinds: dict[str, str] = field(default_factory=dict)     # row name -> its kind
 
 
 def read_feedback(events: list[Event], *, now_s: float) -> dict[str, ViewerFeedback]:
@@ -41,8 +43,10 @@ def read_feedback(events: list[Event], *, now_s: float) -> dict[str, ViewerFeedb
             if e.artwork_key is not None:
                 image = ShownImage(e.title, *e.artwork_key, clicked=False)
                 mine.images.append(image)
-            mine.rows.setdefault(e.row, [0, 0])[0] += 1
-            last_shown[key] = (image, e.row)
+            kind, name = read_row(e.row)
+            mine.rows.setdefault(name, [0, 0])[0] += 1
+            mine.row_kinds[name] = kind
+            last_shown[key] = (image, name)
         elif e.kind == "click":
             image, row = last_shown.pop(key, (None, None))
             if image is not None:

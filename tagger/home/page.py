@@ -18,7 +18,7 @@ import numpy as np
 
 from tagger.home import rows as kinds
 from tagger.home.artwork import ArtworkTable
-from tagger.home.artwork_policy import REASON_WORDS, ArtworkChooser, contexts, viewer_look
+from tagger.home.artwork_policy import DEFAULT_PRIOR, REASON_WORDS, ArtworkChooser, contexts, viewer_look
 from tagger.home.bandits import BetaRows
 from tagger.home.feedback import ViewerFeedback, read_feedback
 from tagger.recommend.queries import MOOD_WEIGHT
@@ -95,13 +95,26 @@ class HomeBuilder:
         self.user_index = {u: i for i, u in enumerate(model.user_ids)}
         self._neighbours: dict[int, np.ndarray] = {}
         self._carriers: dict[tuple, np.ndarray] = {}
-        self.feedback = read_feedback(list(events), now_s=np.inf)
+        self.events = list(events)
+        self._last_event_s = max((e.time_s for e in self.events), default=-np.inf)
+        self._learned_at = None
         self.table = ArtworkTable(self.items, artwork or {})
         self._candidate_of = {(c.title_id, c.scene, c.keyframe): i for i, c in enumerate(self.table.candidates)}
         self.rows_bandit = BetaRows(row_strength)
-        self.kind_ctr = self._logged_kind_ctr()
         self.chooser = ArtworkChooser(self.table, None, ridge=artwork_ridge, alpha=artwork_alpha)
+        self.learn(np.inf)
+
+    def learn(self, now_s: float) -> None:
+        """Feedback, row kinds' click-through rates and the artwork prior from the events up to
+        `now_s` (a page as of a past time must not learn from what came after it)."""
+        as_of = np.inf if now_s >= self._last_event_s else float(now_s)
+        if as_of == self._learned_at:
+            return
+        self.feedback = read_feedback(self.events, now_s=as_of)
+        self.kind_ctr = self._logged_kind_ctr()
+        self.chooser.bandit.prior_mean = DEFAULT_PRIOR
         self.chooser.bandit.prior_mean = self._artwork_prior()
+        self._learned_at = as_of
 
     # -- what rows ask of the catalog -------------------------------------------------------
     def neighbours(self, row: int, k: int = 4 * kinds.DEPTH) -> np.ndarray:
@@ -160,6 +173,7 @@ class HomeBuilder:
         its rows per viewer from those, its artwork chosen for every viewer at once."""
         now_s = time.time() if now_s is None else now_s
         mood_columns = self.model.tag_columns(mood)
+        self.learn(now_s)
         out = {}
         for start in range(0, len(users), chunk):
             viewers = self._viewers(users[start:start + chunk], region, now_s, likes, tags, mood_columns)
@@ -304,7 +318,7 @@ class HomeBuilder:
         totals: dict[str, list[int]] = {}
         for mine in self.feedback.values():
             for name, (shown, clicks) in mine.rows.items():
-                total = totals.setdefault(kinds.kind_of(name), [0, 0])
+                total = totals.setdefault(mine.row_kinds[name], [0, 0])
                 total[0] += shown
                 total[1] += clicks
         return {kind: (totals[kind][1] / totals[kind][0]) if totals.get(kind, [0])[0] >= MIN_LOGGED else ctr

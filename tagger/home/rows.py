@@ -3,7 +3,8 @@
 Each builder gives drafts: a row's name, kind, reason and its titles best first (more than a
 row shows, so a title taken by an earlier row can be replaced), with each title's own reason.
 Scores are the recommender's blended scores for the viewer (-inf: seen or not yet released).
-The names are made here and read back by `kind_of` (impressions name only the row).
+An impression's `row` says the row's kind and name ("microgenre:Dark Thrillers", row_value);
+older events files give the name alone, whose kind `kind_of` reads back from its wording.
 """
 from __future__ import annotations
 
@@ -40,8 +41,22 @@ class Viewer:
     mood: list[int] = field(default_factory=list)      # tag columns
 
 
+def row_value(kind: str, name: str) -> str:
+    """What an impression's `row` says: the kind, then the name ("microgenre:Dark Thrillers")."""
+    return f"{kind}:{name}"
+
+
+def read_row(value: str) -> tuple[str, str]:
+    """(kind, name) of an impression's `row`: "kind:name", or in older events files the name
+    alone, whose kind is read back from its wording."""
+    kind, _, name = value.partition(":")
+    if name and kind in KINDS:
+        return kind, name
+    return kind_of(value), value
+
+
 def kind_of(name: str) -> str:
-    """The kind of a row from its name."""
+    """The kind of a row from its name (older events files name only the row)."""
     for prefix, kind in (("In the mood for", "mood"), ("Continue watching", "continue"),
                          ("Because you watched", "because"), ("Popular", "popular"),
                          ("New in the catalog", "new"), ("Something different", "explore")):
