@@ -8,9 +8,9 @@ import time
 import pytest
 from click.testing import CliRunner
 
-from conftest import write_title
 from tagger.cli import cli
-from tagger.synth import ShotSpec
+from tagger.catalog.db import Catalog
+from test_review import make_result, write
 from test_review_browser import CHROMEDRIVER, CHROMIUM, PASSWORD, _free_port, browser  # noqa: F401 (a fixture)
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e '.[test]')")
@@ -19,19 +19,31 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="browser tests need chromium and chromedriver")
 
-DARK = [ShotSpec(2.0, (20, 30, 90), 0.2, 0.1, 1), ShotSpec(2.0, (30, 30, 60), 0.15, 0.1, 2)]
-BRIGHT = [ShotSpec(2.0, (240, 200, 60), 0.8, 0.6, 1), ShotSpec(2.0, (250, 150, 120), 0.75, 0.6, 2)]
+
+
+def _title(name: str, colour: tuple[int, int, int], brightness: float):
+    """A title as ingest writes it, with two scenes and a real JPEG keyframe each (OpenCV)."""
+    import cv2
+    import numpy as np
+
+    jpeg = cv2.imencode(".jpg", np.full((72, 128, 3), colour[::-1], np.uint8))[1].tobytes()
+    result = make_result(name, tags=[("thriller" if brightness < 0.5 else "comedy", "genre",
+                                      "Thriller" if brightness < 0.5 else "Comedy", 0.9)], keyframe=jpeg)
+    result.metadata = {"synopsis": f"{name} synopsis", "year": 2020}
+    for scene in result.scenes:
+        scene.features = {"visual.brightness": brightness, "visual.saturation": 0.6}
+    return result
 
 
 @pytest.fixture(scope="module")
 def served_home(tmp_path_factory):
     root = tmp_path_factory.mktemp("home")
-    for name, shots in (("night-a", DARK), ("night-b", DARK), ("sunny-a", BRIGHT), ("sunny-b", BRIGHT)):
-        write_title(root / "media" / name, shots=shots, synopsis=f"{name} synopsis")
     db = root / "home.db"
+    with Catalog(db) as catalog:       # written as ingest would, without decoding video (seconds, not minutes)
+        write(catalog, *(_title(name, colour, brightness) for name, colour, brightness in (
+            ("night-a", (20, 30, 90), 0.15), ("night-b", (30, 30, 60), 0.12),
+            ("sunny-a", (240, 200, 60), 0.8), ("sunny-b", (250, 150, 120), 0.75))))
     runner = CliRunner()
-    ingested = runner.invoke(cli, ["ingest", str(root / "media"), "--catalog", str(db)])
-    assert ingested.exit_code == 0, ingested.output
     assert runner.invoke(cli, ["editors", "add", "ed", "--password-stdin", "--catalog", str(db)],
                          input=PASSWORD + "\n").exit_code == 0
     events = root / "events.csv"
