@@ -4,8 +4,8 @@
 
 Titles are MovieLens movies with a TMDB overview (the first N of `tagger evaluate coldstart`'s
 manifest), analysed by the default pipeline's engine as `tagger ingest` does (prepare in
-batches, then one title at a time), alternating the two pipelines each round so that machine
-noise falls on both. Prints titles per second for each and their ratio.
+batches, then one title at a time), the two pipelines taking turns (each first in every other
+round) so that machine noise falls on both. Prints titles per second for each and their ratio.
 """
 from __future__ import annotations
 
@@ -44,8 +44,9 @@ def main() -> None:
         for title in titles[:8]:
             engine.analyse(title)
     seconds = {name: [] for name in engines}
-    for _ in range(args.rounds):
-        for name, engine in engines.items():
+    for round_ in range(args.rounds):
+        order = list(engines.items()) if round_ % 2 == 0 else list(engines.items())[::-1]
+        for name, engine in order:   # each goes first in every other round
             begun = time.perf_counter()
             for start in range(0, len(titles), args.batch):
                 chunk = titles[start:start + args.batch]

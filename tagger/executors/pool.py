@@ -30,6 +30,7 @@ def _work(conn, pipeline, taxonomy: str | None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the parent's to handle: it ends the workers
     try:
         engine = Engine(pipeline, taxonomy=taxonomy)
+        engine.setup()   # a worker loads every model before its first title: a load that fails fails the pool
     except Exception as error:
         conn.send(("error", f"{type(error).__name__}: {error}"))
         raise   # multiprocessing prints the traceback; the exit code is 1

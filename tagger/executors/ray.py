@@ -22,6 +22,7 @@ class EngineWorker:
         from tagger.engine import Engine
 
         self.engine = Engine(pipeline, taxonomy=taxonomy)
+        self.engine.setup()   # every model before the first title, as the pool's workers do
 
     def info(self) -> dict:
         return self.engine.info()
