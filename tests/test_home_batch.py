@@ -1,0 +1,53 @@
+"""The home page's batch path, vectorised across viewers, against the plain paths on a small
+generated world (the benchmark's, at 400 titles): the catalog's scores are the model's blend
+of every part, and a viewer alone gets the page the batch gives them."""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+USERS = ["u0", "u1", "u7", "u23", "u41"]
+
+
+def _benchmark():
+    spec = importlib.util.spec_from_file_location("home_benchmark", ROOT / "benchmarks" / "home.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def world():
+    from tagger.home.page import HomeBuilder
+    from tagger.recommend import Recommender
+
+    bench = _benchmark()
+    items, artwork, events = bench.make_world(400, 60, seed=3)
+    now_s = bench.START_S + 60 * 60 + 3600
+    model = Recommender().fit(items, events, now_s=now_s)
+    return HomeBuilder(model, artwork=artwork, events=events), now_s
+
+
+def test_catalog_scores_are_the_blend_of_every_part(world):
+    """The batch path's one matrix product scores every title as Recommender.score does."""
+    home, now_s = world
+    model = home.model
+    rng = np.random.default_rng(0)
+    histories = [rng.choice(len(model.items), size, replace=False) for size in (1, 3, 8, 20)] + [np.array([], int)]
+    every = np.arange(len(model.items))
+    fast = model.catalog_scores(histories, now_s=now_s)
+    plain = model.blend(model.parts(histories, every, now_s=now_s, catalog_scale=True))
+    assert np.array_equal(np.isfinite(fast), np.isfinite(plain))
+    finite = np.isfinite(plain)
+    assert np.allclose(fast[finite], plain[finite], atol=1e-4)
+
+
+def test_one_viewer_alone_gets_the_page_the_batch_gives_them(world):
+    home, now_s = world
+    batch = home.pages(["u5", "u6", "u9"], now_s=now_s, per_row=6)
+    for user, page in batch.items():
+        assert home.page(user, now_s=now_s, per_row=6).to_dict() == page.to_dict()
