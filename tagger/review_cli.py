@@ -101,7 +101,7 @@ def review() -> None:
 @click.option("--facet", default=None, help="Only this facet.")
 @click.option("--json", "as_json", is_flag=True)
 def review_queue_cmd(catalog_path, limit, title_id, facet, as_json) -> None:
-    """Pending tags, most valuable decision first: uncertainty x (1 + recency + reach) / 3."""
+    """Pending tags, most valuable decision first: uncertainty x gain x (1 + recency + reach) / 3."""
     from tagger.review.queue import review_queue
 
     with open_catalog(catalog_path) as catalog:

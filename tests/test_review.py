@@ -80,12 +80,13 @@ def test_a_schema_1_catalog_upgrades_and_keeps_its_tags(tmp_path):
     conn.commit()
     conn.close()
     with Catalog(path) as catalog:
-        assert catalog.schema_version == 4 == len(MIGRATIONS)
+        assert catalog.schema_version == 5 == len(MIGRATIONS)
         rejected = {t["tag"]: t for t in catalog.title("old")["tags"]}["thriller"]
         assert rejected["status"] == "rejected" and rejected["editor"] == "ed" and rejected["version"] == 1
         assert [t["id"] for t in catalog.find_titles(q="OL")] == ["old"]   # its search text is there too
         # The stored queue of an upgraded catalog is built on its first read.
-        assert [(i["title_id"], i["tag"], i["version"]) for i in review_queue(catalog)] == [("old", "dark", 1)]
+        assert [(i["title_id"], i["tag"], i["version"], i["gain"]) for i in review_queue(catalog)] == \
+            [("old", "dark", 1, 1.0)]
         tables = {r[0] for r in catalog.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         assert {"editors", "tag_decisions", "settings", "sessions", "review_queue", "title_search"} <= tables
 

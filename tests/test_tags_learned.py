@@ -121,6 +121,7 @@ def test_other_heads_change_the_stage_versions_and_the_run_details(tmp_path):
     assert "heads" not in none.versions() and none.details() == {}
     details = mine.details()["heads"]
     assert details["thresholds"][heads.tag_ids[0]] == pytest.approx(float(heads.thresholds[0]), abs=1e-4)
+    assert details["positives"]["thriller"] == heads.record["validation"]["tags"]["thriller"]["positives"] > 100
 
 
 def test_a_missing_heads_folder_is_a_settings_error(tmp_path):
@@ -130,7 +131,8 @@ def test_a_missing_heads_folder_is_a_settings_error(tmp_path):
 
 def test_the_queue_measures_a_learned_tag_against_its_own_threshold(tmp_path):
     learned_run = {**PIPELINE, "details": {"tags": {"heads": {"model": "default", "version": "v",
-                                                             "thresholds": {"thriller": 0.3, "tense": 0.3}}}}}
+                                                             "thresholds": {"thriller": 0.3, "tense": 0.3},
+                                                             "positives": {"thriller": 3, "tense": 3}}}}}
     catalog = Catalog(tmp_path / "c.db")
     run_id = catalog.start_run(tagger_version="0", pipeline=learned_run, versions={})
     result = make_result("t1", tags=(("thriller", "genre", "Thriller", 0.4), ("tense", "mood", "Tense", 0.4)))
@@ -141,9 +143,15 @@ def test_the_queue_measures_a_learned_tag_against_its_own_threshold(tmp_path):
     queue = {item["tag"]: item for item in review_queue(catalog, limit=None, today=dt.date(2024, 6, 1))}
     assert queue["thriller"]["uncertainty"] == pytest.approx(1 - 0.1 / 0.7, abs=1e-4)
     assert queue["tense"]["uncertainty"] == 1.0   # under the run's 0.5: right at the edge
+    # What an answer teaches: a head trained on 3 positives learns much from one more; a tag
+    # no head decided counts fully.
+    assert queue["thriller"]["gain"] == pytest.approx((1 + 1 / 2) / 2) and queue["tense"]["gain"] == 1.0
+    parts = (1 + queue["thriller"]["recency"] + queue["thriller"]["reach"]) / 3
+    assert queue["thriller"]["priority"] == pytest.approx(queue["thriller"]["uncertainty"] * 0.75 * parts, abs=2e-4)
     # A new day keeps each tag's uncertainty and moves only recency.
     later = {item["tag"]: item for item in review_queue(catalog, limit=None, today=dt.date(2025, 6, 1))}
     assert later["thriller"]["uncertainty"] == queue["thriller"]["uncertainty"]
+    assert later["thriller"]["gain"] == queue["thriller"]["gain"]
     assert later["thriller"]["recency"] < queue["thriller"]["recency"]
 
 

@@ -11,7 +11,7 @@ import datetime as dt
 import json
 
 from tagger.catalog.base import TITLE_SCENE
-from tagger.review.queue import tag_parts, tag_uncertainty, title_parts
+from tagger.review.queue import tag_decision_parts, tag_parts, title_parts
 
 QUEUE_DATE = "review_queue_date"   # settings key: the date the stored recencies are for
 REBUILD_TITLES = 5000              # titles per step of a rebuild
@@ -88,18 +88,18 @@ class QueueStore:
         plain = self.conn.cursor()
         plain.row_factory = None   # plain tuples: a rebuild reads every pending tag
         stored = {row[:2]: row for row in plain.execute(
-            "SELECT title_id, tag, facet, confidence, priority, uncertainty, recency, reach FROM review_queue"
+            "SELECT title_id, tag, facet, confidence, priority, uncertainty, gain, recency, reach FROM review_queue"
             " WHERE title_id BETWEEN ? AND ?", (first, last))}
         if tags_changed:
-            pending = [(tagged, tag, facet, confidence, tag_uncertainty(confidence, parts[tagged], tag, learned))
+            pending = [(tagged, tag, facet, confidence, *tag_decision_parts(confidence, parts[tagged], tag, learned))
                        for tagged, tag, facet, confidence, learned in plain.execute(
                            "SELECT title_id, tag, facet, confidence, instr(modalities, '\"learned\"') > 0 FROM tags"
                            f" WHERE status='auto' AND scene_idx={TITLE_SCENE} AND title_id BETWEEN ? AND ?",
                            (first, last))]
-        else:   # a new day moves recency only: each tag keeps its stored uncertainty
-            pending = [(*r[:4], r[5]) for r in stored.values()]
-        fresh = {(tagged, tag): (tagged, tag, facet, confidence, *tag_parts(uncertain, parts[tagged]))
-                 for tagged, tag, facet, confidence, uncertain in pending}
+        else:   # a new day moves recency only: each tag keeps its stored uncertainty and gain
+            pending = [(*r[:4], r[5], r[6]) for r in stored.values()]
+        fresh = {(tagged, tag): (tagged, tag, facet, confidence, *tag_parts(uncertain, taught, parts[tagged]))
+                 for tagged, tag, facet, confidence, uncertain, taught in pending}
         new, moved, changed = [], [], []   # rows to add; rows whose indexed columns changed; the rest
         for key, row in fresh.items():
             before = stored.pop(key, None)
@@ -111,12 +111,12 @@ class QueueStore:
                 changed.append((*row[5:], *key))
         self.conn.executemany("DELETE FROM review_queue WHERE title_id=? AND tag=?", stored.keys())
         self.conn.executemany("INSERT INTO review_queue (title_id, tag, facet, confidence, priority, uncertainty,"
-                              " recency, reach) VALUES (?,?,?,?,?,?,?,?)", new)
-        self.conn.executemany("UPDATE review_queue SET facet=?, confidence=?, priority=?, uncertainty=?, recency=?,"
-                              " reach=? WHERE title_id=? AND tag=?", moved)
+                              " gain, recency, reach) VALUES (?,?,?,?,?,?,?,?,?)", new)
+        self.conn.executemany("UPDATE review_queue SET facet=?, confidence=?, priority=?, uncertainty=?, gain=?,"
+                              " recency=?, reach=? WHERE title_id=? AND tag=?", moved)
         # In place: these columns are in no index, so the indexes are left alone.
-        self.conn.executemany("UPDATE review_queue SET uncertainty=?, recency=?, reach=? WHERE title_id=? AND tag=?",
-                              changed)
+        self.conn.executemany("UPDATE review_queue SET uncertainty=?, gain=?, recency=?, reach=? WHERE title_id=?"
+                              " AND tag=?", changed)
         return len(stored) + len(new) + len(moved) + len(changed)
 
     # -- reading it -----------------------------------------------------------------------
@@ -139,7 +139,7 @@ class QueueStore:
             args += [after_priority, after_priority, after_confidence, after_title, after_tag]
         # CROSS JOIN keeps review_queue the outer loop, so the order comes from its index.
         sql = ("SELECT q.title_id, t.title, q.tag, q.facet, g.label, q.confidence, g.version, g.evidence,"
-               " q.priority, q.uncertainty, q.recency, q.reach FROM review_queue q"
+               " q.priority, q.uncertainty, q.gain, q.recency, q.reach FROM review_queue q"
                f" CROSS JOIN tags g ON g.title_id=q.title_id AND g.tag=q.tag AND g.scene_idx={TITLE_SCENE}"
                " CROSS JOIN titles t ON t.id=q.title_id"
                + (" WHERE " + " AND ".join(where) if where else "")
@@ -148,4 +148,4 @@ class QueueStore:
         return [{"title_id": r["title_id"], "title": r["title"], "tag": r["tag"], "facet": r["facet"],
                  "label": r["label"], "confidence": r["confidence"], "version": r["version"],
                  "evidence": json.loads(r["evidence"]), "priority": r["priority"], "uncertainty": r["uncertainty"],
-                 "recency": r["recency"], "reach": r["reach"]} for r in rows]
+                 "gain": r["gain"], "recency": r["recency"], "reach": r["reach"]} for r in rows]

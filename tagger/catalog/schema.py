@@ -174,4 +174,10 @@ MIGRATIONS: list[str] = [
     BEGIN UPDATE title_search SET text = lower(new.id || char(31) || new.title || char(31)
         || coalesce(json_extract(new.metadata, '$.synopsis'), '')) WHERE id = new.id; END;
     """,
+    # 5: what an editor's answer on a pending tag teaches (1 for tags no learned head decided,
+    #    less for heads trained on many labels); the queue is rebuilt on its next read
+    """
+    ALTER TABLE review_queue ADD COLUMN gain REAL NOT NULL DEFAULT 1.0;
+    DELETE FROM settings WHERE key = 'review_queue_date';
+    """,
 ]

@@ -1,6 +1,6 @@
 """The review queue: pending (auto) title-level tags, most valuable decision first.
 
-    priority = uncertainty * (1 + recency + reach) / 3          (0..1)
+    priority = uncertainty * gain * (1 + recency + reach) / 3          (0..1)
 
     uncertainty = 1 - (confidence - threshold) / (1 - threshold), clipped to 0..1:
                   1 for a tag right at the pipeline's threshold, 0 for a certain one. A tag
@@ -8,6 +8,9 @@
                   threshold, which the run recorded; its confidence is a calibrated
                   probability, so this is its chance of being wrong over that chance at the
                   threshold
+    gain        = what an answer teaches: (1 + 1 / sqrt(1 + positives)) / 2 for a learned tag
+                  whose head was trained on `positives` positive labels (rare tags learn most
+                  from one more), 1 for a tag no head decided (its answers may give it one)
     recency     = 0.5 ** (age_days / 365): 1 for a title released today (or later), 0.5 a year on;
                   age from release_date, else 1 July of year, else when the catalog first saw it
     reach       = min(1, ln(1 + scenes + tags) / ln(1 + 100)): titles with more scenes and
@@ -57,12 +60,18 @@ def reach(scene_count: int, tag_count: int) -> float:
     return min(1.0, math.log1p(scene_count + tag_count) / math.log1p(REACH_FULL_AT))
 
 
-def priority(confidence: float, threshold: float, recency_score: float, reach_score: float) -> float:
-    return _priority(round(uncertainty(confidence, threshold), 4), recency_score, reach_score)
+def gain(positives: int | None) -> float:
+    """What an answer teaches: 1 without a head (None), less the more labels its head had."""
+    return 1.0 if positives is None else (1.0 + 1.0 / math.sqrt(1.0 + max(0, positives))) / 2.0
 
 
-def _priority(uncertainty_score: float, recency_score: float, reach_score: float) -> float:
-    return uncertainty_score * (1.0 + recency_score + reach_score) / 3.0
+def priority(confidence: float, threshold: float, recency_score: float, reach_score: float,
+             gain_score: float = 1.0) -> float:
+    return _priority(round(uncertainty(confidence, threshold), 4), round(gain_score, 4), recency_score, reach_score)
+
+
+def _priority(uncertainty_score: float, gain_score: float, recency_score: float, reach_score: float) -> float:
+    return uncertainty_score * gain_score * (1.0 + recency_score + reach_score) / 3.0
 
 
 # -- what the catalog stores (tagger/catalog/queue.py) -------------------------------------
@@ -72,6 +81,7 @@ class TitleParts(NamedTuple):
     recency: float
     reach: float
     learned: dict             # tag -> its learned heads' threshold, as the run recorded them
+    positives: dict           # tag -> its head's positive training labels, as the run recorded them
 
 
 def title_parts(facts: dict, *, today: dt.date) -> TitleParts:
@@ -80,21 +90,25 @@ def title_parts(facts: dict, *, today: dt.date) -> TitleParts:
     threshold = float((pipeline.get("settings", {}).get("tags") or {}).get("threshold", DEFAULT_THRESHOLD))
     heads = ((pipeline.get("details") or {}).get("tags") or {}).get("heads") or {}
     return TitleParts(threshold, recency(facts["metadata"], facts["created_at"], today=today),
-                      reach(facts["scenes"], facts["tags"]), heads.get("thresholds") or {})
+                      reach(facts["scenes"], facts["tags"]), heads.get("thresholds") or {},
+                      heads.get("positives") or {})
 
 
-def tag_uncertainty(confidence: float, title: TitleParts, tag: str, learned: bool) -> float:
-    """A pending tag's uncertainty, against its own threshold where the heads decided it."""
-    threshold = title.learned.get(tag, title.threshold) if learned else title.threshold
-    return uncertainty(confidence, threshold)
+def tag_decision_parts(confidence: float, title: TitleParts, tag: str, learned: bool) -> tuple[float, float]:
+    """(uncertainty, gain) of a pending tag: against its own threshold, and with what its head
+    learned from, where the heads decided it."""
+    if learned and tag in title.learned:
+        return uncertainty(confidence, title.learned[tag]), gain(title.positives.get(tag, 0))
+    return uncertainty(confidence, title.threshold), gain(None)
 
 
-def tag_parts(uncertainty_score: float, title: TitleParts) -> tuple[float, float, float, float]:
-    """(priority, uncertainty, recency, reach) of a pending tag, rounded as the queue shows them;
-    the queue is ordered by the rounded priority, then the tie-breaks above. The priority is
-    computed from the rounded uncertainty, so that a new day can start from the stored one."""
-    shown = round(uncertainty_score, 4)
-    return (round(_priority(shown, title.recency, title.reach), 4), shown,
+def tag_parts(uncertainty_score: float, gain_score: float, title: TitleParts) -> tuple[float, ...]:
+    """(priority, uncertainty, gain, recency, reach) of a pending tag, rounded as the queue shows
+    them; the queue is ordered by the rounded priority, then the tie-breaks above. The priority
+    is computed from the rounded uncertainty and gain, so that a new day can start from the
+    stored ones."""
+    shown, taught = round(uncertainty_score, 4), round(gain_score, 4)
+    return (round(_priority(shown, taught, title.recency, title.reach), 4), shown, taught,
             round(title.recency, 4), round(title.reach, 4))
 
 

@@ -97,8 +97,11 @@ class TagsStage(Stage):
         meta = self._heads_meta()
         if meta is None:
             return {}
+        trained = (meta.get("record", {}).get("validation") or {}).get("tags") or {}
         return {"heads": {"model": self.settings.model, "version": meta["version"],
-                          "thresholds": meta["thresholds"]}}
+                          "thresholds": meta["thresholds"],
+                          "positives": {tag: trained[tag]["positives"] for tag in meta["tag_ids"]
+                                        if "positives" in trained.get(tag, {})}}}
 
     def run(self, ctx: TitleContext) -> None:
         from tagger.tagging.microgenre import micro_genres
