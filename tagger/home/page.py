@@ -67,13 +67,27 @@ class HomeRow:
                 "items": [item.to_dict() for item in self.items]}
 
 
-@dataclass
 class HomePage:
-    user: str
-    rows: list[HomeRow]
+    """A viewer's page: `rows` (HomeRow, HomeItem) are made when first asked for, from the
+    arrays the batch chose (a batch of pages is mostly stored, not all read)."""
+
+    def __init__(self, user: str, rows: list[HomeRow] | None = None, render=None):
+        self.user, self._rows, self._render = user, rows, render
+
+    @property
+    def rows(self) -> list[HomeRow]:
+        if self._rows is None:
+            self._rows, self._render = self._render(), None
+        return self._rows
 
     def to_dict(self) -> dict:
         return {"user": self.user, "rows": [row.to_dict() for row in self.rows]}
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, HomePage) and (self.user, self.rows) == (other.user, other.rows)
+
+    def __repr__(self) -> str:
+        return f"HomePage(user={self.user!r}, rows={self.rows!r})"
 
 
 class HomeBuilder:
@@ -178,7 +192,10 @@ class HomeBuilder:
         for start in range(0, len(users), chunk):
             viewers = self._viewers(users[start:start + chunk], region, now_s, likes, tags, mood_columns)
             self._find_neighbours([int(a) for v in viewers for a in v.liked[:kinds.BECAUSE_ROWS]])
-            chosen = [self._rows(v, rows, per_row) for v in viewers]
+            rngs = [np.random.default_rng(zlib.crc32(f"{v.user}|{int(v.now_s // 86400)}".encode())) for v in viewers]
+            drafts = [self._drafts(v, rng) for v, rng in zip(viewers, rngs)]
+            kinds.rank_pools(drafts, np.array([v.scores for v in viewers]).reshape(len(viewers), -1))
+            chosen = [self._rows(v, mine, rng, rows, per_row) for v, mine, rng in zip(viewers, drafts, rngs)]
             feedback = [self.feedback.get(v.user, ViewerFeedback()) for v in viewers]
             looks = np.array([viewer_look(self.table, v.liked[:20]) for v in viewers]).reshape(len(viewers), -1)
             numbers, codes = self.chooser.choose_pages(
@@ -256,12 +273,15 @@ class HomeBuilder:
                                shape=(len(rows), n_items))
         return np.asarray((matrix @ self.items.tags).todense(), np.float64)
 
-    def _rows(self, v: kinds.Viewer, n_rows: int, per_row: int) -> list[tuple[kinds.Draft, list[int]]]:
+    def _drafts(self, v: kinds.Viewer, rng) -> list[kinds.Draft]:
+        """Every row the viewer could get (pooled ones still to rank: kinds.rank_pools)."""
+        return (kinds.mood_row(v, self) + kinds.continue_watching(v, self) + kinds.because_you_watched(v, self)
+                + kinds.microgenre_rows(v, self) + kinds.popular(v, self) + kinds.new_releases(v, self)
+                + kinds.exploration(v, self, rng))
+
+    def _rows(self, v: kinds.Viewer, drafts: list[kinds.Draft], rng, n_rows: int,
+              per_row: int) -> list[tuple[kinds.Draft, list[int]]]:
         """The viewer's rows in order, each with the titles it shows (none shown twice)."""
-        rng = np.random.default_rng(zlib.crc32(f"{v.user}|{int(v.now_s // 86400)}".encode()))
-        drafts = (kinds.mood_row(v, self) + kinds.continue_watching(v, self) + kinds.because_you_watched(v, self)
-                  + kinds.microgenre_rows(v, self) + kinds.popular(v, self) + kinds.new_releases(v, self)
-                  + kinds.exploration(v, self, rng))
         # Too few good titles: fewer than MIN_ITEMS, or in a catalog smaller than that, than it can show.
         least = max(1, min(MIN_ITEMS, per_row, int(np.isfinite(v.scores).sum())))
         drafts = [d for d in drafts if len(d.titles) >= least or d.kind == "continue"]
@@ -278,14 +298,20 @@ class HomeBuilder:
         return chosen
 
     def _page(self, v: kinds.Viewer, chosen, numbers: np.ndarray, codes: np.ndarray) -> HomePage:
-        """The page from its rows and each title's image (candidate number, reason code; -1: none)."""
-        numbers, codes, at = numbers.tolist(), codes.tolist(), 0
+        """The page from its rows and each title's image (candidate number, reason code; -1: none),
+        kept as arrays until its rows are asked for."""
+        shown = np.array([t for _, titles in chosen for t in titles], np.int64)
+        scores = v.scores[shown]
+        return HomePage(v.user, render=lambda: self._render(chosen, scores, numbers, codes))
+
+    def _render(self, chosen, scores: np.ndarray, numbers: np.ndarray, codes: np.ndarray) -> list[HomeRow]:
+        numbers, codes, scores, at = numbers.tolist(), codes.tolist(), scores.tolist(), 0
         ids, names, table = self.items.ids, self.items.titles, self.table
         page_rows = []
         for d, titles in chosen:
             items, why, reason = [], d.why, d.reason
-            for t, score in zip(titles, v.scores[titles].tolist()):
-                number = numbers[at]
+            for t in titles:
+                number, score = numbers[at], scores[at]
                 art = None
                 if number >= 0:
                     c = table.candidates[number]
@@ -295,7 +321,7 @@ class HomeBuilder:
                 at += 1
                 items.append(HomeItem(ids[t], names[t], score if score > -INF else 0.0, [why.get(t, reason)], art))
             page_rows.append(HomeRow(d.name, d.kind, d.reason, items))
-        return HomePage(v.user, page_rows)
+        return page_rows
 
     def _order(self, v: kinds.Viewer, drafts: list[kinds.Draft], rng) -> list[kinds.Draft]:
         """Mood first (asked for now); the rest by a Thompson sample of each row's CTR."""
