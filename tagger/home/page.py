@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+import warnings
 import zlib
 from dataclasses import dataclass
 
@@ -37,9 +38,12 @@ MIN_ITEMS = 3               # a row with fewer titles left is dropped
 
 def row_prior(kind_ctr: np.ndarray, relevance: np.ndarray, tilt: float = RELEVANCE_TILT) -> np.ndarray:
     """Each row's prior CTR: its kind's, times exp(tilt x how much better its titles score for the
-    viewer than the median row's)."""
+    viewer than the median row's). One viewer's rows, or (viewers, rows) with NaN past each's last."""
     relevance = np.asarray(relevance, float)
-    return np.clip(kind_ctr * np.exp(tilt * np.clip(relevance - np.median(relevance), -3, 3)), 0.005, 0.95)
+    with warnings.catch_warnings():        # a viewer without rows: all NaN, nothing drawn from it
+        warnings.simplefilter("ignore", RuntimeWarning)
+        median = np.nanmedian(relevance, axis=-1, keepdims=True)
+    return np.clip(kind_ctr * np.exp(tilt * np.clip(relevance - median, -3, 3)), 0.005, 0.95)
 
 
 @dataclass
@@ -190,12 +194,16 @@ class HomeBuilder:
         self.learn(now_s)
         out = {}
         for start in range(0, len(users), chunk):
-            viewers = self._viewers(users[start:start + chunk], region, now_s, likes, tags, mood_columns)
+            viewers, scores = self._viewers(users[start:start + chunk], region, now_s, likes, tags, mood_columns)
             self._find_neighbours([int(a) for v in viewers for a in v.liked[:kinds.BECAUSE_ROWS]])
             rngs = [np.random.default_rng(zlib.crc32(f"{v.user}|{int(v.now_s // 86400)}".encode())) for v in viewers]
             drafts = [self._drafts(v, rng) for v, rng in zip(viewers, rngs)]
-            kinds.rank_pools(drafts, np.array([v.scores for v in viewers]).reshape(len(viewers), -1))
-            chosen = [self._rows(v, mine, rng, rows, per_row) for v, mine, rng in zip(viewers, drafts, rngs)]
+            kinds.rank_pools(drafts, scores)
+            # Too few good titles: fewer than MIN_ITEMS, or in a catalog smaller than that, than it can show.
+            least = np.maximum(1, np.minimum(min(MIN_ITEMS, per_row), np.isfinite(scores).sum(axis=1))).tolist()
+            drafts = [[d for d in mine if len(d.titles) >= n or d.kind == "continue"] for mine, n in zip(drafts, least)]
+            ordered = self._order(viewers, drafts, scores, rngs)
+            chosen = [self._rows(mine, n, rows, per_row) for mine, n in zip(ordered, least)]
             feedback = [self.feedback.get(v.user, ViewerFeedback()) for v in viewers]
             looks = np.array([viewer_look(self.table, v.liked[:20]) for v in viewers]).reshape(len(viewers), -1)
             numbers, codes = self.chooser.choose_pages(
@@ -206,7 +214,8 @@ class HomeBuilder:
                 out[v.user] = self._page(v, chosen[u], numbers[u], codes[u])
         return out
 
-    def _viewers(self, users, region, now_s, likes, tags, mood_columns) -> list[kinds.Viewer]:
+    def _viewers(self, users, region, now_s, likes, tags, mood_columns) -> tuple[list[kinds.Viewer], np.ndarray]:
+        """The chunk's viewers, and their scores of every title (viewers, titles)."""
         model, index = self.model, self.user_index
         signed = model.signed
         histories, weights, seen, disliked, regions, extra = [], [], [], [], [], None
@@ -261,7 +270,7 @@ class HomeBuilder:
             started = [self.items.index[t] for t in mine.started if t in self.items.index]
             out.append(kinds.Viewer(user, totals[u], histories[u], profiles[u], dislikes[u], started, regions[u],
                                     now_s, mood_columns))
-        return out
+        return out, totals
 
     def _by_viewer(self, weights: list[np.ndarray], rows: list[np.ndarray], n_items: int) -> np.ndarray:
         """(viewers, tags): each viewer's weighted sum of the tag rows of their titles."""
@@ -279,15 +288,12 @@ class HomeBuilder:
                 + kinds.microgenre_rows(v, self) + kinds.popular(v, self) + kinds.new_releases(v, self)
                 + kinds.exploration(v, self, rng))
 
-    def _rows(self, v: kinds.Viewer, drafts: list[kinds.Draft], rng, n_rows: int,
-              per_row: int) -> list[tuple[kinds.Draft, list[int]]]:
+    @staticmethod
+    def _rows(ordered: list[kinds.Draft], least: int, n_rows: int, per_row: int) -> list[tuple[kinds.Draft, list[int]]]:
         """The viewer's rows in order, each with the titles it shows (none shown twice)."""
-        # Too few good titles: fewer than MIN_ITEMS, or in a catalog smaller than that, than it can show.
-        least = max(1, min(MIN_ITEMS, per_row, int(np.isfinite(v.scores).sum())))
-        drafts = [d for d in drafts if len(d.titles) >= least or d.kind == "continue"]
         shown: set[int] = set()
         chosen: list[tuple[kinds.Draft, list[int]]] = []
-        for d in self._order(v, drafts, rng):
+        for d in ordered:
             titles = [t for t in d.titles.tolist() if t not in shown][:per_row]
             if len(titles) < least and d.kind != "continue":     # what they started is always worth a row
                 continue
@@ -323,21 +329,41 @@ class HomeBuilder:
             page_rows.append(HomeRow(d.name, d.kind, d.reason, items))
         return page_rows
 
-    def _order(self, v: kinds.Viewer, drafts: list[kinds.Draft], rng) -> list[kinds.Draft]:
-        """Mood first (asked for now); the rest by a Thompson sample of each row's CTR."""
-        if not drafts:
-            return []
-        relevance = np.array([np.mean(np.where(np.isneginf(top), 0.0, top)) if len(top) else np.nan
-                              for top in (v.scores[d.titles[:3]] for d in drafts)])
-        if v.started:
-            relevance[[d.kind == "continue" for d in drafts]] = np.median(relevance)
-        prior = row_prior(np.array([self.kind_ctr[d.kind] for d in drafts]), relevance)
-        stats = self.feedback.get(v.user, ViewerFeedback()).rows
-        shown = np.array([stats.get(d.name, [0, 0])[0] for d in drafts], float)
-        clicks = np.array([stats.get(d.name, [0, 0])[1] for d in drafts], float)
-        theta = self.rows_bandit.sample(prior, shown, clicks, rng)
-        theta[[d.kind == "mood" for d in drafts]] = 2.0
-        return [drafts[i] for i in np.argsort(-theta, kind="stable")]
+    def _order(self, viewers: list[kinds.Viewer], drafts: list[list[kinds.Draft]], scores: np.ndarray,
+               rngs: list) -> list[list[kinds.Draft]]:
+        """Each viewer's drafts in order: mood first (asked for now), the rest by a Thompson
+        sample of each row's CTR; the priors for the whole chunk at once, (viewers, most drafts)
+        padded with NaN, then each viewer's draw from their own generator."""
+        n, width = len(viewers), max([len(mine) for mine in drafts] + [1])
+        top = np.zeros((n, width, 3), np.int64)
+        has = np.zeros((n, width, 3), bool)
+        kind_ctr, shown, clicks = np.full((n, width), np.nan), np.zeros((n, width)), np.zeros((n, width))
+        continuing, mood = np.zeros((n, width), bool), np.zeros((n, width), bool)
+        for u, mine in enumerate(drafts):
+            stats = self.feedback[viewers[u].user].rows if viewers[u].user in self.feedback else {}
+            for i, d in enumerate(mine):
+                first = d.titles[:3]
+                top[u, i, :len(first)] = first
+                has[u, i, :len(first)] = True
+                kind_ctr[u, i] = self.kind_ctr[d.kind]
+                shown[u, i], clicks[u, i] = stats.get(d.name, (0, 0))
+                continuing[u, i], mood[u, i] = d.kind == "continue", d.kind == "mood"
+        top_scores = scores[np.arange(n)[:, None, None], top]
+        top_scores = np.where(has & ~np.isneginf(top_scores), top_scores, 0.0)
+        count = has.sum(axis=2)
+        relevance = np.divide(top_scores.sum(axis=2), count, out=np.full(count.shape, np.nan), where=count > 0)
+        relevance = np.where(continuing, np.nanmedian(relevance, axis=1, keepdims=True), relevance)
+        prior = row_prior(kind_ctr, relevance)
+        a, b = self.rows_bandit.beta_parameters(prior, shown, clicks)
+        out = []
+        for u, mine in enumerate(drafts):
+            if not mine:
+                out.append([])
+                continue
+            theta = rngs[u].beta(a[u, :len(mine)], b[u, :len(mine)])
+            theta[mood[u, :len(mine)]] = 2.0
+            out.append([mine[i] for i in np.argsort(-theta, kind="stable")])
+        return out
 
     # -- learning from the log ------------------------------------------------------------
     def _logged_kind_ctr(self) -> dict[str, float]:
