@@ -132,8 +132,11 @@ class ArtworkChooser:
         if seen:
             u_of, number_of, clicked = (np.array(column) for column in zip(*seen))
             S = self._contexts(number_of, looks[u_of], self._taste(number_of, u_of, profiles))
-            np.add.at(A, u_of, S[:, :, None] * S[:, None, :])
-            np.add.at(b, u_of, clicked[:, None] * S)
+            import scipy.sparse as sp
+
+            owner = sp.csr_matrix((np.ones(len(u_of)), (u_of, np.arange(len(u_of)))), shape=(n, len(u_of)))
+            A += (owner @ (S[:, :, None] * S[:, None, :]).reshape(len(S), d * d)).reshape(n, d, d)
+            b += owner @ (clicked[:, None] * S)
         A_inv = np.linalg.inv(A)
         theta = np.einsum("nde,ne->nd", A_inv, b)
         spread = np.einsum("ntcd,nde,ntce->ntc", X, A_inv, X)
