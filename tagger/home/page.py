@@ -104,6 +104,9 @@ class HomeBuilder:
         self.grammar = taxonomy.grammar
         known = {tag.id: tag for tag in taxonomy.tags}
         self.taxonomy_tags = {i: known[t] for i, t in enumerate(self.items.tag_ids) if t in known}
+        self._is_noun, self._is_adjective = (np.array([i in self.taxonomy_tags and role in self.taxonomy_tags[i].microgenre
+                                                       for i in range(len(self.items.tag_ids))], bool)
+                                             for role in (NOUN, ADJECTIVE))
         self._by_tag = (self.items.tags >= kinds.CARRIES).astype(np.float32).tocsc()
         self.carried_by = np.diff(self._by_tag.indptr)
         self.newest = np.argsort(-self.items.added_s, kind="stable")
@@ -183,11 +186,9 @@ class HomeBuilder:
 
     def roles(self, profile_tags: np.ndarray) -> tuple[list[int], list[int]]:
         """The viewer's tag columns that can be a micro-genre's noun, and its adjective, strongest first."""
-        order = [int(c) for c in np.argsort(-profile_tags, kind="stable") if profile_tags[c] > 0]
-        nouns = [c for c in order if c in self.taxonomy_tags and NOUN in self.taxonomy_tags[c].microgenre]
-        adjectives = [c for c in order if c in self.taxonomy_tags
-                      and ADJECTIVE in self.taxonomy_tags[c].microgenre]
-        return nouns, adjectives
+        order = np.argsort(-profile_tags, kind="stable")
+        order = order[profile_tags[order] > 0]
+        return order[self._is_noun[order]].tolist(), order[self._is_adjective[order]].tolist()
 
     # -- pages ------------------------------------------------------------------------------
     def page(self, user: str, *, region: str | None = None, now_s: float | None = None, rows: int = 6,
