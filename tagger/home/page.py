@@ -14,6 +14,7 @@ import time
 import warnings
 import zlib
 from dataclasses import dataclass
+from itertools import islice
 
 import numpy as np
 
@@ -108,7 +109,7 @@ class HomeBuilder:
                                                        for i in range(len(self.items.tag_ids))], bool)
                                              for role in (NOUN, ADJECTIVE))
         self._by_tag = (self.items.tags >= kinds.CARRIES).astype(np.float32).tocsc()
-        self.carried_by = np.diff(self._by_tag.indptr)
+        self.rare_tags = np.diff(self._by_tag.indptr) < kinds.MIN_CARRIERS       # too few titles to fill a row
         self.newest = np.argsort(-self.items.added_s, kind="stable")
         self.added_on = {int(t): "added " + dt.datetime.fromtimestamp(self.items.added_s[t], dt.timezone.utc)
                          .date().isoformat() for t in self.newest[:4 * kinds.DEPTH]}     # the new row's reasons
@@ -178,9 +179,9 @@ class HomeBuilder:
     def micro_genre_name(self, columns: list[int], profile_tags: np.ndarray) -> list[str]:
         """[the grammar's name] for these tag columns with the viewer's strengths (cached: it
         depends only on the tags and which is stronger, as micro_genres ranks them)."""
-        scored = [(self.taxonomy_tags[c], float(profile_tags[c])) for c in columns]
-        key = tuple(tag.id for tag, _ in sorted(scored, key=lambda tc: (-tc[1], tc[0].id)))
+        key = tuple(sorted(columns, key=lambda c: (-float(profile_tags[c]), self.items.tag_ids[c])))
         if key not in self._names:
+            scored = [(self.taxonomy_tags[c], float(profile_tags[c])) for c in columns]
             self._names[key] = micro_genres(scored, self.grammar, max_names=1)
         return self._names[key]
 
@@ -306,7 +307,7 @@ class HomeBuilder:
         shown: set[int] = set()
         chosen: list[tuple[kinds.Draft, list[int]]] = []
         for d in ordered:
-            titles = [t for t in d.titles.tolist() if t not in shown][:per_row]
+            titles = list(islice((t for t in d.titles.tolist() if t not in shown), per_row))
             if len(titles) < least and d.kind != "continue":     # what they started is always worth a row
                 continue
             shown.update(titles)

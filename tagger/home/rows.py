@@ -19,6 +19,7 @@ DEPTH = 40                  # titles drafted per row
 CARRIES = 0.3               # a title carries a tag at this confidence or more
 BECAUSE_ROWS = 2
 MICROGENRE_ROWS = 3
+MIN_CARRIERS = 3            # an exploration tag carried by fewer titles cannot fill a row
 
 
 @dataclass
@@ -75,24 +76,26 @@ def ranked(name: str, kind: str, reason: str, pool: np.ndarray) -> Draft:
 
 def rank_pools(drafts: list[list[Draft]], scores: np.ndarray, depth: int = DEPTH) -> None:
     """Fill each pooled draft's titles: its pool's DEPTH best for viewer u by scores[u], best
-    first, without -inf ones; one block per pool for the batch's viewers who drafted it (pools
-    are cached arrays, so viewers share them)."""
-    groups: dict[int, tuple[np.ndarray, list[int], list[Draft]]] = {}
+    first, without -inf ones; one block for every pool of a length (a title's neighbours are
+    all one length, and viewers share tags' carriers)."""
+    groups: dict[int, tuple[list[int], list[np.ndarray], list[Draft]]] = {}
     for u, mine in enumerate(drafts):
         for d in mine:
-            if d.pool is not None:
-                group = groups.setdefault(id(d.pool), (d.pool, [], []))
-                group[1].append(u)
+            if d.pool is not None:           # pools of one length stack into one block
+                group = groups.setdefault(len(d.pool), ([], [], []))
+                group[0].append(u)
+                group[1].append(d.pool)
                 group[2].append(d)
-    for pool, viewers, members in groups.values():
-        block = -scores[np.array(viewers)[:, None], pool[None, :]]       # -inf (not to show) -> +inf
-        if len(pool) > depth:
+    for size, (viewers, pools, members) in groups.items():
+        pool = np.array(pools, np.int64).reshape(len(pools), size)
+        block = -scores[np.array(viewers)[:, None], pool]               # -inf (not to show) -> +inf
+        if size > depth:
             top = np.argpartition(block, depth, axis=1)[:, :depth]
             block = np.take_along_axis(block, top, axis=1)
         else:
-            top = np.broadcast_to(np.arange(len(pool)), block.shape)
+            top = np.broadcast_to(np.arange(size), block.shape)
         order = np.argsort(block, axis=1, kind="stable")
-        rows = pool[np.take_along_axis(top, order, axis=1)]
+        rows = np.take_along_axis(pool, np.take_along_axis(top, order, axis=1), axis=1)
         keep = np.isfinite(block).sum(axis=1).tolist()
         for d, row, n in zip(members, rows, keep):
             d.titles = row[:n]
@@ -153,9 +156,9 @@ def exploration(v: Viewer, home, rng: np.random.Generator) -> list[Draft]:
     if n_tags == 0:
         return []
     theta = rng.beta(1.0 + v.profile_tags, 1.0 + v.disliked_tags)
-    strongest = set(np.argsort(-v.profile_tags)[:3][v.profile_tags[np.argsort(-v.profile_tags)[:3]] > 0])
-    theta[list(strongest)] = -1.0
-    theta[home.carried_by < 3] = -1.0        # a tag too rare to fill a row
+    strongest = np.argsort(-v.profile_tags)[:3]
+    theta[strongest[v.profile_tags[strongest] > 0]] = -1.0
+    theta[home.rare_tags] = -1.0
     arm = int(np.argmax(theta))
     if theta[arm] < 0:
         return []
