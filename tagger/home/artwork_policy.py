@@ -139,7 +139,8 @@ class ArtworkChooser:
             b += owner @ (clicked[:, None] * S)
         A_inv = np.linalg.inv(A)
         theta = np.einsum("nde,ne->nd", A_inv, b)
-        spread = np.einsum("ntcd,nde,ntce->ntc", X, A_inv, X)
+        flat = X.reshape(n, -1, d)                    # (viewers, titles x candidates, d): x' A^-1 x by matmul
+        spread = (np.matmul(flat, A_inv) * flat).sum(axis=-1).reshape(X.shape[:3])
         scores = np.einsum("ntcd,nd->ntc", X, theta) + self.bandit.alpha * np.sqrt(np.maximum(spread, 0.0))
         best = np.argmax(np.where(valid, scores, -np.inf), axis=2)
         picked = np.take_along_axis(X, best[:, :, None, None], axis=2)[:, :, 0]       # (n, titles, d)
