@@ -41,6 +41,20 @@ def viewer_look(table, liked_rows, weights=None) -> np.ndarray:
     return np.average(table.title_features[rows[has]], axis=0, weights=mass[has])
 
 
+def viewer_looks(table, liked_rows: list) -> np.ndarray:
+    """viewer_look (unweighted) of many viewers at once: (viewers, N_FEATURES)."""
+    width = max([len(rows) for rows in liked_rows] + [1])
+    rows = np.zeros((len(liked_rows), width), np.int64)
+    has = np.zeros((len(liked_rows), width), bool)
+    for u, mine in enumerate(liked_rows):
+        rows[u, :len(mine)] = mine
+        has[u, :len(mine)] = True
+    has &= table.count[rows] > 0
+    count = has.sum(axis=1)
+    total = (table.title_features[rows] * has[:, :, None]).sum(axis=1, dtype=np.float64)
+    return np.where(count[:, None] > 0, total / np.maximum(count, 1)[:, None], 0.5)
+
+
 def _reason_words() -> list[str]:
     """The reason of each code (ArtworkChooser._reason_codes): without own clicks, then with."""
     plain = ["the only candidate", "no preference yet", "scenes like what you watch"]

@@ -20,7 +20,7 @@ import numpy as np
 
 from tagger.home import rows as kinds
 from tagger.home.artwork import ArtworkTable
-from tagger.home.artwork_policy import DEFAULT_PRIOR, REASON_WORDS, ArtworkChooser, contexts, viewer_look
+from tagger.home.artwork_policy import DEFAULT_PRIOR, REASON_WORDS, ArtworkChooser, contexts, viewer_look, viewer_looks
 from tagger.home.bandits import BetaRows
 from tagger.home.feedback import ViewerFeedback, read_feedback
 from tagger.recommend.queries import MOOD_WEIGHT
@@ -133,6 +133,9 @@ class HomeBuilder:
         if as_of == self._learned_at:
             return
         self.feedback = read_feedback(self.events, now_s=as_of)
+        # Each viewer's shown images [(title row, candidate number, clicked)] and clicks on any image.
+        self._images = {user: (self._shown_images(mine), sum(image.clicked for image in mine.images))
+                        for user, mine in self.feedback.items()}
         self.kind_ctr = self._logged_kind_ctr()
         self.chooser.bandit.prior_mean = DEFAULT_PRIOR
         self.chooser.bandit.prior_mean = self._artwork_prior()
@@ -217,12 +220,12 @@ class HomeBuilder:
             drafts = [[d for d in mine if len(d.titles) >= n or d.kind == "continue"] for mine, n in zip(drafts, least)]
             ordered = self._order(viewers, drafts, scores, rngs)
             chosen = [self._rows(mine, n, rows, per_row) for mine, n in zip(ordered, least)]
-            feedback = [self.feedback.get(v.user, ViewerFeedback()) for v in viewers]
-            looks = np.array([viewer_look(self.table, v.liked[:20]) for v in viewers]).reshape(len(viewers), -1)
+            images = [self._images.get(v.user, ([], 0)) for v in viewers]
+            looks = viewer_looks(self.table, [v.liked[:20] for v in viewers])
             numbers, codes = self.chooser.choose_pages(
                 [[t for _, titles in mine for t in titles] for mine in chosen], looks,
-                [v.profile_tags for v in viewers], [self._shown_images(f) for f in feedback],
-                np.array([sum(image.clicked for image in f.images) for f in feedback]))
+                [v.profile_tags for v in viewers], [shown for shown, _ in images],
+                np.array([clicked for _, clicked in images]))
             for u, v in enumerate(viewers):
                 out[v.user] = self._page(v, chosen[u], numbers[u], codes[u])
         return out
@@ -402,7 +405,7 @@ class HomeBuilder:
         index = {u: i for i, u in enumerate(self.model.user_ids)}
         X, r = [], []
         for user, mine in self.feedback.items():
-            shown = self._shown_images(mine)
+            shown = self._images[user][0]
             if not shown or user not in index:
                 continue
             signed = self.model.signed[index[user]]
