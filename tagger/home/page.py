@@ -105,9 +105,9 @@ class HomeBuilder:
         self.grammar = taxonomy.grammar
         known = {tag.id: tag for tag in taxonomy.tags}
         self.taxonomy_tags = {i: known[t] for i, t in enumerate(self.items.tag_ids) if t in known}
-        self._is_noun, self._is_adjective = (np.array([i in self.taxonomy_tags and role in self.taxonomy_tags[i].microgenre
-                                                       for i in range(len(self.items.tag_ids))], bool)
-                                             for role in (NOUN, ADJECTIVE))
+        self._is_noun, self._is_adjective = (
+            np.array([i in self.taxonomy_tags and role in self.taxonomy_tags[i].microgenre
+                      for i in range(len(self.items.tag_ids))], bool) for role in (NOUN, ADJECTIVE))
         self._by_tag = (self.items.tags >= kinds.CARRIES).astype(np.float32).tocsc()
         self.rare_tags = np.diff(self._by_tag.indptr) < kinds.MIN_CARRIERS       # too few titles to fill a row
         self.newest = np.argsort(-self.items.added_s, kind="stable")
