@@ -51,3 +51,37 @@ def test_one_viewer_alone_gets_the_page_the_batch_gives_them(world):
     batch = home.pages(["u5", "u6", "u9"], now_s=now_s, per_row=6)
     for user, page in batch.items():
         assert home.page(user, now_s=now_s, per_row=6).to_dict() == page.to_dict()
+
+
+def test_pooled_rows_rank_each_viewer_by_their_own_scores():
+    """rank_pools fills every viewer's pooled draft with the pool's DEPTH best by that viewer's
+    scores, best first, never a -inf one: as sorting that viewer's pool alone would."""
+    from tagger.home.rows import DEPTH, rank_pools, ranked
+
+    rng = np.random.default_rng(1)
+    scores = rng.standard_normal((6, 500))
+    scores[rng.random(scores.shape) < 0.3] = -np.inf
+    scores[5, :] = -np.inf                                      # a viewer with nothing to show
+    big, small = rng.choice(500, 120, replace=False), rng.choice(500, 12, replace=False)
+    drafts = [[ranked("a", "microgenre", "", big), ranked("b", "because", "", small)] for _ in range(6)]
+    rank_pools(drafts, scores)
+    for u, mine in enumerate(drafts):
+        for d, pool in zip(mine, (big, small)):
+            finite = pool[np.isfinite(scores[u, pool])]
+            expected = finite[np.argsort(-scores[u, finite], kind="stable")][:DEPTH]
+            assert d.titles.tolist() == expected.tolist()
+    assert len(drafts[5][0].titles) == 0
+
+
+def test_neighbours_are_the_nearest_by_content(world):
+    home, _ = world
+    unit = home.model.unit_content
+    rows = [0, 17, 99]
+    home._neighbours.clear()
+    home._find_neighbours(rows, k=25)
+    for row in rows:
+        similarity = unit[row] @ unit.T
+        similarity[row] = -np.inf
+        expected = set(np.argsort(-similarity, kind="stable")[:25].tolist())
+        assert set(home.neighbours(row).tolist()) == expected
+    home._neighbours.clear()                  # the shared builder's cache back to its default depth

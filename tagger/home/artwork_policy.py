@@ -41,6 +41,20 @@ def viewer_look(table, liked_rows, weights=None) -> np.ndarray:
     return np.average(table.title_features[rows[has]], axis=0, weights=mass[has])
 
 
+def viewer_looks(table, liked_rows: list) -> np.ndarray:
+    """viewer_look (unweighted) of many viewers at once: (viewers, N_FEATURES)."""
+    width = max([len(rows) for rows in liked_rows] + [1])
+    rows = np.zeros((len(liked_rows), width), np.int64)
+    has = np.zeros((len(liked_rows), width), bool)
+    for u, mine in enumerate(liked_rows):
+        rows[u, :len(mine)] = mine
+        has[u, :len(mine)] = True
+    has &= table.count[rows] > 0
+    count = has.sum(axis=1)
+    total = (table.title_features[rows] * has[:, :, None]).sum(axis=1, dtype=np.float64)
+    return np.where(count[:, None] > 0, total / np.maximum(count, 1)[:, None], 0.5)
+
+
 def _reason_words() -> list[str]:
     """The reason of each code (ArtworkChooser._reason_codes): without own clicks, then with."""
     plain = ["the only candidate", "no preference yet", "scenes like what you watch"]
@@ -132,11 +146,15 @@ class ArtworkChooser:
         if seen:
             u_of, number_of, clicked = (np.array(column) for column in zip(*seen))
             S = self._contexts(number_of, looks[u_of], self._taste(number_of, u_of, profiles))
-            np.add.at(A, u_of, S[:, :, None] * S[:, None, :])
-            np.add.at(b, u_of, clicked[:, None] * S)
+            import scipy.sparse as sp
+
+            owner = sp.csr_matrix((np.ones(len(u_of)), (u_of, np.arange(len(u_of)))), shape=(n, len(u_of)))
+            A += (owner @ (S[:, :, None] * S[:, None, :]).reshape(len(S), d * d)).reshape(n, d, d)
+            b += owner @ (clicked[:, None] * S)
         A_inv = np.linalg.inv(A)
         theta = np.einsum("nde,ne->nd", A_inv, b)
-        spread = np.einsum("ntcd,nde,ntce->ntc", X, A_inv, X)
+        flat = X.reshape(n, -1, d)                    # (viewers, titles x candidates, d): x' A^-1 x by matmul
+        spread = (np.matmul(flat, A_inv) * flat).sum(axis=-1).reshape(X.shape[:3])
         scores = np.einsum("ntcd,nd->ntc", X, theta) + self.bandit.alpha * np.sqrt(np.maximum(spread, 0.0))
         best = np.argmax(np.where(valid, scores, -np.inf), axis=2)
         picked = np.take_along_axis(X, best[:, :, None, None], axis=2)[:, :, 0]       # (n, titles, d)

@@ -59,7 +59,12 @@ class BetaRows:
     def sample(self, prior_ctr: np.ndarray, shown: np.ndarray, clicks: np.ndarray,
                rng: np.random.Generator) -> np.ndarray:
         """One Thompson draw of each row's click-through rate."""
+        return rng.beta(*self.beta_parameters(prior_ctr, shown, clicks))
+
+    def beta_parameters(self, prior_ctr: np.ndarray, shown: np.ndarray,
+                        clicks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(a, b) of each row's Beta posterior (any shape: many viewers' rows at once)."""
         prior_ctr = np.clip(np.asarray(prior_ctr, float), 1e-3, 1 - 1e-3)
         clicks = np.minimum(np.asarray(clicks, float), shown)
-        return rng.beta(1e-3 + self.strength * prior_ctr + clicks,
-                        1e-3 + self.strength * (1 - prior_ctr) + np.asarray(shown, float) - clicks)
+        return (1e-3 + self.strength * prior_ctr + clicks,
+                1e-3 + self.strength * (1 - prior_ctr) + np.asarray(shown, float) - clicks)

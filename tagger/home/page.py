@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+import warnings
 import zlib
 from dataclasses import dataclass
+from itertools import islice
 
 import numpy as np
 
 from tagger.home import rows as kinds
 from tagger.home.artwork import ArtworkTable
-from tagger.home.artwork_policy import DEFAULT_PRIOR, REASON_WORDS, ArtworkChooser, contexts, viewer_look
+from tagger.home.artwork_policy import DEFAULT_PRIOR, REASON_WORDS, ArtworkChooser, contexts, viewer_look, viewer_looks
 from tagger.home.bandits import BetaRows
 from tagger.home.feedback import ViewerFeedback, read_feedback
 from tagger.recommend.queries import MOOD_WEIGHT
@@ -37,9 +39,12 @@ MIN_ITEMS = 3               # a row with fewer titles left is dropped
 
 def row_prior(kind_ctr: np.ndarray, relevance: np.ndarray, tilt: float = RELEVANCE_TILT) -> np.ndarray:
     """Each row's prior CTR: its kind's, times exp(tilt x how much better its titles score for the
-    viewer than the median row's)."""
+    viewer than the median row's). One viewer's rows, or (viewers, rows) with NaN past each's last."""
     relevance = np.asarray(relevance, float)
-    return np.clip(kind_ctr * np.exp(tilt * np.clip(relevance - np.median(relevance), -3, 3)), 0.005, 0.95)
+    with warnings.catch_warnings():        # a viewer without rows: all NaN, nothing drawn from it
+        warnings.simplefilter("ignore", RuntimeWarning)
+        median = np.nanmedian(relevance, axis=-1, keepdims=True)
+    return np.clip(kind_ctr * np.exp(tilt * np.clip(relevance - median, -3, 3)), 0.005, 0.95)
 
 
 @dataclass
@@ -67,13 +72,27 @@ class HomeRow:
                 "items": [item.to_dict() for item in self.items]}
 
 
-@dataclass
 class HomePage:
-    user: str
-    rows: list[HomeRow]
+    """A viewer's page: `rows` (HomeRow, HomeItem) are made when first asked for, from the
+    arrays the batch chose (a batch of pages is mostly stored, not all read)."""
+
+    def __init__(self, user: str, rows: list[HomeRow] | None = None, render=None):
+        self.user, self._rows, self._render = user, rows, render
+
+    @property
+    def rows(self) -> list[HomeRow]:
+        if self._rows is None:
+            self._rows, self._render = self._render(), None
+        return self._rows
 
     def to_dict(self) -> dict:
         return {"user": self.user, "rows": [row.to_dict() for row in self.rows]}
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, HomePage) and (self.user, self.rows) == (other.user, other.rows)
+
+    def __repr__(self) -> str:
+        return f"HomePage(user={self.user!r}, rows={self.rows!r})"
 
 
 class HomeBuilder:
@@ -86,8 +105,11 @@ class HomeBuilder:
         self.grammar = taxonomy.grammar
         known = {tag.id: tag for tag in taxonomy.tags}
         self.taxonomy_tags = {i: known[t] for i, t in enumerate(self.items.tag_ids) if t in known}
+        self._is_noun, self._is_adjective = (
+            np.array([i in self.taxonomy_tags and role in self.taxonomy_tags[i].microgenre
+                      for i in range(len(self.items.tag_ids))], bool) for role in (NOUN, ADJECTIVE))
         self._by_tag = (self.items.tags >= kinds.CARRIES).astype(np.float32).tocsc()
-        self.carried_by = np.diff(self._by_tag.indptr)
+        self.rare_tags = np.diff(self._by_tag.indptr) < kinds.MIN_CARRIERS       # too few titles to fill a row
         self.newest = np.argsort(-self.items.added_s, kind="stable")
         self.added_on = {int(t): "added " + dt.datetime.fromtimestamp(self.items.added_s[t], dt.timezone.utc)
                          .date().isoformat() for t in self.newest[:4 * kinds.DEPTH]}     # the new row's reasons
@@ -111,6 +133,9 @@ class HomeBuilder:
         if as_of == self._learned_at:
             return
         self.feedback = read_feedback(self.events, now_s=as_of)
+        # Each viewer's shown images [(title row, candidate number, clicked)] and clicks on any image.
+        self._images = {user: (self._shown_images(mine), sum(image.clicked for image in mine.images))
+                        for user, mine in self.feedback.items()}
         self.kind_ctr = self._logged_kind_ctr()
         self.chooser.bandit.prior_mean = DEFAULT_PRIOR
         self.chooser.bandit.prior_mean = self._artwork_prior()
@@ -132,7 +157,18 @@ class HomeBuilder:
             part = rows[start:start + 512]
             similarity = unit[part] @ unit.T
             similarity[np.arange(len(part)), part] = -np.inf
-            near = np.argpartition(-similarity, k, axis=1)[:, :k] if k > 0 else np.zeros((len(part), 0), np.int64)
+            if k == 0:
+                self._neighbours.update((r, np.zeros(0, np.int64)) for r in part.tolist())
+                continue
+            # Each row's k largest: its k-th largest value by a partition of values (twice as
+            # fast as argpartition), then the titles at or above it, in catalog order.
+            kth = np.partition(similarity, similarity.shape[1] - k, axis=1)[:, -k]
+            hit_row, hit_col = np.nonzero(similarity >= kth[:, None])
+            counts = np.bincount(hit_row, minlength=len(part))
+            if (counts == k).all():
+                near = hit_col.reshape(len(part), k)
+            else:       # ties at the k-th value: each row's first k of them
+                near = [cols[:k] for cols in np.split(hit_col, np.cumsum(counts)[:-1])]
             self._neighbours.update(zip(part.tolist(), near))
 
     def carrying(self, columns, every: bool = True) -> np.ndarray:
@@ -146,19 +182,17 @@ class HomeBuilder:
     def micro_genre_name(self, columns: list[int], profile_tags: np.ndarray) -> list[str]:
         """[the grammar's name] for these tag columns with the viewer's strengths (cached: it
         depends only on the tags and which is stronger, as micro_genres ranks them)."""
-        scored = [(self.taxonomy_tags[c], float(profile_tags[c])) for c in columns]
-        key = tuple(tag.id for tag, _ in sorted(scored, key=lambda tc: (-tc[1], tc[0].id)))
+        key = tuple(sorted(columns, key=lambda c: (-float(profile_tags[c]), self.items.tag_ids[c])))
         if key not in self._names:
+            scored = [(self.taxonomy_tags[c], float(profile_tags[c])) for c in columns]
             self._names[key] = micro_genres(scored, self.grammar, max_names=1)
         return self._names[key]
 
     def roles(self, profile_tags: np.ndarray) -> tuple[list[int], list[int]]:
         """The viewer's tag columns that can be a micro-genre's noun, and its adjective, strongest first."""
-        order = [int(c) for c in np.argsort(-profile_tags, kind="stable") if profile_tags[c] > 0]
-        nouns = [c for c in order if c in self.taxonomy_tags and NOUN in self.taxonomy_tags[c].microgenre]
-        adjectives = [c for c in order if c in self.taxonomy_tags
-                      and ADJECTIVE in self.taxonomy_tags[c].microgenre]
-        return nouns, adjectives
+        order = np.argsort(-profile_tags, kind="stable")
+        order = order[profile_tags[order] > 0]
+        return order[self._is_noun[order]].tolist(), order[self._is_adjective[order]].tolist()
 
     # -- pages ------------------------------------------------------------------------------
     def page(self, user: str, *, region: str | None = None, now_s: float | None = None, rows: int = 6,
@@ -176,20 +210,28 @@ class HomeBuilder:
         self.learn(now_s)
         out = {}
         for start in range(0, len(users), chunk):
-            viewers = self._viewers(users[start:start + chunk], region, now_s, likes, tags, mood_columns)
+            viewers, scores = self._viewers(users[start:start + chunk], region, now_s, likes, tags, mood_columns)
             self._find_neighbours([int(a) for v in viewers for a in v.liked[:kinds.BECAUSE_ROWS]])
-            chosen = [self._rows(v, rows, per_row) for v in viewers]
-            feedback = [self.feedback.get(v.user, ViewerFeedback()) for v in viewers]
-            looks = np.array([viewer_look(self.table, v.liked[:20]) for v in viewers]).reshape(len(viewers), -1)
+            rngs = [np.random.default_rng(zlib.crc32(f"{v.user}|{int(v.now_s // 86400)}".encode())) for v in viewers]
+            drafts = [self._drafts(v, rng) for v, rng in zip(viewers, rngs)]
+            kinds.rank_pools(drafts, scores)
+            # Too few good titles: fewer than MIN_ITEMS, or in a catalog smaller than that, than it can show.
+            least = np.maximum(1, np.minimum(min(MIN_ITEMS, per_row), np.isfinite(scores).sum(axis=1))).tolist()
+            drafts = [[d for d in mine if len(d.titles) >= n or d.kind == "continue"] for mine, n in zip(drafts, least)]
+            ordered = self._order(viewers, drafts, scores, rngs)
+            chosen = [self._rows(mine, n, rows, per_row) for mine, n in zip(ordered, least)]
+            images = [self._images.get(v.user, ([], 0)) for v in viewers]
+            looks = viewer_looks(self.table, [v.liked[:20] for v in viewers])
             numbers, codes = self.chooser.choose_pages(
                 [[t for _, titles in mine for t in titles] for mine in chosen], looks,
-                [v.profile_tags for v in viewers], [self._shown_images(f) for f in feedback],
-                np.array([sum(image.clicked for image in f.images) for f in feedback]))
+                [v.profile_tags for v in viewers], [shown for shown, _ in images],
+                np.array([clicked for _, clicked in images]))
             for u, v in enumerate(viewers):
                 out[v.user] = self._page(v, chosen[u], numbers[u], codes[u])
         return out
 
-    def _viewers(self, users, region, now_s, likes, tags, mood_columns) -> list[kinds.Viewer]:
+    def _viewers(self, users, region, now_s, likes, tags, mood_columns) -> tuple[list[kinds.Viewer], np.ndarray]:
+        """The chunk's viewers, and their scores of every title (viewers, titles)."""
         model, index = self.model, self.user_index
         signed = model.signed
         histories, weights, seen, disliked, regions, extra = [], [], [], [], [], None
@@ -244,7 +286,7 @@ class HomeBuilder:
             started = [self.items.index[t] for t in mine.started if t in self.items.index]
             out.append(kinds.Viewer(user, totals[u], histories[u], profiles[u], dislikes[u], started, regions[u],
                                     now_s, mood_columns))
-        return out
+        return out, totals
 
     def _by_viewer(self, weights: list[np.ndarray], rows: list[np.ndarray], n_items: int) -> np.ndarray:
         """(viewers, tags): each viewer's weighted sum of the tag rows of their titles."""
@@ -256,19 +298,19 @@ class HomeBuilder:
                                shape=(len(rows), n_items))
         return np.asarray((matrix @ self.items.tags).todense(), np.float64)
 
-    def _rows(self, v: kinds.Viewer, n_rows: int, per_row: int) -> list[tuple[kinds.Draft, list[int]]]:
+    def _drafts(self, v: kinds.Viewer, rng) -> list[kinds.Draft]:
+        """Every row the viewer could get (pooled ones still to rank: kinds.rank_pools)."""
+        return (kinds.mood_row(v, self) + kinds.continue_watching(v, self) + kinds.because_you_watched(v, self)
+                + kinds.microgenre_rows(v, self) + kinds.popular(v, self) + kinds.new_releases(v, self)
+                + kinds.exploration(v, self, rng))
+
+    @staticmethod
+    def _rows(ordered: list[kinds.Draft], least: int, n_rows: int, per_row: int) -> list[tuple[kinds.Draft, list[int]]]:
         """The viewer's rows in order, each with the titles it shows (none shown twice)."""
-        rng = np.random.default_rng(zlib.crc32(f"{v.user}|{int(v.now_s // 86400)}".encode()))
-        drafts = (kinds.mood_row(v, self) + kinds.continue_watching(v, self) + kinds.because_you_watched(v, self)
-                  + kinds.microgenre_rows(v, self) + kinds.popular(v, self) + kinds.new_releases(v, self)
-                  + kinds.exploration(v, self, rng))
-        # Too few good titles: fewer than MIN_ITEMS, or in a catalog smaller than that, than it can show.
-        least = max(1, min(MIN_ITEMS, per_row, int(np.isfinite(v.scores).sum())))
-        drafts = [d for d in drafts if len(d.titles) >= least or d.kind == "continue"]
         shown: set[int] = set()
         chosen: list[tuple[kinds.Draft, list[int]]] = []
-        for d in self._order(v, drafts, rng):
-            titles = [t for t in d.titles.tolist() if t not in shown][:per_row]
+        for d in ordered:
+            titles = list(islice((t for t in d.titles.tolist() if t not in shown), per_row))
             if len(titles) < least and d.kind != "continue":     # what they started is always worth a row
                 continue
             shown.update(titles)
@@ -278,14 +320,20 @@ class HomeBuilder:
         return chosen
 
     def _page(self, v: kinds.Viewer, chosen, numbers: np.ndarray, codes: np.ndarray) -> HomePage:
-        """The page from its rows and each title's image (candidate number, reason code; -1: none)."""
-        numbers, codes, at = numbers.tolist(), codes.tolist(), 0
+        """The page from its rows and each title's image (candidate number, reason code; -1: none),
+        kept as arrays until its rows are asked for."""
+        shown = np.array([t for _, titles in chosen for t in titles], np.int64)
+        scores = v.scores[shown]
+        return HomePage(v.user, render=lambda: self._render(chosen, scores, numbers, codes))
+
+    def _render(self, chosen, scores: np.ndarray, numbers: np.ndarray, codes: np.ndarray) -> list[HomeRow]:
+        numbers, codes, scores, at = numbers.tolist(), codes.tolist(), scores.tolist(), 0
         ids, names, table = self.items.ids, self.items.titles, self.table
         page_rows = []
         for d, titles in chosen:
             items, why, reason = [], d.why, d.reason
-            for t, score in zip(titles, v.scores[titles].tolist()):
-                number = numbers[at]
+            for t in titles:
+                number, score = numbers[at], scores[at]
                 art = None
                 if number >= 0:
                     c = table.candidates[number]
@@ -295,23 +343,43 @@ class HomeBuilder:
                 at += 1
                 items.append(HomeItem(ids[t], names[t], score if score > -INF else 0.0, [why.get(t, reason)], art))
             page_rows.append(HomeRow(d.name, d.kind, d.reason, items))
-        return HomePage(v.user, page_rows)
+        return page_rows
 
-    def _order(self, v: kinds.Viewer, drafts: list[kinds.Draft], rng) -> list[kinds.Draft]:
-        """Mood first (asked for now); the rest by a Thompson sample of each row's CTR."""
-        if not drafts:
-            return []
-        relevance = np.array([np.mean(np.where(np.isneginf(top), 0.0, top)) if len(top) else np.nan
-                              for top in (v.scores[d.titles[:3]] for d in drafts)])
-        if v.started:
-            relevance[[d.kind == "continue" for d in drafts]] = np.median(relevance)
-        prior = row_prior(np.array([self.kind_ctr[d.kind] for d in drafts]), relevance)
-        stats = self.feedback.get(v.user, ViewerFeedback()).rows
-        shown = np.array([stats.get(d.name, [0, 0])[0] for d in drafts], float)
-        clicks = np.array([stats.get(d.name, [0, 0])[1] for d in drafts], float)
-        theta = self.rows_bandit.sample(prior, shown, clicks, rng)
-        theta[[d.kind == "mood" for d in drafts]] = 2.0
-        return [drafts[i] for i in np.argsort(-theta, kind="stable")]
+    def _order(self, viewers: list[kinds.Viewer], drafts: list[list[kinds.Draft]], scores: np.ndarray,
+               rngs: list) -> list[list[kinds.Draft]]:
+        """Each viewer's drafts in order: mood first (asked for now), the rest by a Thompson
+        sample of each row's CTR; the priors for the whole chunk at once, (viewers, most drafts)
+        padded with NaN, then each viewer's draw from their own generator."""
+        n, width = len(viewers), max([len(mine) for mine in drafts] + [1])
+        top = np.zeros((n, width, 3), np.int64)
+        has = np.zeros((n, width, 3), bool)
+        kind_ctr, shown, clicks = np.full((n, width), np.nan), np.zeros((n, width)), np.zeros((n, width))
+        continuing, mood = np.zeros((n, width), bool), np.zeros((n, width), bool)
+        for u, mine in enumerate(drafts):
+            stats = self.feedback[viewers[u].user].rows if viewers[u].user in self.feedback else {}
+            for i, d in enumerate(mine):
+                first = d.titles[:3]
+                top[u, i, :len(first)] = first
+                has[u, i, :len(first)] = True
+                kind_ctr[u, i] = self.kind_ctr[d.kind]
+                shown[u, i], clicks[u, i] = stats.get(d.name, (0, 0))
+                continuing[u, i], mood[u, i] = d.kind == "continue", d.kind == "mood"
+        top_scores = scores[np.arange(n)[:, None, None], top]
+        top_scores = np.where(has & ~np.isneginf(top_scores), top_scores, 0.0)
+        count = has.sum(axis=2)
+        relevance = np.divide(top_scores.sum(axis=2), count, out=np.full(count.shape, np.nan), where=count > 0)
+        relevance = np.where(continuing, np.nanmedian(relevance, axis=1, keepdims=True), relevance)
+        prior = row_prior(kind_ctr, relevance)
+        a, b = self.rows_bandit.beta_parameters(prior, shown, clicks)
+        out = []
+        for u, mine in enumerate(drafts):
+            if not mine:
+                out.append([])
+                continue
+            theta = rngs[u].beta(a[u, :len(mine)], b[u, :len(mine)])
+            theta[mood[u, :len(mine)]] = 2.0
+            out.append([mine[i] for i in np.argsort(-theta, kind="stable")])
+        return out
 
     # -- learning from the log ------------------------------------------------------------
     def _logged_kind_ctr(self) -> dict[str, float]:
@@ -337,7 +405,7 @@ class HomeBuilder:
         index = {u: i for i, u in enumerate(self.model.user_ids)}
         X, r = [], []
         for user, mine in self.feedback.items():
-            shown = self._shown_images(mine)
+            shown = self._images[user][0]
             if not shown or user not in index:
                 continue
             signed = self.model.signed[index[user]]

@@ -2,6 +2,8 @@
 
 Each builder gives drafts: a row's name, kind, reason and its titles best first (more than a
 row shows, so a title taken by an earlier row can be replaced), with each title's own reason.
+A row filled from a pool of candidates (neighbours, a tag's carriers) leaves its titles to
+`rank_pools`, which ranks each pool for every viewer of a batch who drafted it at once.
 Scores are the recommender's blended scores for the viewer (-inf: seen or not yet released).
 An impression's `row` says the row's kind and name ("microgenre:Dark Thrillers", row_value);
 older events files give the name alone, whose kind `kind_of` reads back from its wording.
@@ -17,6 +19,7 @@ DEPTH = 40                  # titles drafted per row
 CARRIES = 0.3               # a title carries a tag at this confidence or more
 BECAUSE_ROWS = 2
 MICROGENRE_ROWS = 3
+MIN_CARRIERS = 3            # an exploration tag carried by fewer titles cannot fill a row
 
 
 @dataclass
@@ -26,6 +29,7 @@ class Draft:
     reason: str
     titles: np.ndarray                     # item rows, best first
     why: dict[int, str] = field(default_factory=dict)     # item row -> its own reason (else the row's)
+    pool: np.ndarray | None = None         # candidates for rank_pools to rank into titles (a cached array)
 
 
 @dataclass
@@ -65,12 +69,36 @@ def kind_of(name: str) -> str:
     return "microgenre"
 
 
-def best(scores: np.ndarray, rows: np.ndarray, depth: int = DEPTH) -> np.ndarray:
-    """`rows` by score, best first, without -inf ones."""
-    rows = rows[np.isfinite(scores[rows])]
-    if len(rows) > depth:
-        rows = rows[np.argpartition(-scores[rows], depth)[:depth]]
-    return rows[np.argsort(-scores[rows], kind="stable")]
+def ranked(name: str, kind: str, reason: str, pool: np.ndarray) -> Draft:
+    """A draft whose titles are the pool's best for the viewer (filled by rank_pools)."""
+    return Draft(name, kind, reason, np.zeros(0, np.int64), {}, pool)
+
+
+def rank_pools(drafts: list[list[Draft]], scores: np.ndarray, depth: int = DEPTH) -> None:
+    """Fill each pooled draft's titles: its pool's DEPTH best for viewer u by scores[u], best
+    first, without -inf ones; one block for every pool of a length (a title's neighbours are
+    all one length, and viewers share tags' carriers)."""
+    groups: dict[int, tuple[list[int], list[np.ndarray], list[Draft]]] = {}
+    for u, mine in enumerate(drafts):
+        for d in mine:
+            if d.pool is not None:           # pools of one length stack into one block
+                group = groups.setdefault(len(d.pool), ([], [], []))
+                group[0].append(u)
+                group[1].append(d.pool)
+                group[2].append(d)
+    for size, (viewers, pools, members) in groups.items():
+        pool = np.array(pools, np.int64).reshape(len(pools), size)
+        block = -scores[np.array(viewers)[:, None], pool]               # -inf (not to show) -> +inf
+        if size > depth:
+            top = np.argpartition(block, depth, axis=1)[:, :depth]
+            block = np.take_along_axis(block, top, axis=1)
+        else:
+            top = np.broadcast_to(np.arange(size), block.shape)
+        order = np.argsort(block, axis=1, kind="stable")
+        rows = np.take_along_axis(pool, np.take_along_axis(top, order, axis=1), axis=1)
+        keep = np.isfinite(block).sum(axis=1).tolist()
+        for d, row, n in zip(members, rows, keep):
+            d.titles = row[:n]
 
 
 def continue_watching(v: Viewer, home) -> list[Draft]:
@@ -85,8 +113,7 @@ def because_you_watched(v: Viewer, home) -> list[Draft]:
     for anchor in v.liked[:BECAUSE_ROWS]:
         near = home.neighbours(int(anchor))
         title = home.items.titles[int(anchor)]
-        out.append(Draft(f"Because you watched {title}", "because", f"titles like {title}, which you liked",
-                         best(v.scores, near), {}))
+        out.append(ranked(f"Because you watched {title}", "because", f"titles like {title}, which you liked", near))
     return out
 
 
@@ -104,7 +131,7 @@ def microgenre_rows(v: Viewer, home) -> list[Draft]:
                 continue
             carriers = home.carrying(columns)
             labels = ", ".join(home.items.tag_labels[c] for c in columns)
-            out.append(Draft(names[0], "microgenre", f"your strongest tags: {labels}", best(v.scores, carriers), {}))
+            out.append(ranked(names[0], "microgenre", f"your strongest tags: {labels}", carriers))
             seen.add(names[0])
     return out
 
@@ -129,20 +156,20 @@ def exploration(v: Viewer, home, rng: np.random.Generator) -> list[Draft]:
     if n_tags == 0:
         return []
     theta = rng.beta(1.0 + v.profile_tags, 1.0 + v.disliked_tags)
-    strongest = set(np.argsort(-v.profile_tags)[:3][v.profile_tags[np.argsort(-v.profile_tags)[:3]] > 0])
-    theta[list(strongest)] = -1.0
-    theta[home.carried_by < 3] = -1.0        # a tag too rare to fill a row
+    strongest = np.argsort(-v.profile_tags)[:3]
+    theta[strongest[v.profile_tags[strongest] > 0]] = -1.0
+    theta[home.rare_tags] = -1.0
     arm = int(np.argmax(theta))
     if theta[arm] < 0:
         return []
     label = home.items.tag_labels[arm]
-    return [Draft(f"Something different: {label}", "explore", f"exploring {label}, which you have not tried much",
-                  best(v.scores, home.carrying([arm])), {})]
+    return [ranked(f"Something different: {label}", "explore", f"exploring {label}, which you have not tried much",
+                   home.carrying([arm]))]
 
 
 def mood_row(v: Viewer, home) -> list[Draft]:
     if not v.mood:
         return []
     labels = ", ".join(home.items.tag_labels[c] for c in v.mood)
-    return [Draft(f"In the mood for: {labels}", "mood", f"you asked for {labels} today",
-                  best(v.scores, home.carrying(v.mood, every=False)), {})]
+    return [ranked(f"In the mood for: {labels}", "mood", f"you asked for {labels} today",
+                   home.carrying(v.mood, every=False))]

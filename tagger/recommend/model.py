@@ -174,7 +174,7 @@ class Recommender(Queries):
         """What queries derive from the fitted arrays: after fit, and after load."""
         s = self.settings
         self.unit_content = unit(self.content[:, :-1])
-        self._content_index = self._indexes = self._catalog_columns = None
+        self._content_index = self._indexes = self._catalog_columns = self._catalog_rows = None
         if len(self.items) > s.full_scan_up_to:
             self._pool_indexes()        # built now, not in the first query (4 s at 100k titles)
         self._newest = np.argsort(-self.items.added_s, kind="stable")
@@ -332,21 +332,36 @@ class Recommender(Queries):
         if getattr(self, "_catalog_columns", None) is None:     # the titles' side of the product, once
             parts = [self.content] + ([trust[:, None] * self.als.item_factors, trust[:, None]] if near is not None else [])
             self._catalog_columns = np.hstack(parts).astype(np.float64).T.copy()
-        total = np.hstack(left) @ self._catalog_columns + constant[:, None]
+        # Popularity (one row of the catalog per region) and freshness are rows of the product too.
         regions = list(regions or [None] * n)
-        appeal = zscore(self.appeal[None, :], *self._appeal_scale)[0]
-        for region in dict.fromkeys(regions):       # popularity: one row of the catalog per region
-            pop_mean, pop_std = self.popularity.scale(now_s, region)
-            pop = zscore(self.popularity.scores(now_s, region)[None, :], pop_mean, pop_std)[0]
-            mine = np.array([r == region for r in regions])
-            total[mine] += w["popularity"][mine, None] * (trust * pop + (1 - trust) * appeal)[None, :]
+        places = {region: i for i, region in enumerate(dict.fromkeys(regions))}
+        popular = np.zeros((n, len(places)))
+        popular[np.arange(n), [places[r] for r in regions]] = w["popularity"]
+        left += [constant[:, None], popular, np.broadcast_to(np.asarray(w["freshness"], float), (n,))[:, None]]
+        total = np.hstack(left) @ self._catalog_rows_at(now_s, list(places), trust)
         every = np.arange(n_items)
-        total += np.broadcast_to(np.asarray(w["freshness"], float), (n,))[:, None] * self._freshness(every, np.array([now_s], float))
         if near is not None:
             near.sum_duplicates()
             total[np.repeat(np.arange(n), np.diff(near.indptr)), near.indices] += near.data
         total[:, ~self._released(every, np.array([now_s], float))[0]] = -np.inf
         return total
+
+    def _catalog_rows_at(self, now_s: float, regions: list, trust: np.ndarray) -> np.ndarray:
+        """catalog_scores' title side at a query time: the fitted columns, then a row of ones
+        (the constant), each region's popularity part and the freshness (cached for the last
+        time and regions asked: a batch of pages asks the same for every chunk)."""
+        key = (now_s, tuple(regions))
+        cached = getattr(self, "_catalog_rows", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        appeal = zscore(self.appeal[None, :], *self._appeal_scale)[0]
+        rows = [self._catalog_columns, np.ones((1, len(self.items)))]
+        for region in regions:
+            pop = zscore(self.popularity.scores(now_s, region)[None, :], *self.popularity.scale(now_s, region))[0]
+            rows.append((trust * pop + (1 - trust) * appeal)[None, :])
+        rows.append(self._freshness(np.arange(len(self.items)), np.array([now_s], float)))
+        self._catalog_rows = (key, np.vstack(rows))
+        return self._catalog_rows[1]
 
     def score(self, histories: list[np.ndarray], candidates: np.ndarray, *, now_s=None) -> np.ndarray:
         """(len(histories), len(candidates)) blended scores, in the argument order every scorer
