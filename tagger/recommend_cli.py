@@ -155,8 +155,14 @@ def evaluate() -> None:
               help="Catalog for the evaluation titles (reused between runs).")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Processes for ingesting the titles.")
-def evaluate_coldstart(data_dir, seeds, json_path, catalog_path, workers) -> None:
-    """Item cold start and new users on MovieLens with TMDB overviews, side by side with baselines."""
+@click.option("--protocol", "protocols", multiple=True, type=click.Choice(["random", "temporal", "new-user"]),
+              help="Protocols to run (repeat the option; default: all three). random: 20% of titles held "
+                   "out at random; temporal: the titles first rated after the cutoff; new-user: held-out users.")
+@click.option("--cutoff-quantile", type=click.FloatRange(0.05, 0.95), default=0.8, show_default=True,
+              help="Temporal protocol: the quantile of titles' first-rating times after which titles are new.")
+def evaluate_coldstart(data_dir, seeds, json_path, catalog_path, workers, protocols, cutoff_quantile) -> None:
+    """Item cold start (random and time-based) and new users on MovieLens with TMDB overviews,
+    side by side with baselines."""
     import time
 
     from rich.console import Console
@@ -176,7 +182,8 @@ def evaluate_coldstart(data_dir, seeds, json_path, catalog_path, workers) -> Non
     except TaggerError as error:
         raise click.ClickException(str(error)) from None
     console.print(f"{len(items)} titles ready in {time.perf_counter() - started:.0f} s; evaluating seeds {seed_list}")
-    results = coldstart.evaluate(data, items, seeds=seed_list, log=console.print)
+    results = coldstart.evaluate(data, items, seeds=seed_list, protocols=protocols or coldstart.PROTOCOLS,
+                                 cutoff_quantile=cutoff_quantile, log=console.print)
     results["meta"]["seconds"] = round(time.perf_counter() - started, 1)
     coldstart.print_table(results)
     if json_path:

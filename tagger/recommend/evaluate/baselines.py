@@ -82,6 +82,25 @@ class GenrePopularity(Baseline):
         return out
 
 
+class YearPrior(Baseline):
+    """A diagnostic, not a recommender: a title scores the training positives of every title
+    released in its year. High on a random split (held-out titles from the years users rated
+    most), it shows how much of a method's lead release year alone can explain."""
+    name = "year-prior"
+    new_user = False
+
+    def fit(self, train, items):
+        counts = np.asarray(train.positives.sum(axis=0)).ravel()
+        known = np.isfinite(items.year)
+        years = np.where(known, items.year, 0).astype(np.int64)
+        per_year = np.bincount(years[known], counts[known], minlength=years.max() + 1)
+        self.scores = np.where(known, per_year[years], 0.0)
+        return self
+
+    def score(self, histories, candidates, *, now_s=None):
+        return np.tile(self.scores[candidates], (len(histories), 1))
+
+
 class TfidfProfile(Baseline):
     """Cosine between a title's TF-IDF (overview and genres) and the mean of the user's titles'."""
     name = "tfidf"
@@ -193,4 +212,4 @@ def _genre_matrix(items: ItemTable) -> sp.csr_matrix:
     return sp.csr_matrix((np.ones(len(r), np.float32), (r, c)), shape=(len(items), len(names)))
 
 
-BASELINES = [RandomScores, GenrePopularity, TfidfProfile, Popularity, ItemKNN, ALS, LightFMWarp]
+BASELINES = [RandomScores, GenrePopularity, TfidfProfile, Popularity, ItemKNN, ALS, LightFMWarp, YearPrior]
