@@ -17,7 +17,6 @@ from __future__ import annotations
 import numpy as np
 
 AGE_BUCKET_STARTS = np.array([0, 1, 2, 3, 4, 6, 9, 14, 21, 31, 46])     # years; the last is open
-SECONDS_PER_YEAR = 365.2425 * 86400
 
 
 def calendar_year(time_s) -> np.ndarray:
@@ -25,7 +24,7 @@ def calendar_year(time_s) -> np.ndarray:
     time_s = np.asarray(time_s, float)
     out = np.full(time_s.shape, np.nan)
     known = np.isfinite(time_s)
-    out[known] = np.floor(1970 + time_s[known] / SECONDS_PER_YEAR)
+    out[known] = np.floor(time_s[known]).astype("datetime64[s]").astype("datetime64[Y]").astype(np.int64) + 1970
     return out
 
 
