@@ -175,7 +175,7 @@ def evaluate_coldstart(data_dir, seeds, json_path, catalog_path, workers, protoc
     except ValueError:
         raise click.BadParameter(f"expected comma-separated integers, got {seeds!r}", param_hint="--seeds") from None
     console = Console(stderr=True)
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), time.process_time()
     try:
         console.print(f"ingesting the evaluation titles into {catalog_path} (unchanged ones are skipped)")
         data, items = coldstart.load_items(data_dir, catalog_path, workers=workers)
@@ -185,6 +185,7 @@ def evaluate_coldstart(data_dir, seeds, json_path, catalog_path, workers, protoc
     results = coldstart.evaluate(data, items, seeds=seed_list, protocols=protocols or coldstart.PROTOCOLS,
                                  cutoff_quantile=cutoff_quantile, log=console.print)
     results["meta"]["seconds"] = round(time.perf_counter() - started, 1)
+    results["meta"]["cpu_seconds"] = round(time.process_time() - started_cpu, 1)    # this process, all threads
     coldstart.print_table(results)
     if json_path:
         with open(json_path, "w", encoding="utf-8") as handle:

@@ -80,7 +80,7 @@ class RecommenderSettings:
     popularity_history_half: float = 3.0
     freshness_weight: float = 0.3
     freshness_days: float = 30.0
-    age_weight: float = 0.0
+    age_weight: float = 0.0                   # the evaluation's tuning sets it for held-out titles
     # re-rank
     diversity: float = 0.2                    # MMR trade-off: 0 = pure relevance
     exploration: float = 0.1                  # share of slots given to Thompson-sampled tag arms

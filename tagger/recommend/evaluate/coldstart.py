@@ -180,21 +180,32 @@ def subset_items(items: ItemTable, rows: list[int]) -> ItemTable:
                      embeddings={k: v[rows] for k, v in items.embeddings.items()})
 
 
+def _clock() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
+
+
 class _Runs:
     """Per-user metrics of every method, per result and seed; seconds per method."""
 
     def __init__(self):
         self.per_user: dict[str, dict[str, list[dict]]] = {}
         self.seconds: dict[str, float] = {}
+        self.cpu_seconds: dict[str, float] = {}     # all threads: comparable on a machine others load
 
     def add(self, result: str, method: str, per_user: dict[str, np.ndarray]) -> None:
         self.per_user.setdefault(result, {}).setdefault(method, []).append(per_user)
 
-    def timed(self, method: str, started: float) -> None:
-        self.seconds[method] = round(self.seconds.get(method, 0.0) + time.perf_counter() - started, 1)
+    def timed(self, method: str, started: tuple[float, float]) -> None:
+        """started: `_clock()` when the method began."""
+        wall, cpu = _clock()
+        self.seconds[method] = round(self.seconds.get(method, 0.0) + wall - started[0], 1)
+        self.cpu_seconds[method] = round(self.cpu_seconds.get(method, 0.0) + cpu - started[1], 1)
 
     def summary(self, result: str, seeds: list[int]) -> dict:
-        """Means over seeds with a `std` beside them, and the paired interval against REFERENCE."""
+        """Means over seeds with a `std` beside them, and the paired interval against REFERENCE.
+        The temporal split is the same for every seed: its users' differences are averaged over
+        the seeds first and resampled once (resampling each seed's copy of them apart would
+        count the same users five times)."""
         out = {}
         runs = self.per_user[result]
         for method, per_seed in runs.items():
@@ -205,6 +216,8 @@ class _Runs:
             if REFERENCE in runs and method != REFERENCE:
                 name = f"recall@{TOP_K}"
                 diffs = [mine[name] - ref[name] for mine, ref in zip(per_seed, runs[REFERENCE])]
+                if result.startswith("item_cold_temporal"):
+                    diffs = [np.mean(diffs, axis=0)]
                 lo, hi = paired_interval(diffs, seed=seeds[0])
                 out[method]["ci95_vs_tfidf"] = [round(lo, 4), round(hi, 4)]
         return out
@@ -216,7 +229,7 @@ def _item_cold_run(runs: _Runs, result: str, methods, train: TrainSet, query, it
     for method in methods:
         if not method.item_cold:
             continue
-        started = time.perf_counter()
+        started = _clock()
         scorer = method if isinstance(method, _Fitted) else method.fit(train, items)
         for name, q in [(result, query), *(also or {}).items()]:
             if not len(q.candidates):       # e.g. no title released in the cutoff's year or later
@@ -258,7 +271,7 @@ def evaluate(data, items: ItemTable, seeds=(0, 1, 2, 3, 4), protocols=PROTOCOLS,
             cutoff_year = dt.datetime.fromtimestamp(cutoff_s, dt.timezone.utc).year
             recent = restrict(query, items.year[query.candidates] >= cutoff_year)
             # The split and the tagger method's tuning on it are the same for every seed: fit once.
-            started = time.perf_counter()
+            started = _clock()
             method = TaggerMethod(functools.partial(tune_item_cold, seed=0, variant=variant, quantile=cutoff_quantile))
             fitted = _Fitted("tagger", method.fit(train, items))
             runs.timed("tagger", started)
@@ -289,7 +302,7 @@ def evaluate(data, items: ItemTable, seeds=(0, 1, 2, 3, 4), protocols=PROTOCOLS,
             for scorer_of in [method, *baselines(seed)]:
                 if not scorer_of.new_user:
                     continue
-                started = time.perf_counter()
+                started = _clock()
                 scorer = scorer_of.fit(train, items)
                 for k, q in queries.items():
                     if k == 0 and scorer_of.name in NEEDS_HISTORY:
@@ -308,6 +321,7 @@ def evaluate(data, items: ItemTable, seeds=(0, 1, 2, 3, 4), protocols=PROTOCOLS,
     out["meta"] = {"seeds": seeds, "protocols": list(protocols), "titles": len(items),
                    "users": int(ratings.n_users), "ratings": int(len(ratings.user)), "top_k": TOP_K,
                    "cutoff_quantile": cutoff_quantile, **meta, "seconds_per_method": runs.seconds,
+                   "cpu_seconds_per_method": runs.cpu_seconds,
                    "tagger_settings_chosen": chosen}
     return out
 
