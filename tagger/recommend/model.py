@@ -12,6 +12,8 @@ query's viewer, or in `parts` over the candidates given, as the evaluation ranks
     freshness   titles added to the catalog recently
     age         how much viewers like titles of the candidate's age at the query time
                 (tagger.recommend.age: release year enters only relative to the query time)
+    words       the TF-IDF of the title's synopsis against the mean of the viewer's titles'
+                (tagger.recommend.words: names and franchises the embeddings blur)
 
 with weights that move from popularity to content and collaborative as the viewer's
 history n_u grows: content x n_u / (n_u + content_history_half), collab x n_u /
@@ -47,9 +49,10 @@ from tagger.recommend.popularity import Popularity
 from tagger.recommend.queries import Queries, QueryInputs
 from tagger.recommend.saved import prefixed, read_folder, sparse_arrays, sparse_matrix, unprefixed, write_folder
 from tagger.recommend.standardise import moments, moments_scale, sparse_scale, zscore
+from tagger.recommend.words import SynopsisWords
 from tagger.vectors import unit
 
-PARTS = ("content", "collab", "content_collab", "popularity", "freshness", "age")
+PARTS = ("content", "collab", "content_collab", "popularity", "freshness", "age", "words")
 # 2: each part's own arrays; content rebuilt on load. 3: no release-era block in content.
 FORMAT, VERSION = "tagger.recommend.Recommender", 3
 
@@ -80,6 +83,7 @@ class RecommenderSettings:
     popularity_history_half: float = 3.0
     freshness_weight: float = 0.3
     freshness_days: float = 30.0
+    words_weight: float = 0.0                 # 0: the TF-IDF is not even built
     age_weight: float = 0.0                   # the evaluation's tuning sets it for held-out titles
     # re-rank
     diversity: float = 0.2                    # MMR trade-off: 0 = pure relevance
@@ -106,6 +110,7 @@ class RecommenderSettings:
         return {"content": self.content_weight * n_u / (n_u + self.content_history_half),
                 "collab": self.collab_weight * n_u / (n_u + self.user_history_half),
                 "content_collab": self.content_collab_weight * n_u / (n_u + self.user_history_half),
+                "words": self.words_weight * n_u / (n_u + self.content_history_half),
                 "popularity": self.popularity_weight * self.popularity_history_half
                 / (self.popularity_history_half + n_u),
                 "freshness": self.freshness_weight,
@@ -193,6 +198,7 @@ class Recommender(Queries):
         self._als_moments = moments(self.als.item_factors) if self.als is not None else None
         self._appeal_scale = float(self.appeal.mean()), float(self.appeal.std())
         self.age = AgePrior().fit(self.items.year, self.popularity.items, self.popularity.times_s)
+        self.words = SynopsisWords(self.items) if s.words_weight > 0 else None
         self.content_factors = None
         if self.als is not None:
             self.content_factors = factors_from_content(self.content, self.als.item_factors, self.item_viewers,
@@ -312,6 +318,12 @@ class Recommender(Queries):
             pop, appeal = zscore(pop), zscore(appeal)
         out["popularity"] = trust[None, :] * pop + (1 - trust[None, :]) * appeal
         out["freshness"] = self._freshness(candidates, now)
+        out["words"] = np.zeros((n, len(candidates)))
+        if self.words is not None:
+            words = self.words.scores(histories, candidates)
+            every = self.words.scores(histories, np.arange(len(self.items))) if catalog_scale else None
+            out["words"] = zscore(words, *((every.mean(axis=1, keepdims=True), every.std(axis=1, keepdims=True))
+                                           if catalog_scale else (None, None)))
         age = self.age.scores(candidates, now)
         if catalog_scale:
             every = self.age.scores(np.arange(len(self.items)), now)

@@ -12,6 +12,7 @@ import scipy.sparse as sp
 from tagger.recommend.collab import fit_als, fold_in, history_matrix, item_cosine
 from tagger.recommend.evaluate.splits import TrainSet
 from tagger.recommend.items import ItemTable
+from tagger.recommend.words import SynopsisWords
 
 
 class Baseline:
@@ -106,18 +107,11 @@ class TfidfProfile(Baseline):
     name = "tfidf"
 
     def fit(self, train, items):
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
-        docs = [f"{s} {' '.join('genre_' + g.replace('-', '_') for g in gs)}"
-                for s, gs in zip(items.synopses, items.genres)]
-        self.vectors = TfidfVectorizer(min_df=2, max_df=0.5, stop_words="english",
-                                       sublinear_tf=True).fit_transform(docs).tocsr()
+        self.words = SynopsisWords(items)      # the recommender's own words part, alone
         return self
 
     def score(self, histories, candidates, *, now_s=None):
-        profiles = sp.vstack([sp.csr_matrix(self.vectors[h].mean(axis=0)) if len(h)
-                              else sp.csr_matrix((1, self.vectors.shape[1])) for h in histories])
-        return (profiles @ self.vectors[candidates].T).toarray()
+        return self.words.scores(histories, candidates)
 
 
 class ItemKNN(Baseline):
