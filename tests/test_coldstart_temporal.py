@@ -178,3 +178,38 @@ def test_paired_interval_covers_the_mean_and_narrows_with_users():
 def test_paired_interval_averages_seeds():
     lo, hi = paired_interval([np.full(20, 0.0), np.full(20, 0.2)])
     assert lo == pytest.approx(0.1) and hi == pytest.approx(0.1)
+
+
+# -- content parts for titles nobody has seen ------------------------------------------------------
+def test_factors_from_content_recover_a_linear_map_and_skip_untrusted_titles():
+    from tagger.recommend.collab import factors_from_content
+
+    rng = np.random.default_rng(0)
+    content = rng.standard_normal((60, 6)).astype(np.float32)
+    factors = content @ rng.standard_normal((6, 3)).astype(np.float32)
+    weights = np.ones(60)
+    weights[50:] = 0.0                              # nobody watched these: their factors are noise
+    noisy = factors.copy()
+    noisy[50:] = 100 * rng.standard_normal((10, 3))
+    predicted = factors_from_content(content, noisy, weights, ridge=1e-6)
+    np.testing.assert_allclose(predicted, factors, atol=1e-3)      # the unseen ones too, from content
+
+
+def test_words_part_brings_the_title_sharing_rare_words():
+    """a03 and a sequel alone share "zeppelin lighthouse"; a viewer of a03 gets the sequel first
+    from the words part, and without it (weight 0) the part is not even built."""
+    from recommend_data import build_items, checkerboard_likes, checkerboard_specs
+    from tagger.recommend.model import Recommender, RecommenderSettings
+
+    specs = checkerboard_specs()
+    a03 = next(spec for spec in specs if spec["id"] == "a03")
+    a03["synopsis"] += " zeppelin lighthouse"
+    items = build_items(specs + [dict(a03, id="a03-sequel", title="A Title 3 Returns", synopsis="zeppelin lighthouse")])
+    likes, times, _ = checkerboard_likes(items, users_per_group=12, likes_per_user=5)
+    only_words = RecommenderSettings(content_weight=0.0, collab_weight=0.0, popularity_weight=0.0,
+                                     freshness_weight=0.0, words_weight=1.0)
+    model = Recommender(only_words).fit_matrix(items, likes, times)
+    candidates = np.flatnonzero(np.array(items.ids) != "a03")
+    scores = model.score([np.array([items.index["a03"]])], candidates)[0]
+    assert items.ids[candidates[np.argmax(scores)]] == "a03-sequel" and (scores == scores.max()).sum() == 1
+    assert Recommender().fit_matrix(items, likes, times).words is None
