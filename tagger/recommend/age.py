@@ -9,7 +9,7 @@ carries what transfers: a release of this year is watched more than one of twent
 
 Fitted from the liked titles' release years and the like times: likes[a] counts the likes of
 titles a years old when liked; expected[a] what uniform picks among the titles out that year
-would have given. The score of age a is log((likes[a] + 1) / (expected[a] + 1)), per bucket
+(of those anyone liked) would have given. The score of age a is log((likes[a] + 1) / (expected[a] + 1)), per bucket
 of ages (finer for recent years).
 """
 from __future__ import annotations

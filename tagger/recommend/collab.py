@@ -65,9 +65,9 @@ def fold_in(model, histories: list[np.ndarray], n_items: int) -> np.ndarray:
 
 def factors_from_content(content: np.ndarray, item_factors: np.ndarray, weights: np.ndarray,
                          ridge: float) -> np.ndarray:
-    """ALS item factors predicted from content by a weighted ridge regression over the titles
-    with viewers (weights: how far each title's factors are to be trusted), so that a title
-    nobody has watched gets a place in the collaborative space."""
+    """ALS item factors predicted from content by a ridge regression over the titles with a
+    weight above zero (the recommender weighs each title by its viewers: the more, the better
+    its factors), so that a title nobody has watched gets a place in the collaborative space."""
     seen = weights > 0
     if seen.sum() < 2:
         return np.zeros_like(item_factors)

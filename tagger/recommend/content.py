@@ -3,12 +3,13 @@
 The content vector stacks blocks (text, visual and audio embeddings, reviewed tags, the
 provider's genres), each L2-normalised and scaled by the square root of its weight, plus a
 constant. Release year is not a block: as a fixed feature it stands in for exposure (see
-tagger.recommend.age, where it enters relative to the query time instead). The affinity of a profile p (the mean content vector of what a viewer
-liked) for a title x is p' S x, with S fitted by ridge regression so that training viewers'
-profiles predict the titles they liked (two solves of d x d systems: cheap and closed form).
-S = I would be plain cosine to the profile; the learned S weighs what predicts taste across
-viewers (genre, tone) and, through the constant, how broadly a kind of title appeals, so
-a title nobody has watched yet is ranked from what it is.
+tagger.recommend.age, where it enters relative to the query time instead). The affinity of
+a profile p (the mean content vector of what a viewer liked) for a title x is p' S x, with S
+fitted by ridge regression so that training viewers' profiles predict the titles they liked
+(two solves of d x d systems: cheap and closed form). S = I would be plain cosine to the
+profile; the learned S weighs what predicts taste across viewers (genre, tone) and, through
+the constant, how broadly a kind of title appeals, so a title nobody has watched yet is
+ranked from what it is.
 """
 from __future__ import annotations
 

@@ -16,9 +16,9 @@ query's viewer, or in `parts` over the candidates given, as the evaluation ranks
                 (tagger.recommend.words: names and franchises the embeddings blur)
 
 with weights that move from popularity to content and collaborative as the viewer's
-history n_u grows: content x n_u / (n_u + content_history_half), collab x n_u /
-(n_u + user_history_half) (content_collab alike), popularity x popularity_history_half / (popularity_history_half
-+ n_u) (RecommenderSettings.part_weights). Then diversity (maximal marginal relevance) and
+history n_u grows: content (and words) x n_u / (n_u + content_history_half), collab (and
+content_collab) x n_u / (n_u + user_history_half), popularity x popularity_history_half /
+(popularity_history_half + n_u) (RecommenderSettings.part_weights). Then diversity (maximal marginal relevance) and
 exploration (Thompson sampling over tag arms) re-rank the head: the queries, with their
 reasons, are in tagger.recommend.queries; this module fits, scores and saves.
 
@@ -74,7 +74,7 @@ class RecommenderSettings:
     content_weight: float = 1.0
     content_history_half: float = 1.0         # content weight x n_u / (n_u + this)
     collab_weight: float = 1.0
-    content_collab_weight: float = 0.0
+    content_collab_weight: float = 0.0        # 0: the content -> factors regression is not even fitted
     factor_ridge: float = 10.0                # content -> ALS item factors (content_collab)
     knn_share: float = 0.5                    # of collab: item-kNN against ALS
     popularity_weight: float = 1.0
@@ -110,11 +110,11 @@ class RecommenderSettings:
         return {"content": self.content_weight * n_u / (n_u + self.content_history_half),
                 "collab": self.collab_weight * n_u / (n_u + self.user_history_half),
                 "content_collab": self.content_collab_weight * n_u / (n_u + self.user_history_half),
-                "words": self.words_weight * n_u / (n_u + self.content_history_half),
                 "popularity": self.popularity_weight * self.popularity_history_half
                 / (self.popularity_history_half + n_u),
                 "freshness": self.freshness_weight,
-                "age": self.age_weight}
+                "age": self.age_weight,
+                "words": self.words_weight * n_u / (n_u + self.content_history_half)}
 
 
 class Recommender(Queries):
@@ -198,9 +198,10 @@ class Recommender(Queries):
         self._als_moments = moments(self.als.item_factors) if self.als is not None else None
         self._appeal_scale = float(self.appeal.mean()), float(self.appeal.std())
         self.age = AgePrior().fit(self.items.year, self.popularity.items, self.popularity.times_s)
+        # Parts weighted 0 are not built (a regression over every title's content at 100k titles).
         self.words = SynopsisWords(self.items) if s.words_weight > 0 else None
         self.content_factors = None
-        if self.als is not None:
+        if self.als is not None and s.content_collab_weight > 0:
             self.content_factors = factors_from_content(self.content, self.als.item_factors, self.item_viewers,
                                                         s.factor_ridge)
             self._content_factor_moments = moments(self.content_factors)

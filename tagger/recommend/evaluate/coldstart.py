@@ -94,9 +94,9 @@ def tune_item_cold(train: TrainSet, items: ItemTable, seed: int, variant: str | 
         return best
     names = list(ITEM_COLD_GRID)
     for ridge in (1.0, 3.0, 10.0):
-        # words_weight > 0 at fit builds the words part, which the grid then weighs (0 included)
-        model = Recommender(RecommenderSettings(profile_ridge=ridge, words_weight=1.0)).fit_matrix(
-            items, inner.positives, inner.times_s)
+        # Weights above 0 at fit build the parts the grid then weighs (0 included).
+        model = Recommender(RecommenderSettings(profile_ridge=ridge, words_weight=1.0, content_collab_weight=1.0)
+                            ).fit_matrix(items, inner.positives, inner.times_s)
         parts = model.parts(query.histories, query.candidates, now_s=query.times_s)
         for values in itertools.product(*ITEM_COLD_GRID.values()):
             settings = dataclasses.replace(model.settings, **dict(zip(names, values)))
