@@ -42,13 +42,17 @@ def per_user_metrics(scores: np.ndarray, relevant: list[np.ndarray], k: int = 20
     if not keep:
         return out
     top = top_k(scores[keep], k, seed)
-    discounts = 1.0 / np.log2(np.arange(2, k + 2))
-    for row, u in enumerate(keep):
-        hit = np.isin(top[row], relevant[u])
-        n_rel = len(relevant[u])
-        out[f"recall@{k}"][u] = hit.sum() / n_rel
-        out[f"ndcg@{k}"][u] = (hit * discounts[:len(hit)]).sum() / discounts[:min(n_rel, k)].sum()
-        if with_auc:
+    is_relevant = np.zeros((len(keep), scores.shape[1]), bool)
+    is_relevant[np.repeat(np.arange(len(keep)), [len(relevant[u]) for u in keep]),
+                np.concatenate([relevant[u] for u in keep]).astype(np.int64)] = True
+    hit = np.take_along_axis(is_relevant, top, axis=1)
+    n_rel = is_relevant.sum(axis=1)
+    discounts = 1.0 / np.log2(np.arange(2, top.shape[1] + 2))
+    ideal = np.cumsum(1.0 / np.log2(np.arange(2, k + 2)))[np.minimum(n_rel, k) - 1]
+    out[f"recall@{k}"][keep] = hit.sum(axis=1) / n_rel
+    out[f"ndcg@{k}"][keep] = (hit * discounts).sum(axis=1) / ideal
+    if with_auc:
+        for u in keep:
             out["auc"][u] = auc(scores[u], relevant[u])
     return out
 
