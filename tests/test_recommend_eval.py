@@ -11,21 +11,12 @@ import pytest
 
 from recommend_data import START_S, checkerboard_items, checkerboard_likes, group_rows
 from tagger.recommend.evaluate import coldstart
-from tagger.recommend.evaluate.metrics import auc, ranking_metrics, top_k
+from tagger.recommend.evaluate.metrics import auc, ranking_metrics
 from tagger.recommend.evaluate.movielens import RatingsData
 from tagger.recommend.evaluate.splits import POSITIVE_RATING, Ratings, TrainSet, item_cold, new_user
 
 
 # -- metrics --------------------------------------------------------------------------------------
-def test_top_k_is_best_first_with_ties_in_column_order():
-    scores = np.array([[0.1, 0.9, 0.5, 0.9, -np.inf], [1.0, 1.0, 1.0, 0.0, 2.0]])
-    np.testing.assert_array_equal(top_k(scores, 3), [[1, 3, 2], [4, 0, 1]])
-    assert top_k(scores, 10).shape == (2, 5)
-    tied = np.zeros((1, 50))
-    tied[0, 40] = 1.0
-    np.testing.assert_array_equal(top_k(tied, 4), [[40, 0, 1, 2]])
-
-
 def test_recall_and_ndcg_with_binary_gains():
     scores = np.array([[0.9, 0.8, 0.7, 0.6, 0.5, 0.4],     # top 3: 0 1 2; relevant 0, 2, 5
                        [0.0, 0.1, 0.2, 0.3, 0.4, 0.5],     # no relevant candidate: left out
@@ -114,7 +105,8 @@ def test_item_cold_holds_out_titles_with_all_their_ratings(ratings):
     for history, relevant, (u, titles) in zip(query.histories, query.relevant, sorted(wanted.items())):
         assert set(held[relevant]) == titles
         assert list(history) == [t for _, t in positives_of(ratings, u) if t not in held]
-    assert np.isnan(query.times_s).all()
+    for u, when in zip(sorted(wanted), query.times_s):     # the query time: the user's last rating
+        assert when == ratings.time_s[ratings.user == u].max()
 
 
 def test_item_cold_differs_by_seed_and_repeats_for_the_same_seed(ratings):
@@ -194,24 +186,31 @@ def tiny_movielens():
     return RatingsData(movies=movies, ratings=ratings), items
 
 
-def test_coldstart_evaluate_reports_every_method_for_both_protocols(tiny_movielens):
+def test_coldstart_evaluate_reports_every_method_for_every_protocol(tiny_movielens):
     data, items = tiny_movielens
     lines = []
     results = coldstart.evaluate(data, items, seeds=(0,), log=lines.append)
     json.dumps(results)
-    assert len(lines) == 2
+    assert len(lines) == 4          # random, temporal (two trainings), new users
     methods = {"tagger", *(b.name for b in coldstart.baselines(0))}
-    new_user_methods = {m for m in methods if m != "lightfm"}
+    new_user_methods = {m for m in methods if m not in ("lightfm", "year-prior")}
 
     def check(result, metrics):
+        result = {k: v for k, v in result.items() if k != "ci95_vs_tfidf"}
         assert set(result) == set(metrics) | {"std"}
         assert set(result["std"]) == set(metrics)
         assert all(0.0 <= result[m] <= 1.0 for m in metrics)
         assert all(result["std"][m] == 0.0 for m in metrics)      # one seed
 
-    assert set(results["item_cold"]) == methods
-    for result in results["item_cold"].values():
-        check(result, ("recall@20", "ndcg@20", "auc"))
+    for name in ("item_cold", "item_cold_temporal", "item_cold_temporal_before"):
+        assert set(results[name]) == methods, name
+        for method, result in results[name].items():
+            interval = result.pop("ci95_vs_tfidf", None)
+            assert (interval is None) == (method == "tfidf")
+            assert interval is None or interval[0] <= interval[1]
+            check(result, ("recall@20", "ndcg@20", "auc"))
+    # No title of the tiny catalog is released in the cutoff's year or later: no recent results.
+    assert results["meta"]["temporal_older"]["new_titles_recent"] == 0
     assert set(results["new_user"]) == {"0", "1", "3", "5"}
     for k, per_method in results["new_user"].items():
         expected = new_user_methods - (coldstart.NEEDS_HISTORY if k == "0" else set())
@@ -221,4 +220,12 @@ def test_coldstart_evaluate_reports_every_method_for_both_protocols(tiny_moviele
     meta = results["meta"]
     assert meta["seeds"] == [0] and meta["titles"] == len(items) and meta["users"] == 24
     assert meta["ratings"] == len(data.ratings)
-    assert set(meta["tagger_settings_chosen"]) == {"item_cold", "new_user"}
+    assert set(meta["tagger_settings_chosen"]) == {"item_cold", "new_user", "temporal_older", "temporal_before"}
+    assert meta["temporal_older"]["new_titles"] == meta["temporal_before"]["new_titles"] > 0
+
+
+def test_coldstart_evaluate_runs_only_the_protocols_asked_for(tiny_movielens):
+    data, items = tiny_movielens
+    results = coldstart.evaluate(data, items, seeds=(0,), protocols=("temporal",), log=lambda line: None)
+    assert {k for k in results if k != "meta"} == {"item_cold_temporal", "item_cold_temporal_recent",
+                                                    "item_cold_temporal_before", "item_cold_temporal_before_recent"}

@@ -49,6 +49,7 @@ METHODS = {
     "item-knn": Method(B.ItemKNN, collab=True, twin=True),
     "als": Method(lambda: B.ALS(factors=2, seed=0), collab=True, twin=True),
     "lightfm": Method(lambda: B.LightFMWarp(components=8, seed=0), content=True, by_id=True),
+    "year-prior": Method(B.YearPrior),
 }
 
 

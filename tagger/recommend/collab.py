@@ -63,6 +63,20 @@ def fold_in(model, histories: list[np.ndarray], n_items: int) -> np.ndarray:
     return factors
 
 
+def factors_from_content(content: np.ndarray, item_factors: np.ndarray, weights: np.ndarray,
+                         ridge: float) -> np.ndarray:
+    """ALS item factors predicted from content by a ridge regression over the titles with a
+    weight above zero (the recommender weighs each title by its viewers: the more, the better
+    its factors), so that a title nobody has watched gets a place in the collaborative space."""
+    seen = weights > 0
+    if seen.sum() < 2:
+        return np.zeros_like(item_factors)
+    X = content[seen].astype(np.float64)
+    w = weights[seen][:, None]
+    coef = np.linalg.solve(X.T @ (w * X) + ridge * np.eye(X.shape[1]), X.T @ (w * item_factors[seen]))
+    return (content @ coef).astype(np.float32)
+
+
 def item_cosine(positives: sp.csr_matrix, neighbours: int) -> sp.csr_matrix:
     """Item-item cosine over user columns, keeping each item's `neighbours` most similar.
 

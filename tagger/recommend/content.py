@@ -1,13 +1,15 @@
 """What a title is, as one vector, and a taste model over those vectors learned from viewers.
 
 The content vector stacks blocks (text, visual and audio embeddings, reviewed tags, the
-provider's genres, release era), each L2-normalised and scaled by the square root of its
-weight, plus a constant. The affinity of a profile p (the mean content vector of what a viewer
-liked) for a title x is p' S x, with S fitted by ridge regression so that training viewers'
-profiles predict the titles they liked (two solves of d x d systems: cheap and closed form).
-S = I would be plain cosine to the profile; the learned S weighs what predicts taste across
-viewers (era, genre, tone) and, through the constant, how broadly a kind of title appeals, so
-a title nobody has watched yet is ranked from what it is.
+provider's genres), each L2-normalised and scaled by the square root of its weight, plus a
+constant. Release year is not a block: as a fixed feature it stands in for exposure (see
+tagger.recommend.age, where it enters relative to the query time instead). The affinity of
+a profile p (the mean content vector of what a viewer liked) for a title x is p' S x, with S
+fitted by ridge regression so that training viewers' profiles predict the titles they liked
+(two solves of d x d systems: cheap and closed form). S = I would be plain cosine to the
+profile; the learned S weighs what predicts taste across viewers (genre, tone) and, through
+the constant, how broadly a kind of title appeals, so a title nobody has watched yet is
+ranked from what it is.
 """
 from __future__ import annotations
 
@@ -19,8 +21,6 @@ import scipy.sparse as sp
 from tagger.recommend.items import ItemTable
 from tagger.vectors import unit
 
-ERA_CENTRES = np.arange(1915, 2036, 5, dtype=float)
-ERA_WIDTH_YEARS = 6.0
 BIAS = 0.5     # the constant feature; its row and column of S carry broad appeal
 
 
@@ -31,7 +31,6 @@ class ContentWeights:
     audio: float = 0.3
     tags: float = 0.5
     genres: float = 1.0
-    era: float = 0.5
 
 
 def content_matrix(items: ItemTable, weights: ContentWeights) -> tuple[np.ndarray, dict[str, slice]]:
@@ -48,8 +47,6 @@ def content_matrix(items: ItemTable, weights: ContentWeights) -> tuple[np.ndarra
     if genres.shape[1]:
         blocks.append(unit(np.asarray(genres, np.float32)) * np.sqrt(weights.genres))
         names.append("genres")
-    blocks.append(unit(np.asarray(era_matrix(items.year), np.float32)) * np.sqrt(weights.era))
-    names.append("era")
     blocks.append(np.full((len(items), 1), BIAS, np.float32))
     names.append("bias")
     layout, start = {}, 0
@@ -71,15 +68,6 @@ def genre_matrix(items: ItemTable) -> tuple[np.ndarray, list[str]]:
     for row, gs in enumerate(items.genres):
         out[row, [index[g] for g in gs]] = 1.0
     return out, names
-
-
-def era_matrix(year: np.ndarray) -> np.ndarray:
-    """Soft one-hot of the release year over five-year centres; zeros where the year is unknown."""
-    known = np.isfinite(year)
-    filled = np.where(known, year, 0.0)
-    out = np.exp(-0.5 * ((filled[:, None] - ERA_CENTRES[None, :]) / ERA_WIDTH_YEARS) ** 2)
-    out[~known] = 0.0
-    return out.astype(np.float32)
 
 
 class TasteModel:

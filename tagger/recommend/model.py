@@ -6,13 +6,19 @@ query's viewer, or in `parts` over the candidates given, as the evaluation ranks
     content     the taste model's affinity of the viewer's profile for the title
     collab      ALS (fold-in) and item-item similarity to the viewer's titles, trusted in
                 proportion to the title's own history: n_i / (n_i + item_history_half)
+    content_collab  the viewer's ALS factors against the title's factors as predicted from its
+                content, for the rest of that trust: 1 - n_i / (n_i + item_history_half)
     popularity  faded interaction mass before the query time, regional where known
     freshness   titles added to the catalog recently
+    age         how much viewers like titles of the candidate's age at the query time
+                (tagger.recommend.age: release year enters only relative to the query time)
+    words       the TF-IDF of the title's synopsis against the mean of the viewer's titles'
+                (tagger.recommend.words: names and franchises the embeddings blur)
 
 with weights that move from popularity to content and collaborative as the viewer's
-history n_u grows: content x n_u / (n_u + content_history_half), collab x n_u /
-(n_u + user_history_half), popularity x popularity_history_half / (popularity_history_half
-+ n_u) (RecommenderSettings.part_weights). Then diversity (maximal marginal relevance) and
+history n_u grows: content (and words) x n_u / (n_u + content_history_half), collab (and
+content_collab) x n_u / (n_u + user_history_half), popularity x popularity_history_half /
+(popularity_history_half + n_u) (RecommenderSettings.part_weights). Then diversity (maximal marginal relevance) and
 exploration (Thompson sampling over tag arms) re-rank the head: the queries, with their
 reasons, are in tagger.recommend.queries; this module fits, scores and saves.
 
@@ -33,7 +39,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from tagger.errors import InputError
-from tagger.recommend.collab import ItemFactors, fit_als, fold_in, history_matrix, item_cosine
+from tagger.recommend.age import AgePrior
+from tagger.recommend.collab import ItemFactors, factors_from_content, fit_als, fold_in, history_matrix, item_cosine
 from tagger.recommend.content import ContentWeights, TasteModel, content_matrix, genre_names, profile_vectors
 from tagger.recommend.events import FEEDBACK_KINDS, Event, affinities, unclicked_impressions
 from tagger.recommend.index import ANN_FROM_DEFAULT
@@ -42,10 +49,12 @@ from tagger.recommend.popularity import Popularity
 from tagger.recommend.queries import Queries, QueryInputs
 from tagger.recommend.saved import prefixed, read_folder, sparse_arrays, sparse_matrix, unprefixed, write_folder
 from tagger.recommend.standardise import moments, moments_scale, sparse_scale, zscore
+from tagger.recommend.words import SynopsisWords
 from tagger.vectors import unit
 
-PARTS = ("content", "collab", "popularity", "freshness")
-FORMAT, VERSION = "tagger.recommend.Recommender", 2     # 2: each part's own arrays; content rebuilt on load
+PARTS = ("content", "collab", "content_collab", "popularity", "freshness", "age", "words")
+# 2: each part's own arrays; content rebuilt on load. 3: no release-era block in content.
+FORMAT, VERSION = "tagger.recommend.Recommender", 3
 
 
 @dataclass
@@ -65,6 +74,8 @@ class RecommenderSettings:
     content_weight: float = 1.0
     content_history_half: float = 1.0         # content weight x n_u / (n_u + this)
     collab_weight: float = 1.0
+    content_collab_weight: float = 0.0        # 0: the content -> factors regression is not even fitted
+    factor_ridge: float = 10.0                # content -> ALS item factors (content_collab)
     knn_share: float = 0.5                    # of collab: item-kNN against ALS
     popularity_weight: float = 1.0
     user_history_half: float = 5.0
@@ -72,6 +83,8 @@ class RecommenderSettings:
     popularity_history_half: float = 3.0
     freshness_weight: float = 0.3
     freshness_days: float = 30.0
+    words_weight: float = 0.0                 # 0: the TF-IDF is not even built
+    age_weight: float = 0.0                   # the evaluation's tuning sets it for held-out titles
     # re-rank
     diversity: float = 0.2                    # MMR trade-off: 0 = pure relevance
     exploration: float = 0.1                  # share of slots given to Thompson-sampled tag arms
@@ -96,9 +109,12 @@ class RecommenderSettings:
         n_u a number or an array of them."""
         return {"content": self.content_weight * n_u / (n_u + self.content_history_half),
                 "collab": self.collab_weight * n_u / (n_u + self.user_history_half),
+                "content_collab": self.content_collab_weight * n_u / (n_u + self.user_history_half),
                 "popularity": self.popularity_weight * self.popularity_history_half
                 / (self.popularity_history_half + n_u),
-                "freshness": self.freshness_weight}
+                "freshness": self.freshness_weight,
+                "age": self.age_weight,
+                "words": self.words_weight * n_u / (n_u + self.content_history_half)}
 
 
 class Recommender(Queries):
@@ -183,6 +199,14 @@ class Recommender(Queries):
         self._content_moments = moments(self.content)
         self._als_moments = moments(self.als.item_factors) if self.als is not None else None
         self._appeal_scale = float(self.appeal.mean()), float(self.appeal.std())
+        self.age = AgePrior().fit(self.items.year, self.popularity.items, self.popularity.times_s)
+        # Parts weighted 0 are not built (a regression over every title's content at 100k titles).
+        self.words = SynopsisWords(self.items) if s.words_weight > 0 else None
+        self.content_factors = None
+        if self.als is not None and s.content_collab_weight > 0:
+            self.content_factors = factors_from_content(self.content, self.als.item_factors, self.item_viewers,
+                                                        s.factor_ridge)
+            self._content_factor_moments = moments(self.content_factors)
 
     # -- saving ---------------------------------------------------------------------------------
     def to_arrays(self) -> tuple[dict[str, np.ndarray], dict]:
@@ -283,6 +307,12 @@ class Recommender(Queries):
                       + (1 - s.knn_share) * zscore(inputs.factors @ rows(self.als.item_factors).T, *als_scale))
             collab = collab * trust[None, :]
         out["collab"] = collab
+        out["content_collab"] = np.zeros((n, len(candidates)))
+        if self.content_factors is not None:
+            mapped_scale = (moments_scale(inputs.factors, *self._content_factor_moments) if catalog_scale
+                            else (None, None))
+            mapped = zscore(inputs.factors @ rows(self.content_factors).T, *mapped_scale)
+            out["content_collab"] = mapped * (1 - trust[None, :])
         regions = regions or [None] * n
         pop = np.stack([self.popularity.scores(now[u], regions[u])[candidates] for u in range(n)])
         appeal = self.appeal[candidates][None, :]
@@ -293,6 +323,18 @@ class Recommender(Queries):
             pop, appeal = zscore(pop), zscore(appeal)
         out["popularity"] = trust[None, :] * pop + (1 - trust[None, :]) * appeal
         out["freshness"] = self._freshness(candidates, now)
+        out["words"] = np.zeros((n, len(candidates)))
+        if self.words is not None:
+            words = self.words.scores(histories, candidates)
+            every = self.words.scores(histories, np.arange(len(self.items))) if catalog_scale else None
+            out["words"] = zscore(words, *((every.mean(axis=1, keepdims=True), every.std(axis=1, keepdims=True))
+                                           if catalog_scale else (None, None)))
+        age = self.age.scores(candidates, now)
+        if catalog_scale:
+            every = self.age.scores(np.arange(len(self.items)), now)
+            out["age"] = zscore(age, every.mean(axis=1, keepdims=True), every.std(axis=1, keepdims=True))
+        else:
+            out["age"] = zscore(age)
         out["history_size"] = np.array([len(h) for h in histories], float)
         out["released"] = self._released(candidates, now)
         return out

@@ -12,6 +12,7 @@ import scipy.sparse as sp
 from tagger.recommend.collab import fit_als, fold_in, history_matrix, item_cosine
 from tagger.recommend.evaluate.splits import TrainSet
 from tagger.recommend.items import ItemTable
+from tagger.recommend.words import SynopsisWords
 
 
 class Baseline:
@@ -82,23 +83,35 @@ class GenrePopularity(Baseline):
         return out
 
 
+class YearPrior(Baseline):
+    """A diagnostic, not a recommender: a title scores the training positives of every title
+    released in its year. High on a random split (held-out titles from the years users rated
+    most), it shows how much of a method's lead release year alone can explain."""
+    name = "year-prior"
+    new_user = False
+
+    def fit(self, train, items):
+        counts = np.asarray(train.positives.sum(axis=0)).ravel()
+        known = np.isfinite(items.year)
+        years = np.where(known, items.year, 0).astype(np.int64)
+        per_year = np.bincount(years[known], counts[known], minlength=years.max() + 1)
+        self.scores = np.where(known, per_year[years], 0.0)
+        return self
+
+    def score(self, histories, candidates, *, now_s=None):
+        return np.tile(self.scores[candidates], (len(histories), 1))
+
+
 class TfidfProfile(Baseline):
     """Cosine between a title's TF-IDF (overview and genres) and the mean of the user's titles'."""
     name = "tfidf"
 
     def fit(self, train, items):
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
-        docs = [f"{s} {' '.join('genre_' + g.replace('-', '_') for g in gs)}"
-                for s, gs in zip(items.synopses, items.genres)]
-        self.vectors = TfidfVectorizer(min_df=2, max_df=0.5, stop_words="english",
-                                       sublinear_tf=True).fit_transform(docs).tocsr()
+        self.words = SynopsisWords(items)      # the recommender's own words part, alone
         return self
 
     def score(self, histories, candidates, *, now_s=None):
-        profiles = sp.vstack([sp.csr_matrix(self.vectors[h].mean(axis=0)) if len(h)
-                              else sp.csr_matrix((1, self.vectors.shape[1])) for h in histories])
-        return (profiles @ self.vectors[candidates].T).toarray()
+        return self.words.scores(histories, candidates)
 
 
 class ItemKNN(Baseline):
@@ -193,4 +206,4 @@ def _genre_matrix(items: ItemTable) -> sp.csr_matrix:
     return sp.csr_matrix((np.ones(len(r), np.float32), (r, c)), shape=(len(items), len(names)))
 
 
-BASELINES = [RandomScores, GenrePopularity, TfidfProfile, Popularity, ItemKNN, ALS, LightFMWarp]
+BASELINES = [RandomScores, GenrePopularity, TfidfProfile, Popularity, ItemKNN, ALS, LightFMWarp, YearPrior]

@@ -4,16 +4,22 @@
    `tagger ingest` (the default pipeline's text stages), so the recommender reads the same
    tags and embeddings as for any title. A catalog ingested before is reused (unchanged
    titles are skipped).
-2. Item cold start per seed: 20% of titles held out with all their ratings; every user with a
-   held-out positive ranks all held-out titles.
+2. Item cold start, two protocols. random: per seed, 20% of titles held out with all their
+   ratings. temporal: the titles first rated after a cutoff (a quantile of first-rating times)
+   are the new ones, trained on (a) every rating of the older titles or (b) every rating
+   before the cutoff; reported on all new titles and on those released in the cutoff's year
+   or later. Every user with a new positive ranks all new titles.
 3. New users per seed: 20% of users held out; each reveals their first k positives in time
    order and the rest are the target.
 The `tagger` method chooses its hyper-parameters on a validation split carved from each
-seed's training data, never from the test split.
+seed's training data the same way as the test split (temporal under the temporal protocol),
+never from the test split. Each method's Recall@20 difference to TF-IDF gets a paired
+bootstrap 95% interval over users.
 """
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import functools
 import itertools
 import time
@@ -21,16 +27,30 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+import scipy.sparse as sp
 
 from tagger.recommend.evaluate import baselines as B
 from tagger.recommend.evaluate import movielens
-from tagger.recommend.evaluate.metrics import ranking_metrics
-from tagger.recommend.evaluate.splits import Ratings, TrainSet, item_cold, new_user
+from tagger.recommend.evaluate.metrics import paired_interval, per_user_metrics
+from tagger.recommend.evaluate.splits import (Ratings, TrainSet, item_cold, item_cold_temporal, new_user,
+                                              restrict)
 from tagger.recommend.items import ItemTable
 from tagger.recommend.model import Recommender, RecommenderSettings
 
 KS = (0, 1, 3, 5)
 TOP_K = 20
+PROTOCOLS = ("random", "temporal", "new-user")
+CUTOFF_QUANTILE = 0.8
+REFERENCE = "tfidf"         # every method's Recall@20 difference to it gets an interval
+# The temporal split is the same for every seed, so the tagger method is fitted on it once, and
+# LightFM too (16 CPU seconds a fit, ten fits otherwise: the whole run keeps within its time
+# budget); the seeds still draw ALS's and the random scores' starts, and every tie-break.
+FIT_ONCE_ON_TEMPORAL = ("lightfm",)
+# Result names of the temporal protocol: training variant, and whether only the titles released
+# in the cutoff's year or later are candidates.
+TEMPORAL_RESULTS = {"item_cold_temporal": ("older", False), "item_cold_temporal_recent": ("older", True),
+                    "item_cold_temporal_before": ("before", False),
+                    "item_cold_temporal_before_recent": ("before", True)}
 
 
 class TaggerMethod:
@@ -52,15 +72,35 @@ class TaggerMethod:
         return Recommender(settings).fit_matrix(items, train.positives, train.times_s)
 
 
-def tune_item_cold(train: TrainSet, items: ItemTable, seed: int) -> RecommenderSettings:
-    inner, query = item_cold(Ratings.from_train(train), seed + 1000, base_items=train.train_items)
+ITEM_COLD_GRID = {
+    "popularity_weight": (0.0, 0.3, 1.0),
+    "age_weight": (0.0, 0.3, 1.0),
+    "content_collab_weight": (0.0, 0.5, 1.0),
+    "words_weight": (0.0, 0.5, 1.0),
+}
+
+
+def tune_item_cold(train: TrainSet, items: ItemTable, seed: int, variant: str | None = None,
+                   quantile: float = CUTOFF_QUANTILE) -> RecommenderSettings:
+    """Ridge and blend weights on a validation split of the training data: random titles held
+    out (variant None), or the training titles that arrived last (a temporal variant)."""
+    if variant is None:
+        inner, query = item_cold(Ratings.from_train(train), seed + 1000, base_items=train.train_items)
+    else:
+        inner, query, _ = item_cold_temporal(Ratings.from_train(train), quantile, variant,
+                                             base_items=train.train_items)
     best, best_recall = RecommenderSettings(), -1.0
+    if not query.histories:
+        return best
+    names = list(ITEM_COLD_GRID)
     for ridge in (1.0, 3.0, 10.0):
-        model = Recommender(RecommenderSettings(profile_ridge=ridge)).fit_matrix(items, inner.positives, inner.times_s)
+        # Weights above 0 at fit build the parts the grid then weighs (0 included).
+        model = Recommender(RecommenderSettings(profile_ridge=ridge, words_weight=1.0, content_collab_weight=1.0)
+                            ).fit_matrix(items, inner.positives, inner.times_s)
         parts = model.parts(query.histories, query.candidates, now_s=query.times_s)
-        for weight in (0.0, 0.3, 1.0):
-            settings = dataclasses.replace(model.settings, popularity_weight=weight)
-            recall = _metrics(model.blend(parts, settings), query)[f"recall@{TOP_K}"]
+        for values in itertools.product(*ITEM_COLD_GRID.values()):
+            settings = dataclasses.replace(model.settings, **dict(zip(names, values)))
+            recall = _mean(_metrics(model.blend(parts, settings), query, seed=seed))[f"recall@{TOP_K}"]
             if recall > best_recall:
                 best, best_recall = settings, recall
     return best
@@ -85,24 +125,32 @@ def tune_new_user(train: TrainSet, items: ItemTable, seed: int) -> RecommenderSe
     names = list(NEW_USER_GRID)
     for values in itertools.product(*NEW_USER_GRID.values()):
         settings = dataclasses.replace(model.settings, **dict(zip(names, values)))
-        ndcg = np.mean([_metrics(model.blend(parts[k], settings), q)[f"ndcg@{TOP_K}"]
+        ndcg = np.mean([_mean(_metrics(model.blend(parts[k], settings), q, seed=seed))[f"ndcg@{TOP_K}"]
                         for k, q in queries.items()])
         if ndcg > best_ndcg:
             best, best_ndcg = settings, ndcg
     return best
 
 
-def _metrics(scores: np.ndarray, query, with_auc: bool = False) -> dict[str, float]:
+def _metrics(scores: np.ndarray, query, with_auc: bool = False, seed: int = 0) -> dict[str, np.ndarray]:
+    """Per user; ties rank at random from `seed`."""
     scores = np.array(scores, dtype=float)
+    if scores.shape[1] == 0:
+        return per_user_metrics(scores, [np.zeros(0, np.int64)] * len(scores), TOP_K, with_auc=with_auc)
     if len(query.candidates) == scores.shape[1] and query.candidates[-1] == len(query.candidates) - 1:
         for u, history in enumerate(query.histories):   # revealed titles are not recommendations
             scores[u, history] = -np.inf
-    return ranking_metrics(scores, query.relevant, TOP_K, with_auc=with_auc)
+    return per_user_metrics(scores, query.relevant, TOP_K, with_auc=with_auc, seed=seed)
+
+
+def _mean(per_user: dict[str, np.ndarray]) -> dict[str, float]:
+    return {name: float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
+            for name, values in per_user.items()}
 
 
 def baselines(seed: int) -> list[B.Baseline]:
     out: list[B.Baseline] = [B.RandomScores(seed), B.GenrePopularity(), B.TfidfProfile(), B.Popularity(),
-                             B.ItemKNN(), B.ALS(seed=seed)]
+                             B.ItemKNN(), B.ALS(seed=seed), B.YearPrior()]
     try:
         import lightfm  # noqa: F401
         out.append(B.LightFMWarp(seed=seed))
@@ -142,47 +190,157 @@ def subset_items(items: ItemTable, rows: list[int]) -> ItemTable:
                      embeddings={k: v[rows] for k, v in items.embeddings.items()})
 
 
-def evaluate(data, items: ItemTable, seeds=(0, 1, 2, 3, 4), log=print) -> dict:
-    """Both protocols for every seed; returns means with a `std` beside them."""
+def _clock() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
+
+
+class _Runs:
+    """Per-user metrics of every method, per result and seed; seconds per method."""
+
+    def __init__(self):
+        self.per_user: dict[str, dict[str, list[dict]]] = {}
+        self.seconds: dict[str, float] = {}
+        self.cpu_seconds: dict[str, float] = {}     # all threads: comparable on a machine others load
+
+    def add(self, result: str, method: str, per_user: dict[str, np.ndarray]) -> None:
+        self.per_user.setdefault(result, {}).setdefault(method, []).append(per_user)
+
+    def timed(self, method: str, started: tuple[float, float]) -> None:
+        """started: `_clock()` when the method began."""
+        wall, cpu = _clock()
+        self.seconds[method] = round(self.seconds.get(method, 0.0) + wall - started[0], 1)
+        self.cpu_seconds[method] = round(self.cpu_seconds.get(method, 0.0) + cpu - started[1], 1)
+
+    def summary(self, result: str, seeds: list[int]) -> dict:
+        """Means over seeds with a `std` beside them, and the paired interval against REFERENCE.
+        The temporal split is the same for every seed: its users' differences are averaged over
+        the seeds first and resampled once (resampling each seed's copy of them apart would
+        count the same users five times)."""
+        out = {}
+        runs = self.per_user[result]
+        for method, per_seed in runs.items():
+            means = [_mean(r) for r in per_seed]
+            keys = means[0].keys()
+            out[method] = {k: round(float(np.mean([m[k] for m in means])), 4) for k in keys}
+            out[method]["std"] = {k: round(float(np.std([m[k] for m in means])), 4) for k in keys}
+            if REFERENCE in runs and method != REFERENCE:
+                name = f"recall@{TOP_K}"
+                diffs = [mine[name] - ref[name] for mine, ref in zip(per_seed, runs[REFERENCE])]
+                if result.startswith("item_cold_temporal"):
+                    diffs = [np.mean(diffs, axis=0)]
+                lo, hi = paired_interval(diffs, seed=seeds[0])
+                out[method]["ci95_vs_tfidf"] = [round(lo, 4), round(hi, 4)]
+        return out
+
+
+def _item_cold_run(runs: _Runs, result: str, methods, train: TrainSet, query, items: ItemTable, seed: int,
+                   also: dict | None = None) -> None:
+    """Fit every item-cold method and score `query` (and each restricted query in `also`)."""
+    for method in methods:
+        if not method.item_cold:
+            continue
+        started = _clock()
+        scorer = method if isinstance(method, _Fitted) else method.fit(train, items)
+        for name, q in [(result, query), *(also or {}).items()]:
+            if not len(q.candidates):       # e.g. no title released in the cutoff's year or later
+                runs.add(name, method.name, _metrics(np.zeros((len(q.histories), 0)), q, with_auc=True))
+                continue
+            scores = scorer.score(q.histories, q.candidates, now_s=q.times_s)
+            runs.add(name, method.name, _metrics(scores, q, with_auc=True, seed=seed))
+        runs.timed(method.name, started)
+
+
+@dataclasses.dataclass
+class _Fitted:
+    """A method fitted once and scored for every seed (its split and fit do not depend on it)."""
+    name: str
+    scorer: object
+    item_cold = True
+
+    def score(self, histories, candidates, *, now_s=None):
+        return self.scorer.score(histories, candidates, now_s=now_s)
+
+
+def evaluate(data, items: ItemTable, seeds=(0, 1, 2, 3, 4), protocols=PROTOCOLS,
+             cutoff_quantile: float = CUTOFF_QUANTILE, log=print) -> dict:
+    """The protocols asked for, every seed; returns means with a `std` beside them."""
     # Titles enter the evaluation catalog at one moment, so freshness carries no signal here.
-    items = dataclasses.replace(items, added_s=np.zeros(len(items)))
+    # Tags are left out: the tags stage may run learned heads, which were trained on these very
+    # titles' genres and users' tags (the new ones of the temporal protocol included).
+    items = dataclasses.replace(items, added_s=np.zeros(len(items)), tag_ids=[], tag_labels=[],
+                                tags=sp.csr_matrix((len(items), 0), dtype=np.float32))
     ratings = Ratings.from_frame(data.ratings[data.ratings["title_id"].isin(items.index)], items.ids)
-    runs = {"item_cold": {}, "new_user": {str(k): {} for k in KS}}
-    chosen = {"item_cold": [], "new_user": []}
-    seconds: dict[str, float] = {}
+    runs, seeds = _Runs(), list(seeds)
+    chosen: dict[str, list] = {}
+    meta: dict = {}
+    temporal = {}
+    if "temporal" in protocols:
+        for variant in ("older", "before"):
+            train, query, cutoff_s = item_cold_temporal(ratings, cutoff_quantile, variant)
+            if not query.histories:
+                log(f"temporal, training on {variant!r} ratings: no user has both a training history and a "
+                    "new title; left out")
+                continue
+            cutoff_year = dt.datetime.fromtimestamp(cutoff_s, dt.timezone.utc).year
+            recent = restrict(query, items.year[query.candidates] >= cutoff_year)
+            # The split and the tagger method's tuning on it are the same for every seed: fit once.
+            started = _clock()
+            method = TaggerMethod(functools.partial(tune_item_cold, seed=0, variant=variant, quantile=cutoff_quantile))
+            fitted = [_Fitted("tagger", method.fit(train, items))]
+            runs.timed("tagger", started)
+            for baseline in baselines(seeds[0]):
+                if baseline.name in FIT_ONCE_ON_TEMPORAL:
+                    started = _clock()
+                    fitted.append(_Fitted(baseline.name, baseline.fit(train, items)))
+                    runs.timed(baseline.name, started)
+            chosen[f"temporal_{variant}"] = [method.chosen]
+            temporal[variant] = (train, query, recent, fitted)
+            meta[f"temporal_{variant}"] = {
+                "cutoff": dt.datetime.fromtimestamp(cutoff_s, dt.timezone.utc).isoformat(timespec="seconds"),
+                "cutoff_year": cutoff_year, "new_titles": int(len(query.candidates)),
+                "new_titles_recent": int(len(recent.candidates)), "users": int(len(query.histories)),
+                "users_recent": int(sum(len(r) > 0 for r in recent.relevant))}
     for seed in seeds:
-        train, query = item_cold(ratings, seed)
-        for method in [TaggerMethod(functools.partial(tune_item_cold, seed=seed)), *baselines(seed)]:
-            if not method.item_cold:
-                continue
-            started = time.perf_counter()
-            scorer = method.fit(train, items)
-            result = _metrics(scorer.score(query.histories, query.candidates, now_s=query.times_s), query,
-                              with_auc=True)
-            seconds[method.name] = seconds.get(method.name, 0.0) + time.perf_counter() - started
-            runs["item_cold"].setdefault(method.name, []).append(result)
-            if method.name == "tagger":
-                chosen["item_cold"].append(method.chosen)
-        log(f"seed {seed}: item cold start done ({len(query.histories)} users, {len(query.candidates)} titles)")
-        train, queries = new_user(ratings, seed, ks=KS)
-        for method in [TaggerMethod(functools.partial(tune_new_user, seed=seed)), *baselines(seed)]:
-            if not method.new_user:
-                continue
-            started = time.perf_counter()
-            scorer = method.fit(train, items)
-            for k, q in queries.items():
-                if k == 0 and method.name in NEEDS_HISTORY:
+        if "random" in protocols:
+            train, query = item_cold(ratings, seed)
+            method = TaggerMethod(functools.partial(tune_item_cold, seed=seed))
+            _item_cold_run(runs, "item_cold", [method, *baselines(seed)], train, query, items, seed)
+            chosen.setdefault("item_cold", []).append(method.chosen)
+            log(f"seed {seed}: random item cold start done ({len(query.histories)} users, "
+                f"{len(query.candidates)} titles)")
+        for variant, (train, query, recent, fitted) in temporal.items():
+            name = "item_cold_temporal" if variant == "older" else "item_cold_temporal_before"
+            others = [b for b in baselines(seed) if b.name not in FIT_ONCE_ON_TEMPORAL]
+            _item_cold_run(runs, name, [*fitted, *others], train, query, items, seed,
+                           also={f"{name}_recent": recent})
+            log(f"seed {seed}: temporal item cold start, training on {variant!r} ratings, done "
+                f"({len(query.histories)} users, {len(query.candidates)} titles)")
+        if "new-user" in protocols:
+            train, queries = new_user(ratings, seed, ks=KS)
+            method = TaggerMethod(functools.partial(tune_new_user, seed=seed))
+            for scorer_of in [method, *baselines(seed)]:
+                if not scorer_of.new_user:
                     continue
-                result = _metrics(scorer.score(q.histories, q.candidates, now_s=q.times_s), q)
-                runs["new_user"][str(k)].setdefault(method.name, []).append(result)
-            seconds[method.name] = seconds.get(method.name, 0.0) + time.perf_counter() - started
-            if method.name == "tagger":
-                chosen["new_user"].append(method.chosen)
-        log(f"seed {seed}: new users done ({len(queries[0].histories)} users)")
-    out = {"item_cold": {m: _mean_std(r) for m, r in runs["item_cold"].items()},
-           "new_user": {k: {m: _mean_std(r) for m, r in per.items()} for k, per in runs["new_user"].items()}}
-    out["meta"] = {"seeds": list(seeds), "titles": len(items), "users": int(ratings.n_users),
-                   "ratings": int(len(ratings.user)), "top_k": TOP_K, "seconds_per_method": seconds,
+                started = _clock()
+                scorer = scorer_of.fit(train, items)
+                for k, q in queries.items():
+                    if k == 0 and scorer_of.name in NEEDS_HISTORY:
+                        continue
+                    runs.add(f"new_user/{k}", scorer_of.name,
+                             _metrics(scorer.score(q.histories, q.candidates, now_s=q.times_s), q, seed=seed))
+                runs.timed(scorer_of.name, started)
+            chosen.setdefault("new_user", []).append(method.chosen)
+            log(f"seed {seed}: new users done ({len(queries[0].histories)} users)")
+    out: dict = {}
+    for result in runs.per_user:
+        if result.startswith("new_user/"):
+            out.setdefault("new_user", {})[result.split("/")[1]] = runs.summary(result, seeds)
+        else:
+            out[result] = runs.summary(result, seeds)
+    out["meta"] = {"seeds": seeds, "protocols": list(protocols), "titles": len(items),
+                   "users": int(ratings.n_users), "ratings": int(len(ratings.user)), "top_k": TOP_K,
+                   "cutoff_quantile": cutoff_quantile, **meta, "seconds_per_method": runs.seconds,
+                   "cpu_seconds_per_method": runs.cpu_seconds,
                    "tagger_settings_chosen": chosen}
     return out
 
@@ -191,26 +349,46 @@ def evaluate(data, items: ItemTable, seeds=(0, 1, 2, 3, 4), log=print) -> dict:
 NEEDS_HISTORY = {"tfidf", "item-knn", "als"}
 
 
-def _mean_std(results: list[dict]) -> dict:
-    keys = results[0].keys()
-    out = {k: round(float(np.mean([r[k] for r in results])), 4) for k in keys}
-    out["std"] = {k: round(float(np.std([r[k] for r in results])), 4) for k in keys}
-    return out
-
-
 def print_table(results: dict, console=None) -> None:
     from rich.console import Console
     from rich.table import Table
 
     console = console or Console()
-    cold = results["item_cold"]
-    table = Table(title=f"Item cold start (mean ± std over seeds {results['meta']['seeds']})")
-    for column in ("method", "Recall@20", "NDCG@20", "AUC"):
-        table.add_column(column, justify="left" if column == "method" else "right")
-    for method, r in sorted(cold.items(), key=lambda kv: -kv[1]["recall@20"]):
-        table.add_row(method, *(f"{r[m]:.3f} ± {r['std'][m]:.3f}" for m in ("recall@20", "ndcg@20", "auc")))
-    console.print(table)
-    users = results["new_user"]
+    columns = [(name, label) for name, label in (
+        ("item_cold", "random split"), ("item_cold_temporal", "temporal"),
+        ("item_cold_temporal_recent", "temporal, recent releases"),
+        ("item_cold_temporal_before", "temporal, trained before cutoff"),
+        ("item_cold_temporal_before_recent", "same, recent releases")) if name in results]
+    if columns:
+        table = Table(title=f"Item cold start: Recall@20 / AUC [95% interval of the Recall@20 difference to "
+                            f"{REFERENCE}] (mean over seeds {results['meta']['seeds']})")
+        table.add_column("method")
+        for name, label in columns:
+            table.add_column(label, justify="right")
+        first = results[columns[0][0]]
+        methods = sorted({m for name, _ in columns for m in results[name]},
+                         key=lambda m: -first.get(m, {}).get(f"recall@{TOP_K}", 0.0))
+        for method in methods:
+            cells = []
+            for name, _ in columns:
+                r = results[name].get(method)
+                if r is None:
+                    cells.append("-")
+                    continue
+                cell = f"{r[f'recall@{TOP_K}']:.3f} / {r['auc']:.3f}"
+                if "ci95_vs_tfidf" in r:
+                    cell += " [{:+.3f}, {:+.3f}]".format(*r["ci95_vs_tfidf"])
+                cells.append(cell)
+            table.add_row(method, *cells)
+        console.print(table)
+        for key, value in results["meta"].items():
+            if key.startswith("temporal_"):
+                console.print(f"{key}: cutoff {value['cutoff']}, {value['new_titles']} new titles "
+                              f"({value['new_titles_recent']} released {value['cutoff_year']} or later), "
+                              f"{value['users']} users ({value['users_recent']} with a recent one)")
+    users = results.get("new_user")
+    if not users:
+        return
     table = Table(title="New users revealing their first k positives: NDCG@20 (Recall@20)")
     table.add_column("method")
     for k in users:

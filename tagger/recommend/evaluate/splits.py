@@ -1,8 +1,11 @@
-"""The two cold-start protocols: held-out titles, and held-out users revealing k positives.
+"""The cold-start protocols: held-out titles (at random, or the titles that arrived last), and
+held-out users revealing k positives.
 
 Everything a method sees comes from `TrainSet`: positives (rating >= 4) of training users on
 training titles, with their times. Held-out titles' ratings and held-out users' later events
-never reach it.
+never reach it. A query's time is when the recommendation is made: for held-out titles, the
+user's last rating (MovieLens users mostly rate in one sitting, so that is when they were
+choosing among the held-out titles too).
 """
 from __future__ import annotations
 
@@ -98,9 +101,62 @@ def item_cold(ratings: Ratings, seed: int, share: float = 0.2, base_items: np.nd
     hit = np.isin(ratings.item, candidates) & (ratings.rating >= POSITIVE_RATING)
     users = np.unique(ratings.user[hit])
     relevant = [np.unique(column[ratings.item[hit & (ratings.user == u)]]) for u in users]
-    query = Query(histories=[train.history(u) for u in users], times_s=np.full(len(users), np.nan),
+    query = Query(histories=[train.history(u) for u in users], times_s=last_rating_s(ratings)[users],
                   candidates=candidates, relevant=relevant)
     return train, query
+
+
+TEMPORAL_VARIANTS = ("older", "before")
+
+
+def item_cold_temporal(ratings: Ratings, quantile: float = 0.8, variant: str = "older",
+                       base_items: np.ndarray | None = None):
+    """The titles that arrived last are the new ones: those first rated after the cutoff, the
+    `quantile` of the titles' first-rating times (over base_items with a rating).
+
+    Training, by variant: "older", every rating of the older titles (whenever made); "before",
+    every rating made up to the cutoff. Every user with a positive on a new title and at least
+    one training positive ranks all new titles. Returns the training set, the query and the
+    cutoff (unix seconds)."""
+    if variant not in TEMPORAL_VARIANTS:
+        raise ValueError(f"unknown temporal variant {variant!r} (valid: {', '.join(TEMPORAL_VARIANTS)})")
+    base = base_items if base_items is not None else np.ones(ratings.n_items, bool)
+    in_base = base[ratings.item]
+    first_s = np.full(ratings.n_items, np.inf)
+    np.minimum.at(first_s, ratings.item[in_base], ratings.time_s[in_base].astype(float))
+    rated = np.isfinite(first_s)
+    cutoff_s = float(np.quantile(first_s[rated], quantile))
+    new = rated & (first_s > cutoff_s)
+    train_items = base & ~new
+    seen = ratings if variant == "older" else ratings.subset(ratings.time_s <= cutoff_s)
+    train = TrainSet.build(seen, train_items, np.ones(ratings.n_users, bool))
+    candidates = np.flatnonzero(new)
+    column = np.full(ratings.n_items, -1)
+    column[candidates] = np.arange(len(candidates))
+    hit = new[ratings.item] & (ratings.rating >= POSITIVE_RATING)
+    has_history = np.diff(train.positives.indptr) > 0
+    users = np.array([u for u in np.unique(ratings.user[hit]) if has_history[u]], np.int64)
+    relevant = [np.unique(column[ratings.item[hit & (ratings.user == u)]]) for u in users]
+    query = Query(histories=[train.history(u) for u in users], times_s=last_rating_s(ratings)[users],
+                  candidates=candidates, relevant=relevant)
+    return train, query, cutoff_s
+
+
+def restrict(query: Query, keep: np.ndarray) -> Query:
+    """The query over the candidates where `keep` (bool per candidate) holds; relevant columns
+    follow, and users left without one keep an empty list."""
+    column = np.full(len(query.candidates), -1)
+    column[keep] = np.arange(int(keep.sum()))
+    relevant = [column[r][column[r] >= 0] for r in query.relevant]
+    return Query(histories=query.histories, times_s=query.times_s, candidates=query.candidates[keep],
+                 relevant=relevant)
+
+
+def last_rating_s(ratings: Ratings) -> np.ndarray:
+    """Each user's last rating time (NaN for a user without any)."""
+    out = np.full(ratings.n_users, -np.inf)
+    np.maximum.at(out, ratings.user, ratings.time_s.astype(float))
+    return np.where(np.isfinite(out), out, np.nan)
 
 
 def new_user(ratings: Ratings, seed: int, ks=(0, 1, 3, 5), share: float = 0.2,
