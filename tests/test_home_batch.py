@@ -103,3 +103,21 @@ def test_neighbours_are_the_nearest_by_content(world):
         expected = set(np.argsort(-similarity, kind="stable")[:25].tolist())
         assert set(home.neighbours(row).tolist()) == expected
     home._neighbours.clear()                  # the shared builder's cache back to its default depth
+
+
+def test_catalog_scores_hold_the_parts_the_one_product_leaves_out(world):
+    """With the cold-start parts on (age, words, content->factors), the batch path still scores
+    as Recommender.score does."""
+    import dataclasses
+
+    from tagger.recommend import Recommender
+
+    home, now_s = world
+    fitted = home.model
+    settings = dataclasses.replace(fitted.settings, age_weight=0.3, words_weight=0.4, content_collab_weight=0.3)
+    model = Recommender(settings).fit(fitted.items, home.events, now_s=now_s)
+    histories = [np.array([3, 7]), np.array([11])]
+    fast = model.catalog_scores(histories, now_s=now_s)
+    plain = model.blend(model.parts(histories, np.arange(len(model.items)), now_s=now_s, catalog_scale=True))
+    finite = np.isfinite(plain)
+    assert np.array_equal(np.isfinite(fast), finite) and np.allclose(fast[finite], plain[finite])

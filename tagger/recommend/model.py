@@ -352,8 +352,15 @@ class Recommender(Queries):
         one query time, as one matrix product (each part's z-score is linear in the title's
         vectors) plus the item-kNN part's few entries: pages for many viewers at once."""
         n, n_items = len(histories), len(self.items)
-        inputs = self.query_inputs(histories, weights, extra_profiles)
         size = np.array([len(h) for h in histories], float) if history_size is None else np.asarray(history_size, float)
+        s = self.settings
+        if s.content_collab_weight or s.age_weight or s.words_weight:
+            # Parts the one product does not hold: the plain blend over every title (slower, the same scores).
+            parts = self.parts(histories, np.arange(n_items), now_s=now_s, weights=weights, regions=regions,
+                               extra_profiles=extra_profiles, catalog_scale=True)
+            parts["history_size"] = size
+            return self.blend(parts)
+        inputs = self.query_inputs(histories, weights, extra_profiles)
         w = self.settings.part_weights(size)
 
         def over(scale):          # 1 / std, 0 where zscore gives zeros
