@@ -15,7 +15,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from tagger.scenes.detectors.base import Boundary, ShotDetector, gradual_kind, ratio_confidence
+from tagger.scenes.detectors.base import Boundary, ShotDetector, frame_mean, gradual_kind, ratio_confidence
 from tagger.scenes.detectors.transnet import network, transnet_versions
 
 # Frames of context each side of a candidate: shorter windows miss subtle cuts, and gradual
@@ -40,7 +40,7 @@ class HybridDetector(ShotDetector):
         keep = 2 * max(HALF_WINDOW.values()) + SLOW_SPAN + 2 * RATIO_WIDTH + 4
         self.frames: deque[np.ndarray] = deque(maxlen=keep)   # network frames, the last `keep`
         self.means: deque[float] = deque(maxlen=keep)
-        self.hsv: np.ndarray | None = None                    # the previous frame's, for its score
+        self.hsv: np.ndarray | None = None                    # the previous frame's (uint8), for its score
         self.scores: deque[float] = deque(maxlen=keep)        # content score of each kept frame
         # 16x9 copies: grain and small moving things average out, what changes everywhere stays.
         self.tiny: deque[np.ndarray] = deque(maxlen=SLOW_SPAN + 1)
@@ -77,21 +77,23 @@ class HybridDetector(ShotDetector):
 
         self.count = index + 1
         self.frames.append(to_network_frame(image))
-        mean = float(image.mean())
+        mean = frame_mean(image)
         self.means.append(mean)
         self.darkest = min(self.darkest, mean)
         if self.first_lit is None and mean >= self.settings.fade_threshold:
             self.first_lit = index
         height = max(2, int(round(image.shape[0] * SCORE_WIDTH / image.shape[1])))
         small = cv2.resize(image, (SCORE_WIDTH, height), interpolation=cv2.INTER_AREA)
-        hsv = cv2.cvtColor(small, cv2.COLOR_BGR2HSV).astype(np.int16)
-        self.scores.append(_change(hsv, self.hsv) if self.hsv is not None else 0.0)
+        hsv = cv2.cvtColor(small, cv2.COLOR_BGR2HSV)
+        self.scores.append(_hsv_change(hsv, self.hsv) if self.hsv is not None else 0.0)
         self.hsv = hsv
         tiny = cv2.resize(small, (16, 9), interpolation=cv2.INTER_AREA).astype(np.float32)
         if self.tiny:
             self.tiny_steps.append(_change(tiny, self.tiny[-1]))
         self.tiny.append(tiny)
-        for fade in self.fades.process_frame(FrameTimecode(index, fps=self.rate), image):
+        # ThresholdDetector only averages the frame it is given: hand it the average, not the
+        # frame, so the mean is taken once.
+        for fade in self.fades.process_frame(FrameTimecode(index, fps=self.rate), np.full(1, mean)):
             self._fade(fade.frame_num)
         self._propose_cut(index - RATIO_WIDTH)
         self._propose_gradual(index)
@@ -231,6 +233,14 @@ class HybridDetector(ShotDetector):
         return out
 
 
-def _change(hsv: np.ndarray, before: np.ndarray) -> float:
-    """Mean absolute change of hue, saturation and value (0..255 each), averaged."""
-    return float(np.abs(hsv - before).mean())
+def _change(values: np.ndarray, before: np.ndarray) -> float:
+    """Mean absolute change of each channel, averaged (float arrays)."""
+    return float(np.abs(values - before).mean())
+
+
+def _hsv_change(hsv: np.ndarray, before: np.ndarray) -> float:
+    """Mean absolute change of hue, saturation and value (uint8, 0..255 each), averaged:
+    OpenCV's absdiff and mean, with no wider copies of the frame."""
+    import cv2
+
+    return sum(cv2.mean(cv2.absdiff(hsv, before))[:3]) / 3.0
