@@ -76,7 +76,6 @@ class HybridDetector(ShotDetector):
         from tagger.scenes.transnet import to_network_frame
 
         self.count = index + 1
-        self.frames.append(to_network_frame(image))
         mean = frame_mean(image)
         self.means.append(mean)
         self.darkest = min(self.darkest, mean)
@@ -84,6 +83,9 @@ class HybridDetector(ShotDetector):
             self.first_lit = index
         height = max(2, int(round(image.shape[0] * SCORE_WIDTH / image.shape[1])))
         small = cv2.resize(image, (SCORE_WIDTH, height), interpolation=cv2.INTER_AREA)
+        # The network's 48x27 frame from the score's copy: a third of the cost of scaling the
+        # whole frame again (OpenCV's area scaling is slow at ratios that are not whole numbers).
+        self.frames.append(to_network_frame(small))
         hsv = cv2.cvtColor(small, cv2.COLOR_BGR2HSV)
         self.scores.append(_hsv_change(hsv, self.hsv) if self.hsv is not None else 0.0)
         self.hsv = hsv
