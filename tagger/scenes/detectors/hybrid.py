@@ -30,6 +30,7 @@ class HybridDetector(ShotDetector):
     name = "hybrid"
 
     def __init__(self, settings, *, fps: float):
+        from scenedetect.common import FrameTimecode
         from scenedetect.detectors import ThresholdDetector
 
         super().__init__(settings, fps=fps)
@@ -37,6 +38,9 @@ class HybridDetector(ShotDetector):
         self.rate = Fraction(self.fps).limit_denominator(100_000)
         self.min_len = max(1, int(round(settings.min_scene_s * float(self.rate))))
         self.fades = ThresholdDetector(threshold=settings.fade_threshold, min_scene_len=self.min_len)
+        # Timecodes take their rate from this one: building the rate from a Fraction every
+        # frame cost more than the fade detector's own work.
+        self.timebase = FrameTimecode(0, fps=self.rate)
         keep = 2 * max(HALF_WINDOW.values()) + SLOW_SPAN + 2 * RATIO_WIDTH + 4
         self.frames: deque[np.ndarray] = deque(maxlen=keep)   # network frames, the last `keep`
         self.means: deque[float] = deque(maxlen=keep)
@@ -95,7 +99,7 @@ class HybridDetector(ShotDetector):
         self.tiny.append(tiny)
         # ThresholdDetector only averages the frame it is given: hand it the average, not the
         # frame, so the mean is taken once.
-        for fade in self.fades.process_frame(FrameTimecode(index, fps=self.rate), np.full(1, mean)):
+        for fade in self.fades.process_frame(FrameTimecode(index, fps=self.timebase), np.full(1, mean)):
             self._fade(fade.frame_num)
         self._propose_cut(index - RATIO_WIDTH)
         self._propose_gradual(index)
@@ -105,7 +109,7 @@ class HybridDetector(ShotDetector):
     def finish(self) -> list[Boundary]:
         from scenedetect.common import FrameTimecode
 
-        for fade in self.fades.post_process(FrameTimecode(max(self.count - 1, 0), fps=self.rate)):
+        for fade in self.fades.post_process(FrameTimecode(max(self.count - 1, 0), fps=self.timebase)):
             self._fade(fade.frame_num)
         for frame in range(max(self.count - RATIO_WIDTH, 1), self.count):
             self._propose_cut(frame)
