@@ -39,6 +39,9 @@ class SplitSettings:
     candidate_ratio: float = 3.0
     candidate_gradual: float = 8.0
     confirm_threshold: float = 0.1
+    # hybrid: a slow blend of two pictures whose grey copy changes this much (0..255, end to
+    # end over 20 frames) is a dissolve without the network (tagger/scenes/detectors/dissolves.py).
+    dissolve_change: float = 4.0
     min_scene_s: float = 0.5
     sample_fps: float = 4.0           # frames per second analysed for stats and keyframes
     keyframes_per_scene: int = 2

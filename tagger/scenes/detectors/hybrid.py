@@ -16,6 +16,7 @@ from fractions import Fraction
 import numpy as np
 
 from tagger.scenes.detectors.base import Boundary, ShotDetector, frame_mean, gradual_kind, ratio_confidence
+from tagger.scenes.detectors.dissolves import DissolveWatch
 from tagger.scenes.detectors.transnet import network, transnet_versions
 
 # Frames of context each side of a candidate: shorter windows miss subtle cuts, and gradual
@@ -41,6 +42,7 @@ class HybridDetector(ShotDetector):
         # Timecodes take their rate from this one: building the rate from a Fraction every
         # frame cost more than the fade detector's own work.
         self.timebase = FrameTimecode(0, fps=self.rate)
+        self.dissolves = DissolveWatch(min_change=settings.dissolve_change, fade_threshold=settings.fade_threshold)
         keep = 2 * max(HALF_WINDOW.values()) + SLOW_SPAN + 2 * RATIO_WIDTH + 4
         self.frames: deque[np.ndarray] = deque(maxlen=keep)   # network frames, the last `keep`
         self.means: deque[float] = deque(maxlen=keep)
@@ -103,6 +105,7 @@ class HybridDetector(ShotDetector):
             self._fade(fade.frame_num)
         self._propose_cut(index - RATIO_WIDTH)
         self._propose_gradual(index)
+        self._dissolve(self.dissolves.push(index, small, mean))
         self._confirm(final=False)
         return self._release(self._horizon())
 
@@ -113,6 +116,7 @@ class HybridDetector(ShotDetector):
             self._fade(fade.frame_num)
         for frame in range(max(self.count - RATIO_WIDTH, 1), self.count):
             self._propose_cut(frame)
+        self._dissolve(self.dissolves.flush())
         self._confirm(final=True)
         return self._release(self.count)
 
@@ -152,6 +156,16 @@ class HybridDetector(ShotDetector):
                 and max(self.tiny_steps) <= 0.5 * overall
                 and _change(middle, (first + last) / 2) <= 0.1 * overall):
             self._queue(frame - SLOW_SPAN // 2, "gradual", overall)
+
+    def _dissolve(self, found: tuple[int, float] | None) -> None:
+        """A slow dark dissolve the network does not mark (dissolves.py): decided on its
+        signature alone, unless a boundary was decided within a scene's length of it."""
+        if found is None:
+            return
+        frame, change = found
+        if frame - self.last_start < self.min_len or any(abs(b.frame - frame) < self.min_len for b in self.found):
+            return
+        self._decide(Boundary(frame, "dissolve", ratio_confidence(change, self.settings.dissolve_change)))
 
     def _queue(self, frame: int, kind: str, score: float) -> None:
         """Candidates of a kind closer than a scene's minimum length share one look: the
@@ -231,6 +245,8 @@ class HybridDetector(ShotDetector):
     def _horizon(self) -> int:
         """Frames before this one can get no more boundaries."""
         waiting = [f for f, _, _ in self.pending]
+        if self.dissolves.waiting_since is not None:
+            waiting.append(self.dissolves.waiting_since + max(HALF_WINDOW.values()))
         return min(waiting + [self.count - RATIO_WIDTH - SLOW_SPAN]) - max(HALF_WINDOW.values())
 
     def _release(self, horizon: int) -> list[Boundary]:
