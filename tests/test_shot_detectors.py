@@ -272,3 +272,8 @@ def test_a_bright_blend_is_left_to_the_network():
     """The same blend at a bright level (a title card fading in, say): not the watch's business."""
     a, b = _dark_picture(1) * 4, _dark_picture(2) * 4
     assert _watch([a] * 40 + _ramp(a, b, 18) + [b] * 40) == []
+
+
+def test_the_dissolve_bar_is_checked():
+    assert SplitSettings(dissolve_change=0.0).validate()[0] == "dissolve_change"
+    assert SplitSettings().validate() is None

@@ -61,6 +61,8 @@ class SplitSettings:
         for name in ("transnet_threshold", "confirm_threshold"):
             if not 0 < getattr(self, name) < 1:
                 return name, "must be between 0 and 1"
+        if self.dissolve_change <= 0:
+            return "dissolve_change", "must be positive"
         if self.analysis_width < 32:
             return "analysis_width", "must be at least 32 pixels"
         if self.sample_fps <= 0:
