@@ -5,7 +5,8 @@ and its adaptive ratio (the score over its neighbours' mean, as PySceneDetect's
 AdaptiveDetector computes it). A frame far above both bars is a cut without further ado; a
 frame above the lower candidate bars, or the middle of a slow change that adds up (a
 dissolve's signature), is shown to TransNetV2 in a window of real frames around it, and is a
-boundary where the network agrees. Fades through black come from ThresholdDetector. The
+boundary where the network agrees. Slow dark dissolves the network does not mark are decided
+on their own signature (dissolves.py). Fades through black come from ThresholdDetector. The
 network sees a few windows per minute of ordinary footage instead of every frame.
 """
 from __future__ import annotations
