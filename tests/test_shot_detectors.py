@@ -212,3 +212,68 @@ def test_a_real_clip_with_known_cuts(shared_media):
     # (frame 608) as a dissolve: the benchmark counts that false boundary, this test the cuts.
     cuts = [s.start_frame for s in scenes[1:] if s.start_frame > 48 and s.boundary_kind == "cut"]
     assert cuts == [283, 376, 551]
+
+
+# -- the hybrid's dissolve watch (slow dark blends the network does not mark) ----------------
+
+def _dark_picture(seed: int) -> np.ndarray:
+    """A dark 160x90 BGR texture of one brownish colour (mean about 30), different per seed."""
+    import cv2
+
+    noise = np.random.default_rng(seed).normal(0.0, 1.0, (90, 160)).astype(np.float32)
+    pattern = cv2.GaussianBlur(noise, (0, 0), 4.0)
+    pattern = 30.0 + 12.0 * pattern / pattern.std()
+    return np.clip(np.dstack([pattern * 0.8, pattern, pattern * 1.2]), 0, 255)
+
+
+def _watch(frames: list[np.ndarray]) -> list[tuple[int, float]]:
+    from tagger.scenes.detectors.dissolves import DissolveWatch
+
+    watch = DissolveWatch(min_change=SplitSettings().dissolve_change, fade_threshold=SplitSettings().fade_threshold)
+    found = []
+    for index, frame in enumerate(frames):
+        image = np.clip(frame + np.random.default_rng(index).normal(0, 0.7, frame.shape), 0, 255).astype(np.uint8)
+        report = watch.push(index, image, float(image.mean()))
+        found += [report] if report else []
+    return found + ([watch.flush()] if watch.waiting_since is not None else [])
+
+
+def _ramp(a: np.ndarray, b: np.ndarray, frames: int) -> list[np.ndarray]:
+    return [a + (b - a) * (i + 1) / (frames + 1) for i in range(frames)]
+
+
+def test_a_dark_dissolve_is_found_in_its_middle():
+    a, b = _dark_picture(1), _dark_picture(2)
+    found = _watch([a] * 40 + _ramp(a, b, 18) + [b] * 40)
+    assert len(found) == 1
+    assert 40 <= found[0][0] < 58          # inside the blend
+    assert found[0][1] >= SplitSettings().dissolve_change
+
+
+@pytest.mark.parametrize("case", ["relit", "panning", "cut", "through black", "still"])
+def test_what_is_not_a_dissolve(case):
+    a = _dark_picture(3)
+    if case == "relit":       # one picture, its light rising by half over the same 18 frames
+        frames = [a] * 40 + _ramp(a, a * 1.5, 18) + [a * 1.5] * 40
+    elif case == "panning":   # the camera moves across one picture, a pixel a frame
+        wide = np.concatenate([a, _dark_picture(4)], axis=1)
+        frames = [wide[:, i:i + 160] for i in range(100)]
+    elif case == "cut":
+        frames = [a] * 40 + [_dark_picture(5)] * 40
+    elif case == "through black":
+        black = np.zeros_like(a)
+        frames = [a] * 40 + _ramp(a, black, 9) + _ramp(black, _dark_picture(6), 9) + [_dark_picture(6)] * 40
+    else:
+        frames = [a] * 80
+    assert _watch(frames) == []
+
+
+def test_a_bright_blend_is_left_to_the_network():
+    """The same blend at a bright level (a title card fading in, say): not the watch's business."""
+    a, b = _dark_picture(1) * 4, _dark_picture(2) * 4
+    assert _watch([a] * 40 + _ramp(a, b, 18) + [b] * 40) == []
+
+
+def test_the_dissolve_bar_is_checked():
+    assert SplitSettings(dissolve_change=0.0).validate()[0] == "dissolve_change"
+    assert SplitSettings().validate() is None

@@ -39,6 +39,9 @@ class SplitSettings:
     candidate_ratio: float = 3.0
     candidate_gradual: float = 8.0
     confirm_threshold: float = 0.1
+    # hybrid: a slow blend of two pictures whose grey copy changes this much (0..255, end to
+    # end over 20 frames) is a dissolve without the network (tagger/scenes/detectors/dissolves.py).
+    dissolve_change: float = 4.0
     min_scene_s: float = 0.5
     sample_fps: float = 4.0           # frames per second analysed for stats and keyframes
     keyframes_per_scene: int = 2
@@ -58,6 +61,8 @@ class SplitSettings:
         for name in ("transnet_threshold", "confirm_threshold"):
             if not 0 < getattr(self, name) < 1:
                 return name, "must be between 0 and 1"
+        if self.dissolve_change <= 0:
+            return "dissolve_change", "must be positive"
         if self.analysis_width < 32:
             return "analysis_width", "must be at least 32 pixels"
         if self.sample_fps <= 0:

@@ -58,3 +58,10 @@ def gradual_kind(darkest_mean: float, fade_threshold: float) -> str:
     """A gradual transition whose darkest frame is black (mean pixel value under
     `fade_threshold`) is a fade; otherwise one picture dissolved into the next."""
     return "fade" if darkest_mean < fade_threshold else "dissolve"
+
+
+def frame_mean(image: np.ndarray) -> float:
+    """Mean pixel value of a uint8 BGR frame over all three channels (as numpy's mean, faster)."""
+    import cv2
+
+    return sum(cv2.mean(image)[:3]) / 3.0

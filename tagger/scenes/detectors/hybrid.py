@@ -5,7 +5,8 @@ and its adaptive ratio (the score over its neighbours' mean, as PySceneDetect's
 AdaptiveDetector computes it). A frame far above both bars is a cut without further ado; a
 frame above the lower candidate bars, or the middle of a slow change that adds up (a
 dissolve's signature), is shown to TransNetV2 in a window of real frames around it, and is a
-boundary where the network agrees. Fades through black come from ThresholdDetector. The
+boundary where the network agrees. Slow dark dissolves the network does not mark are decided
+on their own signature (dissolves.py). Fades through black come from ThresholdDetector. The
 network sees a few windows per minute of ordinary footage instead of every frame.
 """
 from __future__ import annotations
@@ -15,7 +16,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from tagger.scenes.detectors.base import Boundary, ShotDetector, gradual_kind, ratio_confidence
+from tagger.scenes.detectors.base import Boundary, ShotDetector, frame_mean, gradual_kind, ratio_confidence
+from tagger.scenes.detectors.dissolves import DissolveWatch
 from tagger.scenes.detectors.transnet import network, transnet_versions
 
 # Frames of context each side of a candidate: shorter windows miss subtle cuts, and gradual
@@ -30,6 +32,7 @@ class HybridDetector(ShotDetector):
     name = "hybrid"
 
     def __init__(self, settings, *, fps: float):
+        from scenedetect.common import FrameTimecode
         from scenedetect.detectors import ThresholdDetector
 
         super().__init__(settings, fps=fps)
@@ -37,10 +40,14 @@ class HybridDetector(ShotDetector):
         self.rate = Fraction(self.fps).limit_denominator(100_000)
         self.min_len = max(1, int(round(settings.min_scene_s * float(self.rate))))
         self.fades = ThresholdDetector(threshold=settings.fade_threshold, min_scene_len=self.min_len)
+        # Timecodes take their rate from this one: building the rate from a Fraction every
+        # frame cost more than the fade detector's own work.
+        self.timebase = FrameTimecode(0, fps=self.rate)
+        self.dissolves = DissolveWatch(min_change=settings.dissolve_change, fade_threshold=settings.fade_threshold)
         keep = 2 * max(HALF_WINDOW.values()) + SLOW_SPAN + 2 * RATIO_WIDTH + 4
         self.frames: deque[np.ndarray] = deque(maxlen=keep)   # network frames, the last `keep`
         self.means: deque[float] = deque(maxlen=keep)
-        self.hsv: np.ndarray | None = None                    # the previous frame's, for its score
+        self.hsv: np.ndarray | None = None                    # the previous frame's (uint8), for its score
         self.scores: deque[float] = deque(maxlen=keep)        # content score of each kept frame
         # 16x9 copies: grain and small moving things average out, what changes everywhere stays.
         self.tiny: deque[np.ndarray] = deque(maxlen=SLOW_SPAN + 1)
@@ -76,35 +83,41 @@ class HybridDetector(ShotDetector):
         from tagger.scenes.transnet import to_network_frame
 
         self.count = index + 1
-        self.frames.append(to_network_frame(image))
-        mean = float(image.mean())
+        mean = frame_mean(image)
         self.means.append(mean)
         self.darkest = min(self.darkest, mean)
         if self.first_lit is None and mean >= self.settings.fade_threshold:
             self.first_lit = index
         height = max(2, int(round(image.shape[0] * SCORE_WIDTH / image.shape[1])))
         small = cv2.resize(image, (SCORE_WIDTH, height), interpolation=cv2.INTER_AREA)
-        hsv = cv2.cvtColor(small, cv2.COLOR_BGR2HSV).astype(np.int16)
-        self.scores.append(_change(hsv, self.hsv) if self.hsv is not None else 0.0)
+        # The network's 48x27 frame from the score's copy: a third of the cost of scaling the
+        # whole frame again (OpenCV's area scaling is slow at ratios that are not whole numbers).
+        self.frames.append(to_network_frame(small))
+        hsv = cv2.cvtColor(small, cv2.COLOR_BGR2HSV)
+        self.scores.append(_hsv_change(hsv, self.hsv) if self.hsv is not None else 0.0)
         self.hsv = hsv
         tiny = cv2.resize(small, (16, 9), interpolation=cv2.INTER_AREA).astype(np.float32)
         if self.tiny:
             self.tiny_steps.append(_change(tiny, self.tiny[-1]))
         self.tiny.append(tiny)
-        for fade in self.fades.process_frame(FrameTimecode(index, fps=self.rate), image):
+        # ThresholdDetector only averages the frame it is given: hand it the average, not the
+        # frame, so the mean is taken once.
+        for fade in self.fades.process_frame(FrameTimecode(index, fps=self.timebase), np.full(1, mean)):
             self._fade(fade.frame_num)
         self._propose_cut(index - RATIO_WIDTH)
         self._propose_gradual(index)
+        self._dissolve(self.dissolves.push(index, small, mean))
         self._confirm(final=False)
         return self._release(self._horizon())
 
     def finish(self) -> list[Boundary]:
         from scenedetect.common import FrameTimecode
 
-        for fade in self.fades.post_process(FrameTimecode(max(self.count - 1, 0), fps=self.rate)):
+        for fade in self.fades.post_process(FrameTimecode(max(self.count - 1, 0), fps=self.timebase)):
             self._fade(fade.frame_num)
         for frame in range(max(self.count - RATIO_WIDTH, 1), self.count):
             self._propose_cut(frame)
+        self._dissolve(self.dissolves.flush())
         self._confirm(final=True)
         return self._release(self.count)
 
@@ -144,6 +157,16 @@ class HybridDetector(ShotDetector):
                 and max(self.tiny_steps) <= 0.5 * overall
                 and _change(middle, (first + last) / 2) <= 0.1 * overall):
             self._queue(frame - SLOW_SPAN // 2, "gradual", overall)
+
+    def _dissolve(self, found: tuple[int, float] | None) -> None:
+        """A slow dark dissolve the network does not mark (dissolves.py): decided on its
+        signature alone, unless a boundary was decided within a scene's length of it."""
+        if found is None:
+            return
+        frame, change = found
+        if frame - self.last_start < self.min_len or any(abs(b.frame - frame) < self.min_len for b in self.found):
+            return
+        self._decide(Boundary(frame, "dissolve", ratio_confidence(change, self.settings.dissolve_change)))
 
     def _queue(self, frame: int, kind: str, score: float) -> None:
         """Candidates of a kind closer than a scene's minimum length share one look: the
@@ -223,6 +246,8 @@ class HybridDetector(ShotDetector):
     def _horizon(self) -> int:
         """Frames before this one can get no more boundaries."""
         waiting = [f for f, _, _ in self.pending]
+        if self.dissolves.waiting_since is not None:
+            waiting.append(self.dissolves.waiting_since + max(HALF_WINDOW.values()))
         return min(waiting + [self.count - RATIO_WIDTH - SLOW_SPAN]) - max(HALF_WINDOW.values())
 
     def _release(self, horizon: int) -> list[Boundary]:
@@ -231,6 +256,14 @@ class HybridDetector(ShotDetector):
         return out
 
 
-def _change(hsv: np.ndarray, before: np.ndarray) -> float:
-    """Mean absolute change of hue, saturation and value (0..255 each), averaged."""
-    return float(np.abs(hsv - before).mean())
+def _change(values: np.ndarray, before: np.ndarray) -> float:
+    """Mean absolute change of each channel, averaged (float arrays)."""
+    return float(np.abs(values - before).mean())
+
+
+def _hsv_change(hsv: np.ndarray, before: np.ndarray) -> float:
+    """Mean absolute change of hue, saturation and value (uint8, 0..255 each), averaged:
+    OpenCV's absdiff and mean, with no wider copies of the frame."""
+    import cv2
+
+    return sum(cv2.mean(cv2.absdiff(hsv, before))[:3]) / 3.0

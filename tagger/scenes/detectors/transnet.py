@@ -7,7 +7,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from tagger.scenes.detectors.base import Boundary, ShotDetector, gradual_kind
+from tagger.scenes.detectors.base import Boundary, ShotDetector, frame_mean, gradual_kind
 
 WINDOW = 100
 KEEP = 50                       # predictions kept from each window: its middle
@@ -103,11 +103,12 @@ class TransNetDetector(ShotDetector):
         from tagger.scenes.transnet import to_network_frame
 
         small = to_network_frame(image)
+        mean = frame_mean(image)
         if not self.frames:
             self.frames.extend([small] * CONTEXT)    # the first frame stands for what came before
-            self.means.extend([float(image.mean())] * CONTEXT)
+            self.means.extend([mean] * CONTEXT)
         self.frames.append(small)
-        self.means.append(float(image.mean()))
+        self.means.append(mean)
         self.count += 1
         found = []
         while len(self.frames) >= WINDOW:
