@@ -109,15 +109,19 @@ class TagsStage(Stage):
         threshold = self.settings.threshold
         title_tags = self._fuse(ctx.features, ctx.scores, scene=None, threshold=threshold)
         learned = self._learned(ctx)
-        for tag_id, (probability, _) in learned.items():
-            title_tags[tag_id] = self._learned_tag(tag_id, probability, title_tags.get(tag_id))
         limits = {tag_id: self.heads.threshold(tag_id) for tag_id in learned}
+        for tag_id, (probability, fired) in learned.items():
+            if fired:
+                title_tags[tag_id] = self._learned_tag(tag_id, probability, title_tags.get(tag_id))
+            else:   # the head says no; only a fired child can still lift it (_lift_parents)
+                title_tags.pop(tag_id, None)
         if self.heads is not None:
             title_tags = self._heeding_learned_parents(title_tags, learned, limits)
-            self._say_why_not_learned(title_tags, learned)
         title_tags = self._lift_parents(title_tags, limits)
         fired = self._cap_per_facet([t for t in title_tags.values()
                                      if t.confidence >= limits.get(t.tag, threshold)])
+        if self.heads is not None:
+            self._say_why_not_learned({t.tag: t for t in fired}, learned)
         scene_tags = []
         if ctx.split is not None:
             for scene, features in zip(ctx.split.scenes, ctx.scene_features):
