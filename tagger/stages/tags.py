@@ -174,7 +174,7 @@ class TagsStage(Stage):
 
     def _heeding_learned_parents(self, tags: dict[str, TagRecord], learned: dict,
                                  limits: dict[str, float]) -> dict[str, TagRecord]:
-        """Drops a tag no head decided when a head below it says no to one of its ancestors: a
+        """Drops a tag no head decided when the head of one of its ancestors says no: a
         true-crime zero-shot score cannot stand where the documentary head said "not a
         documentary" (the zero-shot prior of rare tags fired on famous dramas)."""
         kept = {}
