@@ -1,9 +1,5 @@
 """The /home/USER preview as an editor sees it: `tagger serve --interactions` in a subprocess,
 headless Chromium signing in and reading the rows with the keyframe images chosen."""
-import socket
-import subprocess
-import sys
-import time
 
 import pytest
 from click.testing import CliRunner
@@ -11,7 +7,7 @@ from click.testing import CliRunner
 from tagger.cli import cli
 from tagger.catalog.db import Catalog
 from test_review import make_result, write
-from test_review_browser import CHROMEDRIVER, CHROMIUM, PASSWORD, _free_port, browser  # noqa: F401 (a fixture)
+from test_review_browser import CHROMEDRIVER, CHROMIUM, PASSWORD, browser, serving  # noqa: F401 (a fixture)
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e '.[test]')")
 from selenium.webdriver.common.by import By  # noqa: E402
@@ -49,23 +45,8 @@ def served_home(tmp_path_factory):
     events = root / "events.csv"
     events.write_text("user,title,kind,value,timestamp,region\nviv,night-a,completion,1.0,2024-01-01,GB\n"
                       "sam,sunny-a,completion,1.0,2024-01-02,GB\nsam,night-b,play,,2024-01-03,GB\n")
-    port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "tagger", "serve", "--catalog", str(db), "--port", str(port),
-                               "--interactions", str(events)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                pytest.fail(f"tagger serve did not start: {server.communicate()[0]}")
-            time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    server.terminate()
-    server.wait(timeout=10)
+    with serving(db, "--interactions", str(events)) as url:
+        yield url
 
 
 def test_an_editor_previews_a_viewers_home_page_with_its_artwork(served_home, browser, tmp_path):  # noqa: F811

@@ -1,6 +1,7 @@
 """The review app as an editor uses it: `tagger serve` in a subprocess, headless Chromium
 (Debian's chromium + chromium-driver through Selenium) signing in, deciding, adding, and
 seeing the decisions survive `tagger ingest --force`."""
+import contextlib
 import os
 import shutil
 import socket
@@ -34,6 +35,29 @@ SHOTS = [ShotSpec(2.0, (20, 30, 90), 0.2, 0.1, 1), ShotSpec(2.0, (200, 140, 40),
          ShotSpec(2.0, (30, 30, 40), 0.1, 0.1, 3)]
 
 
+@contextlib.contextmanager
+def serving(db, *options: str):
+    """`tagger serve` on the catalog in a child process, on a free port; yields its base URL."""
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "tagger", "serve", "--catalog", str(db), "--port", str(port),
+                               *options], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                pytest.fail(f"tagger serve did not start: {server.communicate()[0]}")
+            time.sleep(0.1)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -54,22 +78,8 @@ def served(tmp_path_factory):
     added = runner.invoke(cli, ["editors", "add", "ed", "--password-stdin", "--catalog", str(db)],
                           input=PASSWORD + "\n")
     assert added.exit_code == 0, added.output
-    port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "tagger", "serve", "--catalog", str(db), "--port", str(port)],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                pytest.fail(f"tagger serve did not start: {server.communicate()[0]}")
-            time.sleep(0.1)
-    yield {"url": f"http://127.0.0.1:{port}", "db": db, "folder": folder}
-    server.terminate()
-    server.wait(timeout=10)
+    with serving(db) as url:
+        yield {"url": url, "db": db, "folder": folder}
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """Where titles are analysed, by name. Each executor lives in its own module, imported only when chosen."""
 from __future__ import annotations
 
-import importlib
+from tagger.registry import load_class
 
 EXECUTORS = {
     "inline": "tagger.executors.inline:InlineExecutor",
@@ -12,11 +12,7 @@ EXECUTORS = {
 
 def executor_class(name: str):
     """The Executor class registered under `name`; unknown names list the valid ones."""
-    try:
-        module_name, class_name = EXECUTORS[name].split(":")
-    except KeyError:
-        raise KeyError(f"unknown executor {name!r} (valid: {', '.join(EXECUTORS)})") from None
-    return getattr(importlib.import_module(module_name), class_name)
+    return load_class(EXECUTORS, name, "executor")
 
 
 def default_executor(workers: int | None) -> str:

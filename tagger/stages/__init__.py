@@ -1,7 +1,7 @@
 """Stages by name. Each lives in its own module, imported only when a pipeline uses it."""
 from __future__ import annotations
 
-import importlib
+from tagger.registry import load_class
 
 STAGES = {
     "probe": "tagger.stages.probe:ProbeStage",
@@ -18,8 +18,4 @@ STAGES = {
 
 def stage_class(name: str):
     """The Stage class registered under `name`; unknown names list the valid ones."""
-    try:
-        module_name, class_name = STAGES[name].split(":")
-    except KeyError:
-        raise KeyError(f"unknown stage {name!r} (valid: {', '.join(STAGES)})") from None
-    return getattr(importlib.import_module(module_name), class_name)
+    return load_class(STAGES, name, "stage")

@@ -18,11 +18,10 @@ its weights load, as the later stage's vector replaces the earlier one's.
 """
 from __future__ import annotations
 
-import importlib
-
 import numpy as np
 
 from tagger.errors import EncoderUnavailable
+from tagger.registry import load_class
 from tagger.vectors import unit
 
 __all__ = ["ENCODERS", "EncoderUnavailable", "encoder_class", "pool_scenes", "pool_title"]
@@ -35,11 +34,7 @@ ENCODERS = {
 
 def encoder_class(name: str):
     """The encoder class registered under `name`; unknown names list the valid ones."""
-    try:
-        module_name, class_name = ENCODERS[name].split(":")
-    except KeyError:
-        raise KeyError(f"unknown image encoder {name!r} (valid: {', '.join(ENCODERS)})") from None
-    return getattr(importlib.import_module(module_name), class_name)
+    return load_class(ENCODERS, name, "image encoder")
 
 
 def pool_scenes(vectors: np.ndarray, owners, scene_count: int) -> np.ndarray:

@@ -2,7 +2,7 @@
 the pipeline file chooses one: `[scenes] detector = "..."`."""
 from __future__ import annotations
 
-import importlib
+from tagger.registry import load_class
 
 DETECTORS = {
     "content": "tagger.scenes.detectors.content:ContentDetector",
@@ -14,8 +14,4 @@ DETECTORS = {
 
 def detector_class(name: str):
     """The ShotDetector class registered under `name`; unknown names list the valid ones."""
-    try:
-        module_name, class_name = DETECTORS[name].split(":")
-    except KeyError:
-        raise KeyError(f"unknown detector {name!r} (valid: {', '.join(DETECTORS)})") from None
-    return getattr(importlib.import_module(module_name), class_name)
+    return load_class(DETECTORS, name, "detector")
