@@ -76,9 +76,14 @@ class TagHeads:
         if rows.shape[1] != self.layout.width:
             raise ValueError(f"feature rows have {rows.shape[1]} columns, the heads' layout {self.layout.width}")
         standard = np.nan_to_num((rows - self.mean) / self.scale)
-        words = self.terms.transform(synopses)
+        # The few rows of text_coef a synopsis's words pick, not a sparse product: ingest asks for
+        # one title at a time, where building a scipy matrix cost more than the heads' arithmetic.
+        lexical = np.zeros((len(synopses), self.text_coef.shape[1]), np.float32)
+        for i, text in enumerate(synopses):
+            columns, weights = self.terms.weights(text)
+            lexical[i] = weights @ self.text_coef[columns]
         return sigmoid(self.platt[:, 0] * (standard @ self.coef + self.bias)
-                       + self.platt[:, 1] * (words @ self.text_coef + self.text_bias) + self.platt[:, 2])
+                       + self.platt[:, 1] * (lexical + self.text_bias) + self.platt[:, 2])
 
     def predict(self, rows: np.ndarray, synopses: list[str]) -> list[dict[str, tuple[float, bool]]]:
         """Per title: {tag_id: (calibrated probability, fired)} for the tags with heads."""

@@ -43,19 +43,24 @@ class Terms:
     def index(self) -> dict[str, int]:
         return {w: i for i, w in enumerate(self.vocabulary)}
 
+    def weights(self, text: str | None) -> tuple[np.ndarray, np.ndarray]:
+        """One text's (term columns, weights): sublinear term frequency x idf, L2-normalised."""
+        index = self.index
+        found = Counter(index[w] for w in tokens(text or "") if w in index)
+        columns = np.fromiter(found.keys(), np.int64, len(found))
+        row = (1 + np.log(np.fromiter(found.values(), np.float32, len(found)))) * self.idf[columns]
+        norm = float(np.linalg.norm(row))
+        return columns, (row / norm if norm else row)
+
     def transform(self, texts: list[str]):
-        """(texts, terms) scipy CSR: sublinear term frequency x idf, rows L2-normalised."""
+        """(texts, terms) scipy CSR of `weights` rows."""
         from scipy.sparse import csr_matrix
 
-        index = self.index
         indptr, indices, values = [0], [], []
         for text in texts:
-            found = Counter(index[w] for w in tokens(text or "") if w in index)
-            columns = np.fromiter(found.keys(), np.int64, len(found))
-            row = (1 + np.log(np.fromiter(found.values(), np.float32, len(found)))) * self.idf[columns]
-            norm = float(np.linalg.norm(row))
+            columns, row = self.weights(text)
             indices.extend(columns.tolist())
-            values.extend((row / norm if norm else row).tolist())
+            values.extend(row.tolist())
             indptr.append(len(indices))
         return csr_matrix((np.array(values, np.float32), np.array(indices, np.int64), np.array(indptr)),
                           shape=(len(texts), len(self.vocabulary)))
