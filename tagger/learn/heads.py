@@ -192,14 +192,16 @@ def resolve_heads(name_or_path: str | Path) -> Path:
 
 
 def queue_priority(probability, threshold, *, positives=None) -> np.ndarray:
-    """How much an editor's answer on a pending tag is worth, for ordering the review queue.
+    """How much an editor's answer on a pending tag is worth, for ordering the simulated queue.
 
     The chance the tag's current decision is wrong (fired: 1 - p; not fired: p; calibrated
-    probabilities make this the expected number of errors fixed) times how much a label
-    teaches: tags with few labels learn most from one more, 1 / sqrt(1 + positives).
-    Arrays broadcast; `positives` None counts as no labels.
+    probabilities make this the expected number of errors fixed) times what a label teaches,
+    the review queue's own `gain` (tags with few labels learn most from one more). Arrays
+    broadcast; `positives` None counts as no labels.
     """
+    from tagger.review.queue import gain
+
     p = np.asarray(probability, np.float64)
     wrong = np.where(p >= np.asarray(threshold, np.float64), 1.0 - p, p)
-    teach = 1.0 / np.sqrt(1.0 + np.asarray(0 if positives is None else positives, np.float64))
-    return wrong * (1.0 + teach)
+    counts = np.broadcast_to(np.asarray(0 if positives is None else positives), p.shape)
+    return wrong * np.vectorize(gain, otypes=[np.float64])(counts)
