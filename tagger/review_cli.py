@@ -205,7 +205,9 @@ def review_history(title_id, catalog_path, tag, as_json) -> None:
               help="Events for the /home/USER preview (as for `tagger recommend home`).")
 @click.option("--model", "model_path", type=click.Path(file_okay=False), default=None,
               help="A model saved by `tagger recommend fit`, for the /home/USER preview.")
-def serve(catalog_path, host, port, threads, interactions_path, model_path) -> None:
+@click.option("--secure-cookies", is_flag=True,
+              help="Served behind HTTPS (a proxy): session cookies only over HTTPS, and HSTS.")
+def serve(catalog_path, host, port, threads, interactions_path, model_path, secure_cookies) -> None:
     """The review web app and JSON API (/api) for editors, with a /home/USER preview."""
     import waitress
 
@@ -213,6 +215,9 @@ def serve(catalog_path, host, port, threads, interactions_path, model_path) -> N
 
     catalog = open_catalog(catalog_path)   # fails early, with the catalog's name, when it cannot open
     catalog.close()
-    app = create_app(catalog_path, interactions=interactions_path, model=model_path)
+    app = create_app(catalog_path, interactions=interactions_path, model=model_path, secure_cookies=secure_cookies)
+    if host not in ("127.0.0.1", "localhost", "::1") and not secure_cookies:
+        click.echo(f"warning: serving {host} over plain HTTP: passwords and session cookies cross the network "
+                   "unencrypted; put tagger behind an HTTPS proxy and pass --secure-cookies", err=True)
     click.echo(f"tagger review on http://{host}:{port}/ (catalog {catalog_path}); Ctrl-C stops", err=True)
     waitress.serve(app, host=host, port=port, threads=threads, ident="tagger")

@@ -328,3 +328,20 @@ def test_paths_from_the_request_never_reach_files(site):
     # A title whose id spells a path gets its own catalog asset, nothing else.
     passwd = client.get("/titles/..%252F..%252Fetc%252Fpasswd/video/0")
     assert passwd.status_code == 200 and passwd.data == VIDEO_BYTES
+
+
+def test_secure_cookies_keep_the_session_off_plain_http(site):
+    """Behind HTTPS (--secure-cookies) the session cookie says Secure and responses ask for HSTS;
+    by default (a local, plain-HTTP server) neither, or signing in over http would not stick."""
+    plain = signed_in(site)
+    assert "Strict-Transport-Security" not in plain.get("/").headers
+    app = create_app(site["app"].config["CATALOG"], secure_cookies=True)
+    client = app.test_client()
+    page = client.get("/login", base_url="https://localhost")
+    response = client.post("/login", base_url="https://localhost",
+                           data={"name": "alice", "password": "alice-password", "next": "/",
+                                 "csrf_token": _csrf(page.text)})
+    assert response.status_code == 302
+    cookie = next(v for k, v in response.headers.items() if k == "Set-Cookie")
+    assert "Secure" in cookie and "HttpOnly" in cookie
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")

@@ -45,13 +45,16 @@ SECURITY_HEADERS = {
 
 
 def create_app(catalog_path: str, *, clock=time.time, interactions: str | None = None,
-               model: str | None = None) -> Flask:
+               model: str | None = None, secure_cookies: bool = False) -> Flask:
     """The app for one catalog; `clock` (seconds since 1970) times sessions and throttling;
-    interactions and model (as for `tagger recommend home`) feed the /home/USER preview."""
+    interactions and model (as for `tagger recommend home`) feed the /home/USER preview;
+    `secure_cookies` (served behind HTTPS) keeps the session cookie off plain HTTP and asks
+    browsers to use HTTPS only (HSTS)."""
     app = Flask(__name__)
     with Catalog(catalog_path) as catalog:
         app.secret_key = auth.session_secret(catalog)
-    app.config.update(CATALOG=str(catalog_path), SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
+    app.config.update(CATALOG=str(catalog_path), SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+                      SESSION_COOKIE_SECURE=secure_cookies)
     app.json.sort_keys = False   # keep the field order of `tagger show --json`
     app.url_map.converters["title"] = urls.TitleIdConverter
     throttle = Throttle(clock=clock)
@@ -117,6 +120,8 @@ def create_app(catalog_path: str, *, clock=time.time, interactions: str | None =
     @app.after_request
     def security_headers(response):
         response.headers.update(SECURITY_HEADERS)
+        if secure_cookies:
+            response.headers["Strict-Transport-Security"] = "max-age=31536000"
         if "Cache-Control" not in response.headers:   # media routes set their own
             # static files are public code (revalidated); pages and the API carry editors' data
             response.headers["Cache-Control"] = "no-cache" if request.endpoint == "static" else "no-store"
