@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tagger.errors import InputError
-from tagger.settings import from_table
+from tagger.settings import from_table, key_lines
 
 PIPELINE_DIR = Path(__file__).resolve().parents[1] / "pipelines"
 
@@ -58,30 +58,37 @@ def load_pipeline(name_or_path: str | Path) -> Pipeline:
     from tagger.stages import STAGES, stage_class
 
     path = resolve_pipeline_path(name_or_path)
+    text = path.read_text(encoding="utf-8")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise InputError(path, f"invalid TOML: {error}") from None
+    lines = key_lines(text)
+
+    def problem(reason: str, key: str) -> InputError:
+        return InputError(path, reason, line=lines.get((key,)), field=key)
+
     top = {"name", "description", "taxonomy", "stages"}
     stages = data.get("stages")
     if not isinstance(stages, list) or not stages or not all(isinstance(s, str) for s in stages):
-        raise InputError(path, "expected a non-empty list of stage names", field="stages")
+        raise problem("expected a non-empty list of stage names", "stages")
     for key in data:
         if key not in top and key not in STAGES:
-            raise InputError(path, f"unknown key (valid: {', '.join(sorted(top))}, "
-                                   f"or a table named after a stage: {', '.join(STAGES)})", field=key)
+            raise problem(f"unknown key (valid: {', '.join(sorted(top))}, "
+                          f"or a table named after a stage: {', '.join(STAGES)})", key)
     settings = {}
     for position, name in enumerate(stages):
         if name not in STAGES:
-            raise InputError(path, f"unknown stage {name!r} (valid: {', '.join(STAGES)})", field="stages")
+            raise problem(f"unknown stage {name!r} (valid: {', '.join(STAGES)})", "stages")
         cls = stage_class(name)
         missing = [need for need in cls.needs if need not in stages[:position]]
         if missing:
-            raise InputError(path, f"stage {name!r} needs {', '.join(missing)} before it", field="stages")
-        settings[name] = from_table(cls.Settings, data.get(name, {}), path=path, item=f"[{name}]")
+            raise problem(f"stage {name!r} needs {', '.join(missing)} before it", "stages")
+        settings[name] = from_table(cls.Settings, data.get(name, {}), path=path, item=f"[{name}]",
+                                    text=text, at=(name,))
     unused = [key for key in data if key in STAGES and key not in stages]
     if unused:
-        raise InputError(path, "settings for a stage that is not in `stages`", field=unused[0])
+        raise problem("settings for a stage that is not in `stages`", unused[0])
     return Pipeline(name=str(data.get("name", path.stem)), description=str(data.get("description", "")),
                     path=str(path), taxonomy=str(data.get("taxonomy", "default")),
                     stages=tuple(stages), settings=settings)

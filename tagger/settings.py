@@ -149,10 +149,11 @@ class Report:
 
 # ------------------------------------------------------------------------------------ checking
 
-def from_table(cls, table: dict, *, path: str | Path, item: str):
-    """Build dataclass `cls` from one TOML table; the first problem raises InputError."""
-    report = Report(path)
-    built = check_table(cls, table, report, item=item)
+def from_table(cls, table: dict, *, path: str | Path, item: str, text: str = "", at: tuple = ()):
+    """Build dataclass `cls` from one TOML table; the first problem raises InputError (with its
+    line when the file's `text` is given and `at` is where the table sits in it)."""
+    report = Report(path, text)
+    built = check_table(cls, table, report, item=item, at=at)
     if report.errors:
         raise report.errors[0]
     return built

@@ -14,20 +14,21 @@ def test_shipped_pipelines_load():
     assert default.digest != fast.digest
 
 
-@pytest.mark.parametrize("text, field", [
-    ('stages = ["probe", "scenes"]\n[scenes]\nanalysis_widht = 3\n', "analysis_widht"),
-    ('stages = ["probe", "scenes"]\n[scenes]\nanalysis_width = "big"\n', "analysis_width"),
-    ('stages = ["probe", "nope"]\n', "stages"),
-    ('stages = ["scenes"]\n', "stages"),
-    ('stages = ["probe"]\n[audio]\nsample_rate_hz = 1\n', "audio"),
-    ('stages = ["probe", "text", "tags"]\n[tags]\nthreshold = 2.0\n', "threshold"),
+@pytest.mark.parametrize("text, field, line", [
+    ('stages = ["probe", "scenes"]\n[scenes]\nanalysis_widht = 3\n', "analysis_widht", 3),
+    ('stages = ["probe", "scenes"]\n[scenes]\nanalysis_width = "big"\n', "analysis_width", 3),
+    ('stages = ["probe", "nope"]\n', "stages", 1),
+    ('name = "x"\nstages = ["scenes"]\n', "stages", 2),
+    ('stages = ["probe"]\n[audio]\nsample_rate_hz = 1\n', "audio", 2),
+    ('stages = ["probe", "text", "tags"]\n\n[tags]\nmax_micro_genres = 2\nthreshold = 2.0\n', "threshold", 5),
 ])
-def test_bad_pipeline_names_file_and_field(tmp_path, text, field):
+def test_bad_pipeline_names_file_line_and_field(tmp_path, text, field, line):
     path = tmp_path / "broken.toml"
     path.write_text(text)
     with pytest.raises(InputError) as error:
         load_pipeline(str(path))
     assert "broken.toml" in str(error.value) and field in str(error.value)
+    assert error.value.line == line, str(error.value)
 
 
 def test_unknown_pipeline_name_lists_valid_ones():
