@@ -89,6 +89,30 @@ def test_a_truncated_video_fails_instead_of_passing_as_a_short_one(tmp_path):
             pass
 
 
+@pytest.mark.parametrize("suffix, codec", [("mkv", "libx264"), ("webm", "libvpx-vp9")])
+def test_a_truncated_matroska_or_webm_fails_too(tmp_path, suffix, codec):
+    """Matroska keeps the length in its header (and a per-stream DURATION tag), not in the
+    stream: a file cut in half still declares all of it."""
+    import av
+
+    path = tmp_path / f"whole.{suffix}"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=24)
+        stream.width, stream.height, stream.pix_fmt = 64, 36, "yuv420p"
+        for i in range(240):
+            frame = av.VideoFrame.from_ndarray(np.full((36, 64, 3), (i * 7) % 256, np.uint8), format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    assert sum(1 for _ in iter_frames(path, analysis_width=64)) == 240
+    cut = tmp_path / f"cut.{suffix}"
+    cut.write_bytes(path.read_bytes()[:path.stat().st_size // 2])
+    with pytest.raises(MediaError, match=rf"cut.{suffix}: video stops at .* of the 10.0 s .*truncated"):
+        for _ in iter_frames(cut, analysis_width=64):
+            pass
+
+
 def test_ffmpeg_errors_read_without_errno_clutter(tmp_path):
     path = tmp_path / "junk.mp4"
     path.write_bytes(b"\x00garbage" * 200)

@@ -54,7 +54,7 @@ def iter_frames(path: str | Path, *, analysis_width: int, rotation_deg: int = 0)
             out_w, out_h = out_h, out_w
         index = 0
         last_time_s = 0.0
-        declared_s = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else None
+        declared_s = declared_duration_s(container, stream)
         frame_s = 1.0 / float(stream.average_rate) if stream.average_rate else 0.0
         try:
             for frame in container.decode(stream):
@@ -74,6 +74,24 @@ def iter_frames(path: str | Path, *, analysis_width: int, rotation_deg: int = 0)
         if declared_s and decoded_s < declared_s - max(SHORT_BY_MIN_S, SHORT_BY_SHARE * declared_s):
             raise MediaError(path, f"video stops at {decoded_s:.1f} s (frame {index}) of the {declared_s:.1f} s "
                                    f"its container declares: the file is truncated or damaged")
+
+
+def declared_duration_s(container, stream) -> float | None:
+    """The length the file says its video has: the stream's own, else its DURATION tag (FFmpeg's
+    Matroska and WebM muxers write one per stream), else the container's when nothing else is
+    in it to make that longer (a subtitle or audio track may run past the picture)."""
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    tag = stream.metadata.get("DURATION") or stream.metadata.get("duration")
+    if tag:
+        try:
+            hours, minutes, seconds = str(tag).split(":")
+            return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+        except ValueError:
+            pass   # not HH:MM:SS.fraction: fall through
+    if container.duration and len(container.streams) == 1:
+        return container.duration / 1_000_000   # AV_TIME_BASE
+    return None
 
 
 def _upright(image: np.ndarray, rotation_deg: int) -> np.ndarray:
