@@ -137,10 +137,14 @@ def _sigterm_raises():
 @cli.command("list")
 @catalog_option
 @click.option("--json", "as_json", is_flag=True, help="JSON instead of a table.")
-def list_titles(catalog_path, as_json) -> None:
-    """Titles in the catalog."""
+@click.option("--status", type=click.Choice(["ok", "failed"]), default=None, help="Only titles with this ingest status.")
+@click.option("--tag", default="", help="Only titles with this tag (not rejected).")
+@click.option("--search", "query", default="", help="Only titles with this text in id, title or synopsis.")
+@click.option("--limit", type=click.IntRange(1), default=None, help="At most this many, by id.")
+def list_titles(catalog_path, as_json, status, tag, query, limit) -> None:
+    """Titles in the catalog, by id (all, or those the options pick)."""
     with open_catalog(catalog_path) as catalog:
-        rows = catalog.list_titles()
+        rows = catalog.list_titles(status=status or "", tag=tag, q=query, limit=limit)
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return

@@ -276,6 +276,21 @@ def test_list_json_shows_every_title_with_status(sample_catalog):
     assert rows["sunny-side-up"]["scenes"] > rows["night-shift"]["scenes"]
 
 
+def test_list_picks_titles_by_status_tag_text_and_count(sample_catalog):
+    def listed(*options):
+        result = CliRunner().invoke(cli, ["list", "--json", "--catalog", str(sample_catalog), *options])
+        assert result.exit_code == 0, result.output
+        return [r["id"] for r in json.loads(result.output)]
+
+    every = listed()
+    assert listed("--status", "ok") == every and listed("--status", "failed") == []
+    assert listed("--limit", "2") == every[:2]
+    assert listed("--search", "night-shift") == ["night-shift"] and listed("--search", "zzz-nothing") == []
+    tagged = json.loads(CliRunner().invoke(cli, ["show", "night-shift", "--json", "--catalog",
+                                                 str(sample_catalog)]).output)["tags"][0]["tag"]
+    assert "night-shift" in listed("--tag", tagged) and listed("--tag", "no-such-tag") == []
+
+
 def test_a_custom_taxonomy_replaces_the_default(tmp_path):
     taxonomy = tmp_path / "mini.toml"
     taxonomy.write_text(

@@ -48,9 +48,10 @@ class Views:
                 "pipeline": run["pipeline"].get("name"), "taxonomy": run["pipeline"].get("taxonomy"),
                 "settings": run["pipeline"].get("settings"), "versions": run["versions"]}
 
-    def list_titles(self) -> list[dict]:
-        """Every title, as `tagger list --json` gives it."""
-        return [{k: found[k] for k in LISTED} for found in self.find_titles()]
+    def list_titles(self, **filters) -> list[dict]:
+        """Titles as `tagger list --json` gives them: every one, or those `find_titles` finds
+        with `filters`."""
+        return [{k: found[k] for k in LISTED} for found in self.find_titles(**filters)]
 
     def find_titles(self, *, q: str = "", tag: str = "", facet: str = "", status: str = "",
                     pending: bool = False, after: str | None = None, limit: int | None = None) -> list[dict]:
