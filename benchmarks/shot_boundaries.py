@@ -33,6 +33,7 @@ SHARED_MEDIA = ROOT.parent / "shared" / "media"
 TOLERANCE_S = 0.15
 VALIDATION_SEEDS = (1, 2, 3)
 TEST_SEEDS = (11, 12, 13, 14)
+CARDS_VALIDATION_SEEDS = (5, 6)   # bright shots, bright dissolves, title cards over the picture
 
 
 @dataclass
@@ -109,13 +110,13 @@ def real_clips(fetch: bool) -> tuple[list[Reference], list[str]]:
     return clips, missing
 
 
-def generated_titles(seeds_by_set: dict[str, tuple[int, ...]]) -> list[Reference]:
+def generated_titles(seeds_by_set: dict[str, tuple[int, ...]], *, kind: str = "low-contrast") -> list[Reference]:
     from shot_titles import FPS, write_title
 
     titles = []
     for set_name, seeds in seeds_by_set.items():
         for seed in seeds:
-            path, truths = write_title(seed, TITLES)
+            path, truths = write_title(seed, TITLES, kind=kind)
             titles.append(Reference(path.name, path, set_name, FPS,
                                     [t.frame for t in truths if t.kind == "cut"],
                                     [{"first": t.first, "last": t.last, "kind": t.kind}
@@ -185,6 +186,7 @@ def run(detectors: list[str] | None = None, *, sets=("validation", "test"), fetc
     if generated:
         print("making the generated titles (cached) ...", flush=True)
         clips += generated_titles({"validation": VALIDATION_SEEDS, "test": TEST_SEEDS})
+        clips += generated_titles({"validation": CARDS_VALIDATION_SEEDS}, kind="cards")
     clips = [c for c in clips if c.set in sets]
     results = {d: {} for d in detectors}
     for clip in clips:
@@ -193,7 +195,7 @@ def run(detectors: list[str] | None = None, *, sets=("validation", "test"), fetc
             results[d][clip.name] = run_detector(d, clip, settings)
     return {"tolerance_s": TOLERANCE_S, "settings": dict(settings.__dict__), "missing": missing,
             "clips": [{"name": c.name, "set": c.set, "transitions": len(c.transitions()),
-                       "generated": c.name.startswith("low-contrast")} for c in clips],
+                       "generated": c.name.startswith(("low-contrast", "cards"))} for c in clips],
             "detectors": detectors, "results": results, "load_average": [load_before, os.getloadavg()],
             "cpu_count": os.cpu_count(), "measured_at": time.strftime("%Y-%m-%d %H:%M:%S")}
 

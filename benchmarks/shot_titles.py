@@ -113,15 +113,68 @@ def render(plan, *, fps: float = FPS, size=SIZE, dissolve_s: float = 0.75):
     return frames(), truths
 
 
-def write_title(seed: int, folder: Path) -> tuple[Path, list[Transition]]:
-    """The title of `seed` as an MP4 in `folder` (cached) and its transitions."""
+def cards_plan(seed: int, *, shots: int = 8):
+    """[(ShotSpec, how it passes to the next shot)] of bright shots (mean luma 90-150 of 255)
+    that cut or dissolve into new pictures: the dissolves a network should see."""
+    from tagger.synth import ShotSpec
+
+    rng = np.random.default_rng([seed, 21])
+    plan = []
+    for i in range(shots):
+        colour = tuple(int(c) for c in rng.integers(60, 220, 3))
+        passing = str(rng.choice(["cut", "cut", "dissolve"])) if i < shots - 1 else "end"
+        plan.append((ShotSpec(float(rng.uniform(3.0, 5.0)), colour, float(rng.uniform(0.35, 0.6)),
+                              float(rng.uniform(0.1, 0.3)), int(rng.integers(1, 1000))), passing))
+    return plan
+
+
+def with_title_cards(frames, truths, *, seed: int, fps: float = FPS, fade_s: float = 0.75, hold_s: float = 1.0):
+    """`frames` with a bright card of text-like lines fading in over the picture, held, and
+    fading out, once in each shot long enough, away from its boundaries: a gradual change that
+    is not a shot change (opening credits over a scene)."""
+    rng = np.random.default_rng([seed, 22])
+    fade, hold = int(round(fade_s * fps)), int(round(hold_s * fps))
+    edges = [0] + [t.last for t in truths]
+    starts = [a + int(fps) // 2 for a, b in zip(edges, edges[1:]) if b - a > 2 * fade + hold + int(fps)]
+    width, height = SIZE
+    card = np.full((height, width, 3), 235, np.float32)
+    for row in range(int(height * 0.35), int(height * 0.65), 14):     # lines of "text"
+        card[row:row + 7, int(width * 0.2):int(width * rng.uniform(0.6, 0.8))] = 30
+    mask = np.zeros((height, width, 1), np.float32)
+    mask[int(height * 0.25):int(height * 0.75), int(width * 0.12):int(width * 0.88)] = 1.0
+
+    def alpha(index: int) -> float:
+        for start in starts:
+            k = index - start
+            if 0 <= k < fade:
+                return (k + 0.5) / fade
+            if fade <= k < fade + hold:
+                return 1.0
+            if fade + hold <= k < 2 * fade + hold:
+                return 1.0 - (k - fade - hold + 0.5) / fade
+        return 0.0
+
+    for index, frame in enumerate(frames):
+        a = alpha(index)
+        if a > 0:
+            frame = np.clip(frame * (1 - a * mask) + card * a * mask + 0.5, 0, 255).astype(np.uint8)
+        yield frame
+
+
+def write_title(seed: int, folder: Path, *, kind: str = "low-contrast") -> tuple[Path, list[Transition]]:
+    """The title of `seed` as an MP4 in `folder` (cached) and its transitions. `kind`:
+    low-contrast (low_contrast_plan) or cards (cards_plan with title cards over the picture)."""
     from tagger import synth
 
-    video = folder / f"low-contrast-{seed}.mp4"
+    video = folder / f"{kind}-{seed}.mp4"
     truth_file = video.with_suffix(".json")
     if video.is_file() and truth_file.is_file():
         return video, [Transition(**t) for t in json.loads(truth_file.read_text())]
-    frames, truths = render(low_contrast_plan(seed))
+    if kind == "cards":
+        frames, truths = render(cards_plan(seed))
+        frames = with_title_cards(frames, truths, seed=seed)
+    else:
+        frames, truths = render(low_contrast_plan(seed))
     folder.mkdir(parents=True, exist_ok=True)
     synth.write_video(video, frames, fps=FPS, crf=20)
     truth_file.write_text(json.dumps([t.to_dict() for t in truths]))
