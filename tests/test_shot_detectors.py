@@ -277,3 +277,36 @@ def test_a_bright_blend_is_left_to_the_network():
 def test_the_dissolve_bar_is_checked():
     assert SplitSettings(dissolve_change=0.0).validate()[0] == "dissolve_change"
     assert SplitSettings().validate() is None
+
+
+def _card_then_dissolve(path):
+    """A bright moving shot with a title card fading in (frames 24-41), held, and fading out
+    (66-83) over the picture, then a 0.75 s dissolve (frames 126-143) into a new shot."""
+    shots = [ShotSpec(6.0, (150, 120, 90), 0.5, 0.2, 11), ShotSpec(4.0, (90, 140, 170), 0.5, 0.2, 12)]
+    frames = [f.astype(np.float32) for f in synth.render_shots(shots, fps=FPS, size=(320, 180))]
+    first, second = frames[:144], frames[144:]
+    for k in range(18):   # the dissolve: the first shot's last 18 frames into the second's first
+        alpha = (k + 0.5) / 18
+        second[k] = first[126 + k] * (1 - alpha) + second[k] * alpha
+    frames = first[:126] + second
+    card = np.full((180, 320, 3), 235, np.float32)
+    for row in range(65, 115, 12):
+        card[row:row + 6, 70:240] = 30
+    mask = np.zeros((180, 320, 1), np.float32)
+    mask[45:135, 40:280] = 1.0
+    for index in range(24, 84):
+        a = min(1.0, (index - 23) / 18, (84 - index) / 18)
+        frames[index] = frames[index] * (1 - a * mask) + card * a * mask
+    return synth.write_video(path, (np.clip(f + 0.5, 0, 255).astype(np.uint8) for f in frames), fps=FPS)
+
+
+def test_a_title_card_over_the_picture_is_no_shot_change(tmp_path, monkeypatch):
+    """Only the dissolve is a boundary: a card fading in and out changes part of the picture,
+    which the network marks as a transition (the hybrid's validation titles showed it)."""
+    import tagger.scenes.detectors.hybrid as hybrid
+
+    path = _card_then_dissolve(tmp_path / "card.mp4")
+    found = [(s.start_frame, s.boundary_kind) for s in _scenes(path, "hybrid")[1:]]
+    assert len(found) == 1 and 122 <= found[0][0] <= 147 and found[0][1] == "dissolve", found
+    monkeypatch.setattr(hybrid, "SPREAD_MIN", 0.0)   # without the check the card's fades count
+    assert len(_scenes(path, "hybrid")) > 2

@@ -26,6 +26,11 @@ HALF_WINDOW = {"cut": 24, "gradual": 50}
 RATIO_WIDTH = 2           # neighbours each side in the adaptive ratio (AdaptiveDetector's default)
 SLOW_SPAN = 12            # frames over which a dissolve's change adds up
 SCORE_WIDTH = 160         # pixels; the content score's copy of the frame
+# A dissolve changes the whole picture; a title card fading in or out over it changes part.
+# Spread: the share of the network's 48x27 picture whose change from SLOW_SPAN frames before a
+# gradual boundary to SLOW_SPAN after is at least half the mean change. Bar from the shot
+# benchmark's validation titles: dissolves 0.69-0.83, cards fading over moving pictures 0.38-0.47.
+SPREAD_MIN = 0.57
 
 
 class HybridDetector(ShotDetector):
@@ -61,6 +66,7 @@ class HybridDetector(ShotDetector):
         self.first_lit: int | None = None          # the first frame brighter than black
         self.network_frames = 0                    # frames shown to the network (the benchmark reports it)
         self.looks: list[tuple[int, str, float]] = []   # (frame, kind, probability) of each candidate shown
+        self.spreads: list[tuple[int, float]] = []       # (frame, spread) of each gradual boundary weighed
 
     @classmethod
     def load(cls, settings) -> None:
@@ -166,7 +172,18 @@ class HybridDetector(ShotDetector):
         frame, change = found
         if frame - self.last_start < self.min_len or any(abs(b.frame - frame) < self.min_len for b in self.found):
             return
-        self._decide(Boundary(frame, "dissolve", ratio_confidence(change, self.settings.dissolve_change)))
+        if self._whole_picture_changes(frame):
+            self._decide(Boundary(frame, "dissolve", ratio_confidence(change, self.settings.dissolve_change)))
+
+    def _whole_picture_changes(self, frame: int) -> bool:
+        """A gradual change across `frame` that reaches most of the picture (see SPREAD_MIN)."""
+        first = self.count - len(self.frames)
+        ends = np.clip([frame - SLOW_SPAN - first, frame + SLOW_SPAN - first], 0, len(self.frames) - 1)
+        before, after = (self.frames[int(i)].astype(np.float32).mean(axis=2) for i in ends)
+        change = np.abs(after - before)
+        spread = float((change >= 0.5 * change.mean()).mean()) if change.mean() > 0 else 0.0
+        self.spreads.append((frame, spread))
+        return spread >= SPREAD_MIN
 
     def _queue(self, frame: int, kind: str, score: float) -> None:
         """Candidates of a kind closer than a scene's minimum length share one look: the
@@ -240,8 +257,10 @@ class HybridDetector(ShotDetector):
                 start = int(np.clip(frame - half + lo - first - SLOW_SPAN, 0, len(means) - 1))
                 darkest = min(means[start:max(frame - half + hi - first + SLOW_SPAN + 1, start + 1)])
                 # Through black it is a fade: ThresholdDetector places those, at the black's middle.
-                if gradual_kind(darkest, self.settings.fade_threshold) == "dissolve":
-                    self._decide(Boundary(frame - half + peak, "dissolve", float(cut[row, peak])))
+                middle_frame = frame - half + peak
+                if (gradual_kind(darkest, self.settings.fade_threshold) == "dissolve"
+                        and self._whole_picture_changes(middle_frame)):
+                    self._decide(Boundary(middle_frame, "dissolve", float(cut[row, peak])))
 
     def _horizon(self) -> int:
         """Frames before this one can get no more boundaries."""
