@@ -16,7 +16,7 @@ FEATURES: dict[str, str] = {
     "visual.palette": "dominant colours: list of {hex, share 0..1}, shares sum to 1, sorted by share desc",
     "visual.motion": "mean abs difference between consecutive analysed grey frames / 255, 0..1",
     "visual.face_share": "share of keyframes with at least one face, 0..1",
-    "visual.people_share": "share of keyframes with a person: a face or a body (full or upper), 0..1",
+    "visual.people_share": "share of keyframes with a person: a face, a body (full or upper) or worn ImageNet classes, 0..1",
     "visual.single_person_share": "share of keyframes with exactly one person, 0..1",
     "visual.crowd_share": "share of keyframes with a crowd (4 or more people), 0..1",
     "visual.people_count": "people per keyframe, mean (the larger of faces and bodies found), count",
