@@ -21,13 +21,13 @@ Clothing: EfficientNet-Lite0 (the imagenet stage) has no "person" class, but 51 
 are things a person wears or is (suit, jersey, gown, cardigan, military uniform, ballplayer,
 groom ...: WORN_CLASSES, chosen by name before measuring). Their summed probability on a scene's
 keyframe is a people cue that sees people from behind, tilted heads and waist-up shots that the
-cascades miss. Chosen on the validation frames (benchmarks/people_validation.csv, 159 frames of
-the benchmark's clips away from the keyframes the test examines and of 11 other clips): faces and
+cascades miss. Chosen on the validation frames (benchmarks/people_validation.csv: 104 frames of
+the benchmark's clips away from the keyframes the test examines, 55 of 12 other clips): faces and
 bodies alone were right in 119 (false people in 3 of 68 empty frames); with the cue at 0.1 in
-134, with the same 3 false people (0.05: 7 false; 0.07-0.15 within one frame of 0.1). HOG at 2x
+134, with the same 3 false people (0.05: 7 false; 0.07-0.12 within one frame of 0.1). HOG at 2x
 or 3x upscaling, tried again on these frames with its SVM score as threshold, added nothing on
-top of the cue (at best the same 134, with more false people, for 130-320 ms a keyframe), and stricter cascades lost more
-people than false people. The cue costs nothing: the imagenet stage classifies the keyframe
+top of the cue (at best the same 134, with more false people, for 130-320 ms a keyframe), and
+stricter cascades lost more people than false people. The cue costs nothing: the imagenet stage classifies the keyframe
 anyway, and runs before the visual stage for it.
 
 Counts: the number of people in a keyframe is the larger of the faces and the bodies found
