@@ -266,8 +266,8 @@ def describe_scene(frame_stats_list: list[dict], motions: list[float],
     0 where the imagenet stage did not run): an examined keyframe without a face or a body
     counts one person when it reaches people.CLOTHING_MIN_SCORE.
     Returns the FRAME_STAT_NAMES means, ``motion`` (mean), ``palette``, ``face_share``
-    (keyframes with a face), ``people_share`` (with a face, a body or the clothing cue), ``single_person_share``
-    (with exactly one person), ``crowd_share`` (with people.CROWD_MIN_PEOPLE or more),
+    (keyframes with a face), ``people_share`` (with a face, a body or the clothing cue),
+    ``single_person_share`` (with exactly one person), ``crowd_share`` (with people.CROWD_MIN_PEOPLE or more),
     ``people_count`` (mean people per keyframe), ``closeup_share``/``medium_share``/
     ``wide_share`` (keyframes by :func:`faces.shot_scale`, summing to 1 when there are
     keyframes) and ``shot_scale``. Empty inputs give zeros, ``[]`` and ``"wide"``.
