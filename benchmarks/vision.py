@@ -8,9 +8,13 @@ names each clip's show (and where it came from), benchmarks/people_annotations.c
 count: time ranges with the number of people visible (0 none, -1 unsure: left out) and their size
 (close-up, medium, long, crowd, tiny = under 1/12 of the frame height).
 
-- People per scene: each clip runs through the scenes and visual stages of the default pipeline;
-  a scene has people when its examined keyframe has a face or a body (visual.people_share > 0),
-  scored against the hand count at that keyframe's time. Also per frame, one a second at 320 px.
+- People per scene (the test): each clip runs through the scenes, imagenet and visual stages of
+  the default pipeline; a scene has people when its examined keyframe has a face, a body or the
+  worn-classes cue (visual.people_share > 0), scored against the hand count at that keyframe's
+  time. Also per frame, one a second at 320 px.
+- People on the validation frames (--parts validation; people_validation.csv, counted by hand
+  frame by frame: the benchmark's clips away from the keyframes the test examines, and the
+  clips of people_validation_clips.csv): where settings are chosen, so that the test is not.
 - Neighbours: EfficientNet-Lite0 vectors (the `visual` space) of (a) each clip's two halves,
   frames a second apart pooled per half: is a half's nearest neighbour among all other halves
   from the same show? (b) each scene, pooled from its keyframes as the imagenet stage does: is
@@ -38,6 +42,8 @@ sys.path.insert(0, str(ROOT))
 SHARED_MEDIA = ROOT.parent / "shared" / "media"
 CLIPS_FILE = ROOT / "benchmarks" / "vision_clips.csv"
 PEOPLE_FILE = ROOT / "benchmarks" / "people_annotations.csv"
+VALIDATION_FILE = ROOT / "benchmarks" / "people_validation.csv"             # frames, for choosing settings
+VALIDATION_CLIPS_FILE = ROOT / "benchmarks" / "people_validation_clips.csv"   # its other clips' sources
 
 
 def read_csv(path: Path) -> list[dict]:
@@ -87,15 +93,45 @@ def _tally(rows: list[tuple[int, str, bool]]) -> dict:
     return {"all": accuracy(rows), "without_tiny": accuracy([r for r in rows if r[1] != "tiny"]), "by_size": by_size}
 
 
-def people_benchmark(clips: dict, annotations: list[dict]) -> dict:
+def frame_has_people(image: np.ndarray, encoder) -> bool:
+    """The visual stage's decision for one keyframe: faces, bodies and the worn-classes cue."""
+    from tagger.vision.faces import detect_faces
+    from tagger.vision.people import clothing_scores, detect_bodies, people_count
+
+    [clothing] = clothing_scores(encoder.encode_and_classify([image])[1], encoder.class_names)
+    return people_count(detect_faces(image), detect_bodies(image), clothing) > 0
+
+
+def validation_benchmark(folders: list[Path], encoder) -> dict:
+    """Per frame on the validation frames, each taken at its time at 320 px through a JPEG as
+    keyframes are; frames whose clip is not found are counted as missing."""
+    import cv2
+
+    rows, missing = [], set()
+    by_clip: dict[str, list[dict]] = {}
+    for row in read_csv(VALIDATION_FILE):
+        if int(row["people"]) >= 0:
+            by_clip.setdefault(row["clip"], []).append(row)
+    for clip, wanted in sorted(by_clip.items()):
+        video = next((folder / clip for folder in folders if (folder / clip).is_file()), None)
+        if video is None:
+            missing.add(clip)
+            continue
+        frames = sample_frames(video, every_s=1 / 64)
+        for row in wanted:
+            time_s = float(row["time_s"])
+            image = next((image for t, image in frames if t >= time_s - 1e-3), frames[-1][1])
+            image = cv2.imdecode(cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])[1], cv2.IMREAD_COLOR)
+            rows.append((int(row["people"]), row["size"], frame_has_people(image, encoder)))
+    return {"frames": _tally(rows), "missing_clips": sorted(missing)}
+
+
+def people_benchmark(clips: dict, annotations: list[dict], encoder) -> dict:
     from tagger.engine import Engine
     from tagger.pipeline import load_pipeline
     from tagger.titles import discover
-    from tagger.vision.faces import detect_faces
-    from tagger.vision.people import detect_bodies, people_count
-
     path = Path(tempfile.mkdtemp()) / "people.toml"
-    path.write_text('name = "people"\nstages = ["probe", "scenes", "visual"]\n'
+    path.write_text('name = "people"\nstages = ["probe", "scenes", "imagenet", "visual"]\n'
                     '[scenes]\nanalysis_width = 320\nkeyframes_per_scene = 2\n')
     engine = Engine(load_pipeline(path))
     examined = engine.pipeline.settings["visual"].face_keyframes_per_scene
@@ -118,7 +154,7 @@ def people_benchmark(clips: dict, annotations: list[dict]) -> dict:
         for time_s, image in sample_frames(video):
             people, size = hand_count(annotations, clip, time_s)
             if people >= 0:
-                frame_rows.append((people, size, people_count(detect_faces(image), detect_bodies(image)) > 0))
+                frame_rows.append((people, size, frame_has_people(image, encoder)))
     return {"scenes": _tally(scene_rows), "frames": _tally(frame_rows), "scene_misses": misses}
 
 
@@ -221,7 +257,7 @@ def ingest_cost(minutes: float, rounds: int = 3) -> dict:
     [title] = discover([folder])
     text = (ROOT / "pipelines" / "default.toml").read_text()
     text = re.sub(r"\[imagenet\]\n[^\[]*", "", text)   # the table, up to the next one
-    text = text.replace('"visual", "imagenet",', '"visual",').replace('"text", "visual", "audio"', '"text", "audio"')
+    text = text.replace('"imagenet", "visual",', '"visual",').replace('"text", "visual", "audio"', '"text", "audio"')
     without = Path(tempfile.mkdtemp()) / "without.toml"
     without.write_text(text)
     engines = {"default": Engine(load_pipeline("default")), "without imagenet": Engine(load_pipeline(without))}
@@ -264,7 +300,7 @@ def main() -> int:
     parser.add_argument("--media", type=Path, action="append", default=[], help="another folder of clips")
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--speed-minutes", type=float, default=4.0, help="generated title length")
-    parser.add_argument("--parts", default="people,neighbours,speed,ingest", help="which parts to run")
+    parser.add_argument("--parts", default="validation,people,neighbours,speed,ingest", help="which parts to run")
     args = parser.parse_args()
     from tagger.vision.efficientnet import EfficientNetLite0
 
@@ -274,11 +310,15 @@ def main() -> int:
     results = {"clips": sorted(clips), "load_average": os.getloadavg()[0], "cores": os.cpu_count()}
     parts = args.parts.split(",")
     if "people" in parts:
-        results["people"] = people_benchmark(clips, read_csv(PEOPLE_FILE))
-    for level in ("scenes", "frames") if "people" in parts else ():
-        tally = results["people"][level]
+        results["people"] = people_benchmark(clips, read_csv(PEOPLE_FILE), encoder)
+    if "validation" in parts:
+        results["people_validation"] = validation_benchmark([SHARED_MEDIA, *args.media], encoder)
+        print("validation clips not found:", results["people_validation"]["missing_clips"])
+    levels = [("people", "scenes"), ("people", "frames")] if "people" in parts else []
+    for part, level in levels + ([("people_validation", "frames")] if "validation" in parts else []):
+        tally = results[part][level]
         sizes = ", ".join(f"{size} {t['right']}/{t['of']}" for size, t in tally["by_size"].items())
-        print(f"people per {level[:-1]}: {tally['all']['right']}/{tally['all']['of']} right "
+        print(f"{part} per {level[:-1]}: {tally['all']['right']}/{tally['all']['of']} right "
               f"({tally['all']['accuracy']:.0%}); without tiny {tally['without_tiny']['accuracy']:.0%}; {sizes}")
     for miss in results.get("people", {}).get("scene_misses", []):
         print("  ", miss)

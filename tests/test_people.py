@@ -89,6 +89,69 @@ def test_the_visual_stage_names_the_body_cascades_it_runs():
     from tagger.stages.visual import VisualStage
 
     versions = VisualStage(VisualStage.Settings(), taxonomy=None).versions()
-    assert versions["people"] == "+".join(people.BODY_CASCADE_FILES)
+    assert versions["people"] == "+".join(people.BODY_CASCADE_FILES) + f"+worn-classes>={people.CLOTHING_MIN_SCORE}"
     assert all(Path(cv2.data.haarcascades, name).is_file() for name in people.BODY_CASCADE_FILES)
     assert "people" not in VisualStage(VisualStage.Settings(face_keyframes_per_scene=0), taxonomy=None).versions()
+
+
+# -- the worn-classes cue (ImageNet classes from the imagenet stage) --------------------------
+
+def test_the_worn_classes_are_imagenet_classes_and_sum_as_a_score():
+    from tagger.vision.efficientnet import class_names
+
+    names = class_names()
+    assert len(names) == 1000 and set(people.WORN_CLASSES) <= set(names)
+    rng = np.random.default_rng(5)
+    probabilities = rng.dirichlet(np.ones(len(names)), size=4)
+    worn = [names.index(name) for name in people.WORN_CLASSES]
+    expected = probabilities[:, worn].sum(axis=1)
+    assert np.allclose(people.clothing_scores(probabilities, names), expected)
+    one_hot = np.zeros((2, len(names)))
+    one_hot[0, names.index("suit")] = one_hot[1, names.index("traffic light")] = 1.0
+    assert people.clothing_scores(one_hot, names).tolist() == [1.0, 0.0]
+    with pytest.raises(ValueError, match="worn classes"):
+        people.clothing_scores(np.ones((1, 3)) / 3, ["a", "b", "c"])
+
+
+@pytest.mark.parametrize("score", [0.0, people.CLOTHING_MIN_SCORE / 2, people.CLOTHING_MIN_SCORE, 0.9])
+def test_the_cue_counts_one_person_only_where_nothing_else_was_found(score):
+    fires = score >= people.CLOTHING_MIN_SCORE
+    assert people.people_count([], [], score) == int(fires)
+    assert people.people_count([(0, 0, 5, 5)] * 2, [], score) == 2     # found people keep their count
+    assert people.people_count([], [(0, 0, 9, 9)] * 5, score) == 5
+
+
+@needs_cascades
+@pytest.mark.parametrize("score", [0.0, 0.05, 0.2])
+def test_an_empty_street_has_a_person_only_when_the_cue_fires(score):
+    scene = describe_scene([], [], [street()], clothing_score=score)
+    expected = float(score >= people.CLOTHING_MIN_SCORE)
+    assert scene["people_share"] == expected and scene["single_person_share"] == expected
+    assert scene["face_share"] == 0.0 and scene["crowd_share"] == 0.0
+
+
+def test_every_shipped_pipeline_classifies_before_it_counts_people():
+    from tagger.pipeline import load_pipeline
+
+    for path in sorted(Path(__file__).resolve().parents[1].joinpath("pipelines").glob("*.toml")):
+        stages = list(load_pipeline(path).stages)
+        if "imagenet" in stages and "visual" in stages:
+            assert stages.index("imagenet") < stages.index("visual"), path.name
+
+
+@needs_cascades
+def test_real_frames_the_cue_sees_the_switchboard_women_and_not_the_flower(shared_media):
+    """Real weights on real frames: His Girl Friday's first second (three women at a switchboard,
+    in jackets and a hat) against the flower clip."""
+    from tagger.media.decode import iter_frames
+    from tagger.vision.efficientnet import EfficientNetLite0
+
+    encoder = EfficientNetLite0.load()
+
+    def scores(name, until_s):
+        frames = [f.image for f in iter_frames(shared_media / name, analysis_width=320) if f.time_s < until_s]
+        return people.clothing_scores(encoder.encode_and_classify(frames[::6])[1], encoder.class_names)
+
+    friday, flower = scores("friday.mp4", 1.0), scores("flower.mp4", 5.0)
+    assert friday.max() >= people.CLOTHING_MIN_SCORE, friday
+    assert flower.max() < people.CLOTHING_MIN_SCORE / 2, flower

