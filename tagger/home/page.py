@@ -259,7 +259,7 @@ class HomeBuilder:
             extra = model.tag_profile(list(tags)) * new[:, None]
             size = size + new
         totals = model.catalog_scores(histories, now_s=now_s, weights=weights, regions=regions,
-                                      extra_profiles=extra, history_size=size)
+                                      extra_profiles=extra, history_size=size, dtype=np.float32)
         totals[np.repeat(np.arange(len(users)), [len(s) for s in seen]), np.concatenate(seen + [[]]).astype(np.int64)] \
             = -np.inf
         if mood_columns:

@@ -55,11 +55,17 @@ def fold_in(model, histories: list[np.ndarray], n_items: int) -> np.ndarray:
         gram = model._tagger_gram = (Y.T @ Y).astype(np.float64)
     base = gram + model.regularization * np.eye(Y.shape[1])
     factors = np.zeros((len(histories), Y.shape[1]), np.float32)
-    for u, history in enumerate(histories):
-        if len(history) == 0:
-            continue
-        Yh = Y[np.asarray(history, np.int64)].astype(np.float64)
-        factors[u] = np.linalg.solve(base + (model.alpha - 1.0) * Yh.T @ Yh, model.alpha * Yh.sum(axis=0))
+    some = [u for u, history in enumerate(histories) if len(history)]
+    if not some:
+        return factors
+    # Each history's system, then one batched solve (a solve per viewer costs ~50 us of overhead).
+    systems = np.empty((len(some), Y.shape[1], Y.shape[1]))
+    sums = np.empty((len(some), Y.shape[1]))
+    for i, u in enumerate(some):
+        Yh = Y[np.asarray(histories[u], np.int64)].astype(np.float64)
+        np.add(base, (model.alpha - 1.0) * (Yh.T @ Yh), out=systems[i])
+        sums[i] = model.alpha * Yh.sum(axis=0)
+    factors[some] = np.linalg.solve(systems, sums[:, :, None])[:, :, 0]
     return factors
 
 
