@@ -121,3 +121,15 @@ def test_catalog_scores_hold_the_parts_the_one_product_leaves_out(world):
     plain = model.blend(model.parts(histories, np.arange(len(model.items)), now_s=now_s, catalog_scale=True))
     finite = np.isfinite(plain)
     assert np.array_equal(np.isfinite(fast), finite) and np.allclose(fast[finite], plain[finite])
+
+
+def test_no_reason_lists_a_tag_twice(world):
+    """A tag that can be a micro-genre's noun and its adjective ("crime") is not paired with
+    itself: its row is named from it alone and its reason lists it once."""
+    home, now_s = world
+    pages = home.pages([f"u{u}" for u in range(60)], now_s=now_s)
+    reasons = [row.reason for page in pages.values() for row in page.rows]
+    assert any(reason.startswith("your strongest tags: ") for reason in reasons)
+    for reason in reasons:
+        listed = reason.split(": ", 1)[-1].split(", ")
+        assert len(listed) == len(set(listed)), reason

@@ -105,7 +105,7 @@ class HomeBuilder:
         self.grammar = taxonomy.grammar
         known = {tag.id: tag for tag in taxonomy.tags}
         self.taxonomy_tags = {i: known[t] for i, t in enumerate(self.items.tag_ids) if t in known}
-        self._is_noun, self._is_adjective = (
+        self.is_noun, self.is_adjective = (
             np.array([i in self.taxonomy_tags and role in self.taxonomy_tags[i].microgenre
                       for i in range(len(self.items.tag_ids))], bool) for role in (NOUN, ADJECTIVE))
         self._by_tag = (self.items.tags >= kinds.CARRIES).astype(np.float32).tocsc()
@@ -188,12 +188,6 @@ class HomeBuilder:
             self._names[key] = micro_genres(scored, self.grammar, max_names=1)
         return self._names[key]
 
-    def roles(self, profile_tags: np.ndarray) -> tuple[list[int], list[int]]:
-        """The viewer's tag columns that can be a micro-genre's noun, and its adjective, strongest first."""
-        order = np.argsort(-profile_tags, kind="stable")
-        order = order[profile_tags[order] > 0]
-        return order[self._is_noun[order]].tolist(), order[self._is_adjective[order]].tolist()
-
     # -- pages ------------------------------------------------------------------------------
     def page(self, user: str, *, region: str | None = None, now_s: float | None = None, rows: int = 6,
              per_row: int = 10, mood=(), likes=(), tags=()) -> HomePage:
@@ -213,7 +207,7 @@ class HomeBuilder:
             viewers, scores = self._viewers(users[start:start + chunk], region, now_s, likes, tags, mood_columns)
             self._find_neighbours([int(a) for v in viewers for a in v.liked[:kinds.BECAUSE_ROWS]])
             rngs = [np.random.default_rng(zlib.crc32(f"{v.user}|{int(v.now_s // 86400)}".encode())) for v in viewers]
-            drafts = [self._drafts(v, rng) for v, rng in zip(viewers, rngs)]
+            drafts = kinds.draft_rows(viewers, scores, self, rngs)
             kinds.rank_pools(drafts, scores)
             # Too few good titles: fewer than MIN_ITEMS, or in a catalog smaller than that, than it can show.
             least = np.maximum(1, np.minimum(min(MIN_ITEMS, per_row), np.isfinite(scores).sum(axis=1))).tolist()
@@ -297,12 +291,6 @@ class HomeBuilder:
                                 np.concatenate([[0], np.cumsum([len(r) for r in rows])])),
                                shape=(len(rows), n_items))
         return np.asarray((matrix @ self.items.tags).todense(), np.float64)
-
-    def _drafts(self, v: kinds.Viewer, rng) -> list[kinds.Draft]:
-        """Every row the viewer could get (pooled ones still to rank: kinds.rank_pools)."""
-        return (kinds.mood_row(v, self) + kinds.continue_watching(v, self) + kinds.because_you_watched(v, self)
-                + kinds.microgenre_rows(v, self) + kinds.popular(v, self) + kinds.new_releases(v, self)
-                + kinds.exploration(v, self, rng))
 
     @staticmethod
     def _rows(ordered: list[kinds.Draft], least: int, n_rows: int, per_row: int) -> list[tuple[kinds.Draft, list[int]]]:
