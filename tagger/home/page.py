@@ -34,6 +34,7 @@ KIND_CTR = {"mood": 0.5, "continue": 0.3, "because": 0.15, "microgenre": 0.14, "
 MIN_LOGGED = 200
 RELEVANCE_TILT = 0.5        # a row's prior CTR x exp(tilt x how much better its titles score than the rows' median)
 INF = float("inf")
+NONE_SHOWN = (np.zeros(0, np.int64), np.zeros(0, bool))
 MIN_ITEMS = 3               # a row with fewer titles left is dropped
 
 
@@ -133,7 +134,7 @@ class HomeBuilder:
         if as_of == self._learned_at:
             return
         self.feedback = read_feedback(self.events, now_s=as_of)
-        # Each viewer's shown images [(title row, candidate number, clicked)] and clicks on any image.
+        # Each viewer's shown images (candidate numbers, clicked) and clicks on any image.
         self._images = {user: (self._shown_images(mine), sum(image.clicked for image in mine.images))
                         for user, mine in self.feedback.items()}
         self.kind_ctr = self._logged_kind_ctr()
@@ -214,7 +215,7 @@ class HomeBuilder:
             drafts = [[d for d in mine if len(d.titles) >= n or d.kind == "continue"] for mine, n in zip(drafts, least)]
             ordered = self._order(viewers, drafts, scores, rngs)
             chosen = [self._rows(mine, n, rows, per_row) for mine, n in zip(ordered, least)]
-            images = [self._images.get(v.user, ([], 0)) for v in viewers]
+            images = [self._images.get(v.user, (NONE_SHOWN, 0)) for v in viewers]
             looks = viewer_looks(self.table, [v.liked[:20] for v in viewers])
             numbers, codes = self.chooser.choose_pages(
                 [[t for _, titles in mine for t in titles] for mine in chosen], looks,
@@ -380,28 +381,26 @@ class HomeBuilder:
         return {kind: (totals[kind][1] / totals[kind][0]) if totals.get(kind, [0])[0] >= MIN_LOGGED else ctr
                 for kind, ctr in KIND_CTR.items()}
 
-    def _shown_images(self, feedback: ViewerFeedback) -> list[tuple[int, int, bool]]:
-        out = []
-        for image in feedback.images:
-            number = self._candidate_of.get((image.title_id, image.scene, image.keyframe))
-            if number is not None:
-                out.append((self.items.index[image.title_id], number, image.clicked))
-        return out
+    def _shown_images(self, feedback: ViewerFeedback) -> tuple[np.ndarray, np.ndarray]:
+        """(candidate numbers, clicked) of the images the viewer was shown that are candidates."""
+        shown = [(self._candidate_of.get((image.title_id, image.scene, image.keyframe)), image.clicked)
+                 for image in feedback.images]
+        shown = [(number, clicked) for number, clicked in shown if number is not None]
+        return (np.array([number for number, _ in shown], np.int64), np.array([clicked for _, clicked in shown], bool))
 
     def _artwork_prior(self) -> np.ndarray:
         """theta0 from every viewer's logged images (the default prior when too few)."""
         index = {u: i for i, u in enumerate(self.model.user_ids)}
         X, r = [], []
         for user, mine in self.feedback.items():
-            shown = self._images[user][0]
-            if not shown or user not in index:
+            numbers, clicked = self._images[user][0]
+            if not len(numbers) or user not in index:
                 continue
             signed = self.model.signed[index[user]]
             liked, weights = signed.indices[signed.data > 0], signed.data[signed.data > 0]
             look = viewer_look(self.table, liked, weights)
             profile = np.asarray(self.items.tag_rows(liked).T @ np.minimum(weights, 1.5), float).ravel()
-            numbers = np.array([number for _, number, _ in shown])
             X.extend(contexts(self.table.features[numbers], look, self.table.taste_match(profile)[numbers]))
-            r.extend(float(clicked) for _, _, clicked in shown)
+            r.extend(clicked.astype(float).tolist())
         prior = ArtworkChooser.fit_prior(np.array(X), np.array(r)) if X else None
         return self.chooser.bandit.prior_mean if prior is None else prior
