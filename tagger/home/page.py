@@ -172,8 +172,8 @@ class HomeBuilder:
         rows = np.array(sorted({r for r in rows if r not in self._neighbours}), np.int64)
         unit = self.model.unit_content
         k = min(k, len(unit) - 1)
-        for start in range(0, len(rows), 512):
-            part = rows[start:start + 512]
+        for start in range(0, len(rows), 128):         # blocks of 128: 5 MB, in cache
+            part = rows[start:start + 128]
             similarity = unit[part] @ unit.T
             similarity[np.arange(len(part)), part] = -np.inf
             if k == 0:
@@ -369,15 +369,21 @@ class HomeBuilder:
         has = np.zeros((n, width, 3), bool)
         kind_ctr, shown, clicks = np.full((n, width), np.nan), np.zeros((n, width)), np.zeros((n, width))
         continuing, mood = np.zeros((n, width), bool), np.zeros((n, width), bool)
-        for u, mine in enumerate(drafts):
-            stats = self.feedback[viewers[u].user].rows if viewers[u].user in self.feedback else {}
-            for i, d in enumerate(mine):
-                first = d.titles[:3]
-                top[u, i, :len(first)] = first
-                has[u, i, :len(first)] = True
-                kind_ctr[u, i] = self.kind_ctr[d.kind]
-                shown[u, i], clicks[u, i] = stats.get(d.name, (0, 0))
-                continuing[u, i], mood[u, i] = d.kind == "continue", d.kind == "mood"
+        # Every draft of the chunk as one list, (viewer, place) its cell in the arrays.
+        viewer = np.repeat(np.arange(n), [len(mine) for mine in drafts])
+        place = np.concatenate([np.arange(len(mine)) for mine in drafts] + [np.zeros(0, np.int64)])
+        flat = [d for mine in drafts for d in mine]
+        stats = [self.feedback[v.user].rows if v.user in self.feedback else {} for v in viewers]
+        kind_ctr[viewer, place] = [self.kind_ctr[d.kind] for d in flat]
+        logged = np.array([stats[u].get(d.name, (0, 0)) for u, d in zip(viewer.tolist(), flat)], float).reshape(-1, 2)
+        shown[viewer, place], clicks[viewer, place] = logged[:, 0], logged[:, 1]
+        continuing[viewer, place] = [d.kind == "continue" for d in flat]
+        mood[viewer, place] = [d.kind == "mood" for d in flat]
+        firsts = [d.titles[:3] for d in flat]              # each row's first three titles
+        sizes = np.array([len(f) for f in firsts], np.int64)
+        at = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        top[np.repeat(viewer, sizes), np.repeat(place, sizes), at] = np.concatenate(firsts + [np.zeros(0, np.int64)])
+        has[np.repeat(viewer, sizes), np.repeat(place, sizes), at] = True
         top_scores = scores[np.arange(n)[:, None, None], top]
         top_scores = np.where(has & ~np.isneginf(top_scores), top_scores, 0.0)
         count = has.sum(axis=2)
