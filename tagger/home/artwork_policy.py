@@ -160,13 +160,14 @@ class ArtworkChooser:
         z = np.concatenate([np.ones(numbers.shape + (1,)), table.features[numbers].astype(np.float64),
                             taste[..., None]], axis=-1)                     # (n, titles, candidates, 8)
         flat = z.reshape(n, -1, z.shape[-1])
-        spread = (np.matmul(flat, lift.transpose(0, 2, 1) @ A_inv @ lift) * flat).sum(axis=-1)
+        spread = np.einsum("nkz,nkz->nk", np.matmul(flat, lift.transpose(0, 2, 1) @ A_inv @ lift), flat)
         weights = (theta[:, None, :] @ lift)[:, 0, :]                       # z . weights = x . theta
         scores = (flat @ weights[:, :, None])[..., 0] + self.bandit.alpha * np.sqrt(np.maximum(spread, 0.0))
         scores = scores.reshape(valid.shape)
         best = np.argmax(np.where(valid, scores, -np.inf), axis=2)
         picked = np.take_along_axis(z, best[:, :, None, None], axis=2)[:, :, 0] @ lift.transpose(0, 2, 1)
-        mean = (np.where(valid[..., None], z, 0.0).sum(axis=2) / np.maximum(count, 1)[:, :, None]) @ lift.transpose(0, 2, 1)
+        mean = np.einsum("ntcz,ntc->ntz", z, valid.astype(np.float64)) / np.maximum(count, 1)[:, :, None]
+        mean = mean @ lift.transpose(0, 2, 1)
         codes = self._reason_codes(theta[:, None, :] * (picked - mean), picked, mean, count)
         codes = np.where(codes >= 0, codes + REASONS * (np.asarray(own_clicks)[:, None] > 0), codes)
         chosen = np.where(count > 0, np.take_along_axis(numbers, best[:, :, None], axis=2)[:, :, 0], -1)
