@@ -46,6 +46,24 @@ def test_catalog_scores_are_the_blend_of_every_part(world):
     assert np.allclose(fast[finite], plain[finite], atol=1e-4)
 
 
+def test_scores_in_float32_rank_the_titles_as_float64_does(world):
+    """The home page scores in float32: in its order every viewer's float64 scores never rise
+    by more than a tie's width, and no score moves by more than that."""
+    home, now_s = world
+    model = home.model
+    signed = model.signed
+    histories = [signed.indices[signed.indptr[u]:signed.indptr[u + 1]] for u in range(signed.shape[0])]
+    wide = model.catalog_scores(histories, now_s=now_s)
+    narrow = model.catalog_scores(histories, now_s=now_s, dtype=np.float32)
+    assert narrow.dtype == np.float32 and np.array_equal(np.isfinite(wide), np.isfinite(narrow))
+    finite = np.isfinite(wide)
+    assert np.abs(wide[finite] - narrow[finite]).max() < 1e-5
+    for w, n in zip(wide, narrow):
+        in_narrow_order = w[np.argsort(-n, kind="stable")]
+        in_narrow_order = in_narrow_order[np.isfinite(in_narrow_order)]
+        assert np.diff(in_narrow_order).max(initial=0.0) <= 1e-5
+
+
 def test_one_viewer_alone_gets_the_page_the_batch_gives_them(world):
     home, now_s = world
     batch = home.pages(["u5", "u6", "u9"], now_s=now_s, per_row=6)

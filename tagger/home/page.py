@@ -10,11 +10,9 @@ image chosen per title (tagger.home.artwork_policy).
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import time
 import warnings
 import zlib
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from itertools import islice
@@ -25,6 +23,7 @@ from tagger.home import rows as kinds
 from tagger.home.artwork import ArtworkTable
 from tagger.home.artwork_policy import DEFAULT_PRIOR, REASON_WORDS, ArtworkChooser, contexts, viewer_look, viewer_looks
 from tagger.home.bandits import BetaRows
+from tagger.home.batching import batch_conditions
 from tagger.home.feedback import ViewerFeedback, read_feedback
 from tagger.recommend.queries import MOOD_WEIGHT
 from tagger.tagging.microgenre import micro_genres
@@ -49,21 +48,6 @@ def row_prior(kind_ctr: np.ndarray, relevance: np.ndarray, tilt: float = RELEVAN
         warnings.simplefilter("ignore", RuntimeWarning)
         median = np.nanmedian(relevance, axis=-1, keepdims=True)
     return np.clip(kind_ctr * np.exp(tilt * np.clip(relevance - median, -3, 3)), 0.005, 0.95)
-
-
-@contextmanager
-def collector_paused():
-    """Python's cyclic garbage collector off while a batch of pages is built: a batch makes
-    objects faster than they die, which sets off full passes over every object the process
-    holds (a large events log: a million; 0.3 s a pass, two per 10,000 pages), and what a
-    batch makes holds no cycles (reference counting frees it)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 @dataclass
@@ -216,12 +200,13 @@ class HomeBuilder:
 
     def pages(self, users: list[str], *, region: str | None = None, now_s: float | None = None, rows: int = 6,
               per_row: int = 10, mood=(), likes=(), tags=(), chunk: int = 256) -> dict[str, HomePage]:
-        """Pages for many viewers, a chunk at a time: the chunk's scores in one matrix product,
-        its rows per viewer from those, its artwork chosen for every viewer at once."""
+        """Pages for many viewers, a chunk at a time: the chunk's scores in one float32 matrix
+        product, shared by every row kind; its rows drafted, ranked and ordered for the chunk at
+        once; its artwork chosen for every (viewer, title) at once."""
         now_s = time.time() if now_s is None else now_s
         mood_columns = self.model.tag_columns(mood)
         self.learn(now_s)
-        with collector_paused():
+        with batch_conditions():
             return self._pages(users, region, now_s, rows, per_row, mood_columns, likes, tags, chunk)
 
     def _pages(self, users, region, now_s, rows, per_row, mood_columns, likes, tags, chunk) -> dict[str, HomePage]:
