@@ -6,8 +6,8 @@ over every object the process holds (a large events log: a million; ~0.3 s a pas
 
 Its products are many and small (per chunk of 256 viewers: profiles, fold-in systems, artwork
 contexts) but for one; a second BLAS thread gains little on them, and on a busy machine it
-spins waiting for work, taking the core the Python around the products needs: at load 5 on 2
-cores, 10,000 pages took 9.3 s of CPU with two threads against 5.0 s with one.
+spins waiting for work, taking the core the Python around the products needs: at load 5-6.5
+on 2 cores, 10,000 pages took 9.3 s of CPU with two threads against 5.0 s with one.
 """
 from __future__ import annotations
 
