@@ -1,6 +1,7 @@
-"""The kinds of home-page row and how each is filled, for one viewer.
+"""The kinds of home-page row and how each is filled, for a batch of viewers (draft_rows).
 
-Each builder gives drafts: a row's name, kind, reason and its titles best first (more than a
+Each builder gives drafts per viewer (the micro-genre, popular, new and exploration rows for
+the whole batch at once, from its (viewers, tags) profiles and (viewers, titles) scores): a row's name, kind, reason and its titles best first (more than a
 row shows, so a title taken by an earlier row can be replaced), with each title's own reason.
 A row filled from a pool of candidates (neighbours, a tag's carriers) leaves its titles to
 `rank_pools`, which ranks each pool for every viewer of a batch who drafted it at once.
@@ -103,8 +104,8 @@ def rank_pools(drafts: list[list[Draft]], scores: np.ndarray, depth: int = DEPTH
 
 def draft_rows(viewers: list[Viewer], scores: np.ndarray, home, rngs: list) -> list[list[Draft]]:
     """Every row each viewer of a batch could get (pooled ones still to rank: rank_pools), in
-    the order their Thompson draws take them; what is arrays is drafted for the batch at once.
-    scores: (viewers, titles) as each Viewer's; rngs: each viewer's generator."""
+    the order their Thompson draws take them. scores: (viewers, titles) as each Viewer's;
+    rngs: each viewer's generator (only the exploration draw uses it here)."""
     n = len(viewers)
     profiles = np.array([v.profile_tags for v in viewers], np.float64).reshape(n, -1)
     explore = exploration(viewers, profiles, home, rngs)
