@@ -151,3 +151,26 @@ def test_no_reason_lists_a_tag_twice(world):
     for reason in reasons:
         listed = reason.split(": ", 1)[-1].split(", ")
         assert len(listed) == len(set(listed)), reason
+
+
+def test_a_batch_pauses_the_collector_and_blas_threads_then_puts_them_back(world):
+    import gc
+
+    import threadpoolctl
+
+    from tagger.home.batching import batch_conditions
+
+    home, now_s = world
+
+    def blas_threads():
+        return [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+
+    before = blas_threads()
+    assert gc.isenabled()
+    with batch_conditions():
+        with batch_conditions():                  # another batch at once (a web server's thread)
+            assert not gc.isenabled() and all(n == 1 for n in blas_threads())
+        assert not gc.isenabled() and all(n == 1 for n in blas_threads())
+    assert gc.isenabled() and blas_threads() == before
+    home.pages(["u1", "u2"], now_s=now_s)
+    assert gc.isenabled() and blas_threads() == before

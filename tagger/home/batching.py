@@ -12,18 +12,33 @@ on 2 cores, 10,000 pages took 9.3 s of CPU with two threads against 5.0 s with o
 from __future__ import annotations
 
 import gc
+import threading
 from contextlib import contextmanager
+
+_lock = threading.Lock()
+_running = 0                # batches under way (threads of a web server may build pages at once)
+_restore = None             # (whether the collector was on, the BLAS limiter) to undo after the last
 
 
 @contextmanager
 def batch_conditions():
-    from threadpoolctl import threadpool_limits
+    """The collector off and BLAS on one thread while any batch runs; the first batch in sets
+    them, the last one out puts back what was there."""
+    global _running, _restore
+    with _lock:
+        if _running == 0:
+            from threadpoolctl import threadpool_limits
 
-    enabled = gc.isenabled()
-    gc.disable()
+            _restore = (gc.isenabled(), threadpool_limits(1, "blas"))
+            gc.disable()
+        _running += 1
     try:
-        with threadpool_limits(1, "blas"):
-            yield
+        yield
     finally:
-        if enabled:
-            gc.enable()
+        with _lock:
+            _running -= 1
+            if _running == 0:
+                enabled, limiter = _restore
+                limiter.restore_original_limits()
+                if enabled:
+                    gc.enable()
