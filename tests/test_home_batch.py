@@ -46,6 +46,24 @@ def test_catalog_scores_are_the_blend_of_every_part(world):
     assert np.allclose(fast[finite], plain[finite], atol=1e-4)
 
 
+def test_scores_in_float32_rank_the_titles_as_float64_does(world):
+    """The home page scores in float32: in its order every viewer's float64 scores never rise
+    by more than a tie's width, and no score moves by more than that."""
+    home, now_s = world
+    model = home.model
+    signed = model.signed
+    histories = [signed.indices[signed.indptr[u]:signed.indptr[u + 1]] for u in range(signed.shape[0])]
+    wide = model.catalog_scores(histories, now_s=now_s)
+    narrow = model.catalog_scores(histories, now_s=now_s, dtype=np.float32)
+    assert narrow.dtype == np.float32 and np.array_equal(np.isfinite(wide), np.isfinite(narrow))
+    finite = np.isfinite(wide)
+    assert np.abs(wide[finite] - narrow[finite]).max() < 1e-5
+    for w, n in zip(wide, narrow):
+        in_narrow_order = w[np.argsort(-n, kind="stable")]
+        in_narrow_order = in_narrow_order[np.isfinite(in_narrow_order)]
+        assert np.diff(in_narrow_order).max(initial=0.0) <= 1e-5
+
+
 def test_one_viewer_alone_gets_the_page_the_batch_gives_them(world):
     home, now_s = world
     batch = home.pages(["u5", "u6", "u9"], now_s=now_s, per_row=6)
@@ -121,3 +139,38 @@ def test_catalog_scores_hold_the_parts_the_one_product_leaves_out(world):
     plain = model.blend(model.parts(histories, np.arange(len(model.items)), now_s=now_s, catalog_scale=True))
     finite = np.isfinite(plain)
     assert np.array_equal(np.isfinite(fast), finite) and np.allclose(fast[finite], plain[finite])
+
+
+def test_no_reason_lists_a_tag_twice(world):
+    """A tag that can be a micro-genre's noun and its adjective ("crime") is not paired with
+    itself: its row is named from it alone and its reason lists it once."""
+    home, now_s = world
+    pages = home.pages([f"u{u}" for u in range(60)], now_s=now_s)
+    reasons = [row.reason for page in pages.values() for row in page.rows]
+    assert any(reason.startswith("your strongest tags: ") for reason in reasons)
+    for reason in reasons:
+        listed = reason.split(": ", 1)[-1].split(", ")
+        assert len(listed) == len(set(listed)), reason
+
+
+def test_a_batch_pauses_the_collector_and_blas_threads_then_puts_them_back(world):
+    import gc
+
+    import threadpoolctl
+
+    from tagger.home.batching import batch_conditions
+
+    home, now_s = world
+
+    def blas_threads():
+        return [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+
+    before = blas_threads()
+    assert gc.isenabled()
+    with batch_conditions():
+        with batch_conditions():                  # another batch at once (a web server's thread)
+            assert not gc.isenabled() and all(n == 1 for n in blas_threads())
+        assert not gc.isenabled() and all(n == 1 for n in blas_threads())
+    assert gc.isenabled() and blas_threads() == before
+    home.pages(["u1", "u2"], now_s=now_s)
+    assert gc.isenabled() and blas_threads() == before

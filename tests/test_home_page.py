@@ -171,3 +171,25 @@ def test_a_page_as_of_a_past_time_does_not_learn_from_feedback_after_it():
     now = home.page("noir", now_s=NOW_S, per_row=5).to_dict()      # and learning again once it is later
     assert all(_brighter(home, item) for row in now["rows"] for item in row["items"])
     assert home.feedback["noir"].row_kinds == {"Dark Thrillers": "microgenre"}
+
+
+def test_a_reason_names_each_tag_label_once():
+    """Two tags with one label (a genre and a sub-genre, both "Thriller") and a tag that can be a
+    micro-genre's noun and its adjective: the row's reason lists each label once."""
+    import dataclasses
+
+    items, artwork, crowd = _world()
+    labels = ["Thriller" if t in ("dark", "thriller") else t.title() for t in items.tag_ids]
+    items = dataclasses.replace(items, tag_labels=labels)
+    events = crowd + [Event("noir", f"a{n:02d}", "completion", 1.0, START_S + DAY_S + n * 3600.0, "GB")
+                      for n in range(3)]
+    home = HomeBuilder(Recommender().fit(items, events, now_s=NOW_S), artwork=artwork, events=events)
+    page = home.page("noir", now_s=NOW_S, per_row=4).to_dict()
+    reasons = [row["reason"] for row in page["rows"]] + [r for row in page["rows"] for item in row["items"]
+                                                          for r in item["reasons"]]
+    assert "your strongest tags: Thriller" in reasons
+    for reason in reasons:
+        listed = reason.split(": ", 1)[-1].split(", ")
+        assert len(listed) == len(set(listed)), reason
+    moody = home.page("noir", now_s=NOW_S, per_row=4, mood=["dark", "thriller"]).to_dict()
+    assert moody["rows"][0]["name"] == "In the mood for: Thriller"

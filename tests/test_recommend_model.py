@@ -87,6 +87,18 @@ def test_similar_gives_the_same_group_first_with_shared_tags(model, items, title
     assert not any(reason.startswith("shares:") for r in rest for reason in r.reasons)
 
 
+def test_shared_tags_name_each_label_once():
+    """A genre and a sub-genre with one label ("Horror") are one shared tag in a reason; the
+    next distinct label takes the freed place."""
+    from tagger.recommend.rank import shared_tags
+
+    labels = ["Horror", "Horror", "Dark", "Slow"]
+    a, b = np.array([0.9, 0.8, 0.7, 0.6]), np.array([0.9, 0.9, 0.5, 0.4])
+    assert shared_tags(a, b, labels) == ["Horror", "Dark", "Slow"]
+    assert shared_tags(a, b, labels, top=1) == ["Horror"]
+    assert shared_tags(a, np.zeros(4), labels) == []
+
+
 @pytest.mark.parametrize("diversity", [0.0, 0.2, 0.8])
 def test_similar_never_returns_the_title_itself(items, events, diversity):
     model = Recommender(RecommenderSettings(diversity=diversity)).fit(items, events)

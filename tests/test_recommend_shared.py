@@ -306,3 +306,8 @@ def test_fold_in_matches_implicit_recalculate_user():
     theirs = model.recalculate_user(np.arange(2), history_matrix(histories[:2], 90))
     assert np.allclose(ours[:2], theirs, atol=1e-4)
     assert not ours[2].any()
+    # Short histories go through the Woodbury identity, long ones a full solve: both the same.
+    long = [np.arange(0, 90, 7), np.array([2, 4])]
+    theirs = model.recalculate_user(np.arange(2), history_matrix(long, 90))
+    assert np.allclose(fold_in(model, long, 90), theirs, atol=1e-4)
+    assert np.allclose(fold_in(model, long[1:], 90), theirs[1:], atol=1e-4)

@@ -118,9 +118,9 @@ class ArtworkChooser:
         return out
 
     def choose_pages(self, titles: list[list[int]], looks: np.ndarray, profiles: list[np.ndarray],
-                     shown: list[list[tuple[int, int, bool]]], own_clicks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                     shown: list[tuple[np.ndarray, np.ndarray]], own_clicks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For many viewers at once: viewer u's titles (item rows), look, tag profile, shown
-        images [(title row, candidate number, clicked)] and how many images they ever clicked
+        images (candidate numbers, clicked) and how many images they ever clicked
         -> (candidate numbers, reason codes), each
         (viewers, most titles), -1 where no title or no candidate; `reason_text` says a code."""
         table, d = self.table, CONTEXT_SIZE
@@ -138,13 +138,14 @@ class ArtworkChooser:
         viewer = np.broadcast_to(np.arange(n)[:, None, None], numbers.shape)
         taste = np.zeros(numbers.shape)
         taste[valid] = self._taste(numbers[valid], viewer[valid], profiles)
-        X = self._contexts(numbers, looks[:, None, None, :], taste) * valid[..., None]
         # Each viewer's state: the prior, plus what they were shown and clicked.
         A = np.broadcast_to(self.bandit.ridge * np.eye(d), (n, d, d)).copy()
         b = np.broadcast_to(self.bandit.ridge * self.bandit.prior_mean, (n, d)).copy()
-        seen = [(u, number, clicked) for u, mine in enumerate(shown) for _, number, clicked in mine]
-        if seen:
-            u_of, number_of, clicked = (np.array(column) for column in zip(*seen))
+        sizes = np.array([len(mine[0]) for mine in shown], np.int64)
+        if sizes.any():
+            u_of = np.repeat(np.arange(n), sizes)
+            number_of = np.concatenate([mine[0] for mine in shown]).astype(np.int64)
+            clicked = np.concatenate([mine[1] for mine in shown]).astype(np.float64)
             S = self._contexts(number_of, looks[u_of], self._taste(number_of, u_of, profiles))
             import scipy.sparse as sp
 
@@ -153,16 +154,35 @@ class ArtworkChooser:
             b += owner @ (clicked[:, None] * S)
         A_inv = np.linalg.inv(A)
         theta = np.einsum("nde,ne->nd", A_inv, b)
-        flat = X.reshape(n, -1, d)                    # (viewers, titles x candidates, d): x' A^-1 x by matmul
-        spread = (np.matmul(flat, A_inv) * flat).sum(axis=-1).reshape(X.shape[:3])
-        scores = np.einsum("ntcd,nd->ntc", X, theta) + self.bandit.alpha * np.sqrt(np.maximum(spread, 0.0))
+        # A candidate's context x = [1, f, f * (look - 0.5), taste] is lift_u @ z for z = [1, f,
+        # taste]: scores and spreads over every candidate work on z (8 numbers, not 14).
+        lift = self._lift(looks)                                            # (n, d, 8)
+        z = np.concatenate([np.ones(numbers.shape + (1,)), table.features[numbers].astype(np.float64),
+                            taste[..., None]], axis=-1)                     # (n, titles, candidates, 8)
+        flat = z.reshape(n, -1, z.shape[-1])
+        spread = np.einsum("nkz,nkz->nk", np.matmul(flat, lift.transpose(0, 2, 1) @ A_inv @ lift), flat)
+        weights = (theta[:, None, :] @ lift)[:, 0, :]                       # z . weights = x . theta
+        scores = (flat @ weights[:, :, None])[..., 0] + self.bandit.alpha * np.sqrt(np.maximum(spread, 0.0))
+        scores = scores.reshape(valid.shape)
         best = np.argmax(np.where(valid, scores, -np.inf), axis=2)
-        picked = np.take_along_axis(X, best[:, :, None, None], axis=2)[:, :, 0]       # (n, titles, d)
-        mean = X.sum(axis=2) / np.maximum(count, 1)[:, :, None]
+        picked = np.take_along_axis(z, best[:, :, None, None], axis=2)[:, :, 0] @ lift.transpose(0, 2, 1)
+        mean = np.einsum("ntcz,ntc->ntz", z, valid.astype(np.float64)) / np.maximum(count, 1)[:, :, None]
+        mean = mean @ lift.transpose(0, 2, 1)
         codes = self._reason_codes(theta[:, None, :] * (picked - mean), picked, mean, count)
         codes = np.where(codes >= 0, codes + REASONS * (np.asarray(own_clicks)[:, None] > 0), codes)
         chosen = np.where(count > 0, np.take_along_axis(numbers, best[:, :, None], axis=2)[:, :, 0], -1)
         return chosen, np.where(count > 0, codes, -1)
+
+    @staticmethod
+    def _lift(looks: np.ndarray) -> np.ndarray:
+        """(viewers, CONTEXT_SIZE, 2 + N_FEATURES): x = lift @ [1, f, taste] for each viewer's look."""
+        n, f = len(looks), N_FEATURES
+        lift = np.zeros((n, CONTEXT_SIZE, 2 + f))
+        lift[:, 0, 0] = 1.0
+        lift[:, 1:1 + f, 1:1 + f] = np.eye(f)
+        lift[:, 1 + f:1 + 2 * f, 1:1 + f] = (np.asarray(looks, np.float64) - 0.5)[:, :, None] * np.eye(f)
+        lift[:, -1, -1] = 1.0
+        return lift
 
     def _taste(self, numbers: np.ndarray, viewer: np.ndarray, profiles: list[np.ndarray]) -> np.ndarray:
         """taste_match of candidate numbers[p] for viewer[p] (ArtworkTable.taste_match, per pair)."""

@@ -14,6 +14,7 @@ import time
 import warnings
 import zlib
 from dataclasses import dataclass
+from functools import partial
 from itertools import islice
 
 import numpy as np
@@ -22,6 +23,7 @@ from tagger.home import rows as kinds
 from tagger.home.artwork import ArtworkTable
 from tagger.home.artwork_policy import DEFAULT_PRIOR, REASON_WORDS, ArtworkChooser, contexts, viewer_look, viewer_looks
 from tagger.home.bandits import BetaRows
+from tagger.home.batching import batch_conditions
 from tagger.home.feedback import ViewerFeedback, read_feedback
 from tagger.recommend.queries import MOOD_WEIGHT
 from tagger.tagging.microgenre import micro_genres
@@ -34,6 +36,7 @@ KIND_CTR = {"mood": 0.5, "continue": 0.3, "because": 0.15, "microgenre": 0.14, "
 MIN_LOGGED = 200
 RELEVANCE_TILT = 0.5        # a row's prior CTR x exp(tilt x how much better its titles score than the rows' median)
 INF = float("inf")
+NONE_SHOWN = (np.zeros(0, np.int64), np.zeros(0, bool))
 MIN_ITEMS = 3               # a row with fewer titles left is dropped
 
 
@@ -105,7 +108,7 @@ class HomeBuilder:
         self.grammar = taxonomy.grammar
         known = {tag.id: tag for tag in taxonomy.tags}
         self.taxonomy_tags = {i: known[t] for i, t in enumerate(self.items.tag_ids) if t in known}
-        self._is_noun, self._is_adjective = (
+        self.is_noun, self.is_adjective = (
             np.array([i in self.taxonomy_tags and role in self.taxonomy_tags[i].microgenre
                       for i in range(len(self.items.tag_ids))], bool) for role in (NOUN, ADJECTIVE))
         self._by_tag = (self.items.tags >= kinds.CARRIES).astype(np.float32).tocsc()
@@ -133,7 +136,7 @@ class HomeBuilder:
         if as_of == self._learned_at:
             return
         self.feedback = read_feedback(self.events, now_s=as_of)
-        # Each viewer's shown images [(title row, candidate number, clicked)] and clicks on any image.
+        # Each viewer's shown images (candidate numbers, clicked) and clicks on any image.
         self._images = {user: (self._shown_images(mine), sum(image.clicked for image in mine.images))
                         for user, mine in self.feedback.items()}
         self.kind_ctr = self._logged_kind_ctr()
@@ -153,8 +156,8 @@ class HomeBuilder:
         rows = np.array(sorted({r for r in rows if r not in self._neighbours}), np.int64)
         unit = self.model.unit_content
         k = min(k, len(unit) - 1)
-        for start in range(0, len(rows), 512):
-            part = rows[start:start + 512]
+        for start in range(0, len(rows), 128):         # blocks of 128: 5 MB, in cache
+            part = rows[start:start + 128]
             similarity = unit[part] @ unit.T
             similarity[np.arange(len(part)), part] = -np.inf
             if k == 0:
@@ -188,12 +191,6 @@ class HomeBuilder:
             self._names[key] = micro_genres(scored, self.grammar, max_names=1)
         return self._names[key]
 
-    def roles(self, profile_tags: np.ndarray) -> tuple[list[int], list[int]]:
-        """The viewer's tag columns that can be a micro-genre's noun, and its adjective, strongest first."""
-        order = np.argsort(-profile_tags, kind="stable")
-        order = order[profile_tags[order] > 0]
-        return order[self._is_noun[order]].tolist(), order[self._is_adjective[order]].tolist()
-
     # -- pages ------------------------------------------------------------------------------
     def page(self, user: str, *, region: str | None = None, now_s: float | None = None, rows: int = 6,
              per_row: int = 10, mood=(), likes=(), tags=()) -> HomePage:
@@ -203,24 +200,29 @@ class HomeBuilder:
 
     def pages(self, users: list[str], *, region: str | None = None, now_s: float | None = None, rows: int = 6,
               per_row: int = 10, mood=(), likes=(), tags=(), chunk: int = 256) -> dict[str, HomePage]:
-        """Pages for many viewers, a chunk at a time: the chunk's scores in one matrix product,
-        its rows per viewer from those, its artwork chosen for every viewer at once."""
+        """Pages for many viewers, a chunk at a time: the chunk's scores in one float32 matrix
+        product, shared by every row kind; its rows drafted, ranked and ordered for the chunk at
+        once; its artwork chosen for every (viewer, title) at once."""
         now_s = time.time() if now_s is None else now_s
         mood_columns = self.model.tag_columns(mood)
         self.learn(now_s)
+        with batch_conditions():
+            return self._pages(users, region, now_s, rows, per_row, mood_columns, likes, tags, chunk)
+
+    def _pages(self, users, region, now_s, rows, per_row, mood_columns, likes, tags, chunk) -> dict[str, HomePage]:
         out = {}
         for start in range(0, len(users), chunk):
             viewers, scores = self._viewers(users[start:start + chunk], region, now_s, likes, tags, mood_columns)
             self._find_neighbours([int(a) for v in viewers for a in v.liked[:kinds.BECAUSE_ROWS]])
             rngs = [np.random.default_rng(zlib.crc32(f"{v.user}|{int(v.now_s // 86400)}".encode())) for v in viewers]
-            drafts = [self._drafts(v, rng) for v, rng in zip(viewers, rngs)]
+            drafts = kinds.draft_rows(viewers, scores, self, rngs)
             kinds.rank_pools(drafts, scores)
             # Too few good titles: fewer than MIN_ITEMS, or in a catalog smaller than that, than it can show.
             least = np.maximum(1, np.minimum(min(MIN_ITEMS, per_row), np.isfinite(scores).sum(axis=1))).tolist()
             drafts = [[d for d in mine if len(d.titles) >= n or d.kind == "continue"] for mine, n in zip(drafts, least)]
             ordered = self._order(viewers, drafts, scores, rngs)
             chosen = [self._rows(mine, n, rows, per_row) for mine, n in zip(ordered, least)]
-            images = [self._images.get(v.user, ([], 0)) for v in viewers]
+            images = [self._images.get(v.user, (NONE_SHOWN, 0)) for v in viewers]
             looks = viewer_looks(self.table, [v.liked[:20] for v in viewers])
             numbers, codes = self.chooser.choose_pages(
                 [[t for _, titles in mine for t in titles] for mine in chosen], looks,
@@ -259,7 +261,7 @@ class HomeBuilder:
             extra = model.tag_profile(list(tags)) * new[:, None]
             size = size + new
         totals = model.catalog_scores(histories, now_s=now_s, weights=weights, regions=regions,
-                                      extra_profiles=extra, history_size=size)
+                                      extra_profiles=extra, history_size=size, dtype=np.float32)
         totals[np.repeat(np.arange(len(users)), [len(s) for s in seen]), np.concatenate(seen + [[]]).astype(np.int64)] \
             = -np.inf
         if mood_columns:
@@ -298,12 +300,6 @@ class HomeBuilder:
                                shape=(len(rows), n_items))
         return np.asarray((matrix @ self.items.tags).todense(), np.float64)
 
-    def _drafts(self, v: kinds.Viewer, rng) -> list[kinds.Draft]:
-        """Every row the viewer could get (pooled ones still to rank: kinds.rank_pools)."""
-        return (kinds.mood_row(v, self) + kinds.continue_watching(v, self) + kinds.because_you_watched(v, self)
-                + kinds.microgenre_rows(v, self) + kinds.popular(v, self) + kinds.new_releases(v, self)
-                + kinds.exploration(v, self, rng))
-
     @staticmethod
     def _rows(ordered: list[kinds.Draft], least: int, n_rows: int, per_row: int) -> list[tuple[kinds.Draft, list[int]]]:
         """The viewer's rows in order, each with the titles it shows (none shown twice)."""
@@ -321,28 +317,31 @@ class HomeBuilder:
 
     def _page(self, v: kinds.Viewer, chosen, numbers: np.ndarray, codes: np.ndarray) -> HomePage:
         """The page from its rows and each title's image (candidate number, reason code; -1: none),
-        kept as arrays until its rows are asked for."""
+        kept as arrays and plain tuples until its rows are asked for: a batch of pages holds few
+        Python objects (each one the garbage collector would walk again and again)."""
+        heads = tuple((d.name, d.kind, d.reason, d.why) for d, _ in chosen)
+        ends = np.cumsum([len(titles) for _, titles in chosen], dtype=np.int64)
         shown = np.array([t for _, titles in chosen for t in titles], np.int64)
-        scores = v.scores[shown]
-        return HomePage(v.user, render=lambda: self._render(chosen, scores, numbers, codes))
+        return HomePage(v.user, render=partial(self._render, heads, ends, shown, v.scores[shown], numbers, codes))
 
-    def _render(self, chosen, scores: np.ndarray, numbers: np.ndarray, codes: np.ndarray) -> list[HomeRow]:
-        numbers, codes, scores, at = numbers.tolist(), codes.tolist(), scores.tolist(), 0
+    def _render(self, heads: tuple, ends: np.ndarray, shown: np.ndarray, scores: np.ndarray, numbers: np.ndarray,
+                codes: np.ndarray) -> list[HomeRow]:
+        numbers, codes, scores, shown = numbers.tolist(), codes.tolist(), scores.tolist(), shown.tolist()
         ids, names, table = self.items.ids, self.items.titles, self.table
-        page_rows = []
-        for d, titles in chosen:
-            items, why, reason = [], d.why, d.reason
-            for t in titles:
-                number, score = numbers[at], scores[at]
+        page_rows, at = [], 0
+        for (name, kind, reason, why), end in zip(heads, ends.tolist()):
+            items = []
+            for at in range(at, end):
+                t, number, score = shown[at], numbers[at], scores[at]
                 art = None
                 if number >= 0:
                     c = table.candidates[number]
                     url, looks = table.looks(number)
                     art = {"scene": c.scene, "keyframe": c.keyframe, "url": url,
                            "reason": f"{looks}; {REASON_WORDS[codes[at]]}"}
-                at += 1
                 items.append(HomeItem(ids[t], names[t], score if score > -INF else 0.0, [why.get(t, reason)], art))
-            page_rows.append(HomeRow(d.name, d.kind, d.reason, items))
+            at = end
+            page_rows.append(HomeRow(name, kind, reason, items))
         return page_rows
 
     def _order(self, viewers: list[kinds.Viewer], drafts: list[list[kinds.Draft]], scores: np.ndarray,
@@ -355,15 +354,21 @@ class HomeBuilder:
         has = np.zeros((n, width, 3), bool)
         kind_ctr, shown, clicks = np.full((n, width), np.nan), np.zeros((n, width)), np.zeros((n, width))
         continuing, mood = np.zeros((n, width), bool), np.zeros((n, width), bool)
-        for u, mine in enumerate(drafts):
-            stats = self.feedback[viewers[u].user].rows if viewers[u].user in self.feedback else {}
-            for i, d in enumerate(mine):
-                first = d.titles[:3]
-                top[u, i, :len(first)] = first
-                has[u, i, :len(first)] = True
-                kind_ctr[u, i] = self.kind_ctr[d.kind]
-                shown[u, i], clicks[u, i] = stats.get(d.name, (0, 0))
-                continuing[u, i], mood[u, i] = d.kind == "continue", d.kind == "mood"
+        # Every draft of the chunk as one list, (viewer, place) its cell in the arrays.
+        viewer = np.repeat(np.arange(n), [len(mine) for mine in drafts])
+        place = np.concatenate([np.arange(len(mine)) for mine in drafts] + [np.zeros(0, np.int64)])
+        flat = [d for mine in drafts for d in mine]
+        stats = [self.feedback[v.user].rows if v.user in self.feedback else {} for v in viewers]
+        kind_ctr[viewer, place] = [self.kind_ctr[d.kind] for d in flat]
+        logged = np.array([stats[u].get(d.name, (0, 0)) for u, d in zip(viewer.tolist(), flat)], float).reshape(-1, 2)
+        shown[viewer, place], clicks[viewer, place] = logged[:, 0], logged[:, 1]
+        continuing[viewer, place] = [d.kind == "continue" for d in flat]
+        mood[viewer, place] = [d.kind == "mood" for d in flat]
+        firsts = [d.titles[:3] for d in flat]              # each row's first three titles
+        sizes = np.array([len(f) for f in firsts], np.int64)
+        at = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        top[np.repeat(viewer, sizes), np.repeat(place, sizes), at] = np.concatenate(firsts + [np.zeros(0, np.int64)])
+        has[np.repeat(viewer, sizes), np.repeat(place, sizes), at] = True
         top_scores = scores[np.arange(n)[:, None, None], top]
         top_scores = np.where(has & ~np.isneginf(top_scores), top_scores, 0.0)
         count = has.sum(axis=2)
@@ -392,28 +397,26 @@ class HomeBuilder:
         return {kind: (totals[kind][1] / totals[kind][0]) if totals.get(kind, [0])[0] >= MIN_LOGGED else ctr
                 for kind, ctr in KIND_CTR.items()}
 
-    def _shown_images(self, feedback: ViewerFeedback) -> list[tuple[int, int, bool]]:
-        out = []
-        for image in feedback.images:
-            number = self._candidate_of.get((image.title_id, image.scene, image.keyframe))
-            if number is not None:
-                out.append((self.items.index[image.title_id], number, image.clicked))
-        return out
+    def _shown_images(self, feedback: ViewerFeedback) -> tuple[np.ndarray, np.ndarray]:
+        """(candidate numbers, clicked) of the images the viewer was shown that are candidates."""
+        shown = [(self._candidate_of.get((image.title_id, image.scene, image.keyframe)), image.clicked)
+                 for image in feedback.images]
+        shown = [(number, clicked) for number, clicked in shown if number is not None]
+        return (np.array([number for number, _ in shown], np.int64), np.array([clicked for _, clicked in shown], bool))
 
     def _artwork_prior(self) -> np.ndarray:
         """theta0 from every viewer's logged images (the default prior when too few)."""
         index = {u: i for i, u in enumerate(self.model.user_ids)}
         X, r = [], []
         for user, mine in self.feedback.items():
-            shown = self._images[user][0]
-            if not shown or user not in index:
+            numbers, clicked = self._images[user][0]
+            if not len(numbers) or user not in index:
                 continue
             signed = self.model.signed[index[user]]
             liked, weights = signed.indices[signed.data > 0], signed.data[signed.data > 0]
             look = viewer_look(self.table, liked, weights)
             profile = np.asarray(self.items.tag_rows(liked).T @ np.minimum(weights, 1.5), float).ravel()
-            numbers = np.array([number for _, number, _ in shown])
             X.extend(contexts(self.table.features[numbers], look, self.table.taste_match(profile)[numbers]))
-            r.extend(float(clicked) for _, _, clicked in shown)
+            r.extend(clicked.astype(float).tolist())
         prior = ArtworkChooser.fit_prior(np.array(X), np.array(r)) if X else None
         return self.chooser.bandit.prior_mean if prior is None else prior

@@ -47,19 +47,41 @@ def fold_in(model, histories: list[np.ndarray], n_items: int) -> np.ndarray:
     """User factors solved against fixed item factors from each history (zero for an empty one).
 
     The same least squares as implicit's recalculate_user (confidence alpha for each liked
-    title): (Y'Y + reg I + (alpha - 1) Y_h'Y_h) u = alpha Y_h'1, checked against it in the
-    tests. Y'Y is computed once per model; implicit recomputes it per call (16 ms at 100k)."""
+    title): (B + (alpha - 1) Y_h'Y_h) u = alpha Y_h'1 with B = Y'Y + reg I, checked against it
+    in the tests. B and its inverse are computed once per model (implicit recomputes Y'Y per
+    call: 16 ms at 100k). Histories go in slices of like length, padded with zero rows (which
+    add nothing); one shorter than half the factors is solved by the Woodbury identity, an
+    L x L system per viewer instead of a factors x factors one."""
     Y = model.item_factors
-    gram = getattr(model, "_tagger_gram", None)
-    if gram is None:
-        gram = model._tagger_gram = (Y.T @ Y).astype(np.float64)
-    base = gram + model.regularization * np.eye(Y.shape[1])
-    factors = np.zeros((len(histories), Y.shape[1]), np.float32)
-    for u, history in enumerate(histories):
-        if len(history) == 0:
-            continue
-        Yh = Y[np.asarray(history, np.int64)].astype(np.float64)
-        factors[u] = np.linalg.solve(base + (model.alpha - 1.0) * Yh.T @ Yh, model.alpha * Yh.sum(axis=0))
+    f, c = Y.shape[1], model.alpha - 1.0
+    cached = getattr(model, "_tagger_base", None)
+    if cached is None:
+        base = (Y.T @ Y).astype(np.float64) + model.regularization * np.eye(f)
+        cached = model._tagger_base = (base, np.linalg.inv(base))
+    base, base_inv = cached
+    factors = np.zeros((len(histories), f), np.float32)
+    some = np.array([u for u, history in enumerate(histories) if len(history)], np.int64)
+    if not len(some):
+        return factors
+    lengths = np.array([len(histories[u]) for u in some])
+    some, lengths = some[np.argsort(lengths, kind="stable")], np.sort(lengths, kind="stable")
+    per_slice = max(1, (1 << 16) // int(lengths[-1]))
+    for start in range(0, len(some), per_slice):
+        part, width = some[start:start + per_slice], int(lengths[start:start + per_slice].max())
+        rows = np.zeros((len(part), width), np.int64)
+        real = np.arange(width) < lengths[start:start + per_slice, None]
+        for i, u in enumerate(part.tolist()):
+            rows[i, :len(histories[u])] = histories[u]
+        Yh = np.where(real[:, :, None], Y[rows], 0.0).astype(np.float64)          # (viewers, width, f)
+        sums = model.alpha * Yh.sum(axis=1)
+        if c > 0 and 2 * width <= f:
+            # (B + c Yh'Yh)^-1 r = s - V'(I/c + Yh V')^-1 Yh s, with V = Yh B^-1 and s = B^-1 r.
+            V, s = Yh @ base_inv, sums @ base_inv
+            small = np.eye(width) / c + V @ Yh.transpose(0, 2, 1)
+            factors[part] = s - (V.transpose(0, 2, 1) @ np.linalg.solve(small, Yh @ s[:, :, None]))[:, :, 0]
+        else:
+            systems = base + c * (Yh.transpose(0, 2, 1) @ Yh)
+            factors[part] = np.linalg.solve(systems, sums[:, :, None])[:, :, 0]
     return factors
 
 

@@ -76,7 +76,14 @@ def explore(order: list[int], pool_tags: np.ndarray, liked_tags: np.ndarray, dis
 
 
 def shared_tags(a: np.ndarray, b: np.ndarray, labels: list[str], top: int = 3) -> list[str]:
-    """Labels of the tags two tag-confidence vectors share most strongly."""
+    """Labels of the tags two tag-confidence vectors share most strongly, each label once (a
+    genre and a sub-genre may both be "Horror")."""
     both = np.minimum(a, b)
-    order = np.argsort(-both, kind="stable")[:top]
-    return [labels[i] for i in order if both[i] > 0]
+    order = np.argsort(-both, kind="stable")
+    out: list[str] = []
+    for i in order[both[order] > 0].tolist():
+        if labels[i] not in out:
+            out.append(labels[i])
+            if len(out) == top:
+                break
+    return out
