@@ -12,7 +12,8 @@ TransNetV2 confirms brighter dissolves itself, and a bright title card fading in
 picture has the same signature. Bars chosen on the shot benchmark's validation clips
 (benchmarks/shot_boundaries.py): the validation dissolves score 5.6-15 end to end, additivity
 0.57-0.85, linearity within 0.23, correlation 0.36-0.80, grey level 18-36; the real validation
-clips never pass all of them together.
+clips never pass all of them together; on the generated title-card titles any DARK_MAX from
+48 to 128 gives the same result and none adds 6 false boundaries.
 """
 from __future__ import annotations
 
