@@ -54,6 +54,9 @@ class FittedHeads:
     thresholds: np.ndarray    # (heads,)
     fallback: dict[str, str]  # tag -> why it has no head
     report: dict              # choices made and out-of-fold numbers per tag
+    # (rows, heads) calibrated probabilities of the training rows from the folds that did not
+    # see them: features as noisy as a new title's, for models stacked on the heads
+    out_of_fold: np.ndarray | None = None
 
 
 def standardiser(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -149,13 +152,15 @@ def train(rows: np.ndarray, texts: list[str], labels: np.ndarray, weights: np.nd
     text_penalty, text_oof, text_ap = choose(text_scores, settings.text_penalties)
     platt = np.zeros((len(candidates), 3))
     thresholds = np.zeros(len(candidates))
+    out_of_fold = np.zeros(y.shape, np.float32)
     report = {}
     for c, j in enumerate(candidates):
         rows_known = w[:, c] > 0
         scores = np.c_[dense_oof[:, c], text_oof[:, c]]
         a, b = fit_platt(scores[rows_known], y[rows_known, c], w[rows_known, c])
         platt[c] = [a[0], a[1], b]
-        probability = sigmoid(scores @ a + b)[rows_known]
+        out_of_fold[:, c] = sigmoid(scores @ a + b)
+        probability = out_of_fold[rows_known, c]
         thresholds[c], _ = best_threshold(probability, y[rows_known, c], w[rows_known, c])
         prior = zeroshot.get(tag_ids[j])
         report[tag_ids[j]] = {
@@ -175,7 +180,8 @@ def train(rows: np.ndarray, texts: list[str], labels: np.ndarray, weights: np.nd
     return FittedHeads(tag_ids=[tag_ids[j] for j in keep], mean=mean, scale=scale, coef=coef, bias=bias,
                        terms=terms, text_coef=text_coef, text_bias=text_bias,
                        platt=platt[heads].astype(np.float32), thresholds=thresholds[heads].astype(np.float32),
-                       fallback=dict(sorted(fallback.items())), report={"min_positives": cut, "tags": report})
+                       fallback=dict(sorted(fallback.items())), report={"min_positives": cut, "tags": report},
+                       out_of_fold=out_of_fold[:, heads])
 
 
 def _cross_fitted_f1(probability, labels, weights, fold) -> float:
