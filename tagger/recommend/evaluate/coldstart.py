@@ -32,13 +32,13 @@ from typing import Callable
 import numpy as np
 import scipy.sparse as sp
 
+from tagger.recommend.content import ContentWeights
 from tagger.recommend.evaluate import baselines as B
 from tagger.recommend.evaluate import movielens
+from tagger.recommend.evaluate.learned_tags import LearnedTags
 from tagger.recommend.evaluate.metrics import paired_interval, per_user_metrics
 from tagger.recommend.evaluate.splits import (Ratings, TrainSet, item_cold, item_cold_temporal, new_user,
                                               restrict)
-from tagger.recommend.content import ContentWeights
-from tagger.recommend.evaluate.learned_tags import LearnedTags
 from tagger.recommend.items import ItemTable
 from tagger.recommend.model import Recommender, RecommenderSettings
 
@@ -109,7 +109,7 @@ def tune_item_cold(train: TrainSet, items: ItemTable, seed: int, variant: str | 
         inner, query, _ = item_cold_temporal(Ratings.from_train(train), quantile, variant,
                                              base_items=train.train_items)
     no_tags = ContentWeights(tags=0.0)
-    best, recalls = {0.0: (RecommenderSettings(content=no_tags), -1.0)}, {}
+    best = {0.0: (RecommenderSettings(content=no_tags), -1.0)}     # tags weight -> (settings, recall)
     names = list(ITEM_COLD_GRID)
     tried = [*((r, 0.0) for r in (1.0, 3.0, 10.0)), *((None, w) for w in TAGS_WEIGHTS if items.tags.shape[1])]
     for ridge, tags_weight in tried if query.histories else []:
