@@ -161,7 +161,12 @@ def evaluate() -> None:
                    "out at random; temporal: the titles first rated after the cutoff; new-user: held-out users.")
 @click.option("--cutoff-quantile", type=click.FloatRange(0.05, 0.95), default=0.8, show_default=True,
               help="Temporal protocol: the quantile of titles' first-rating times after which titles are new.")
-def evaluate_coldstart(data_dir, seeds, json_path, catalog_path, workers, protocols, cutoff_quantile) -> None:
+@click.option("--learned-tags", is_flag=True,
+              help="Item cold start: tag heads fitted on each split's training titles give the tagger method a "
+                   "block of tag probabilities, weighed by its validation, and tagger-no-learned-tags reports it "
+                   "forced off (measured: no gain, 2.5 CPU-minutes more; see README).")
+def evaluate_coldstart(data_dir, seeds, json_path, catalog_path, workers, protocols, cutoff_quantile,
+                       learned_tags) -> None:
     """Item cold start (random and time-based) and new users on MovieLens with TMDB overviews,
     side by side with baselines."""
     import time
@@ -170,6 +175,7 @@ def evaluate_coldstart(data_dir, seeds, json_path, catalog_path, workers, protoc
 
     from tagger.errors import TaggerError
     from tagger.recommend.evaluate import coldstart
+    from tagger.recommend.evaluate.table import print_table
 
     try:
         seed_list = [int(s) for s in _split(seeds)]
@@ -183,11 +189,17 @@ def evaluate_coldstart(data_dir, seeds, json_path, catalog_path, workers, protoc
     except TaggerError as error:
         raise click.ClickException(str(error)) from None
     console.print(f"{len(items)} titles ready in {time.perf_counter() - started:.0f} s; evaluating seeds {seed_list}")
-    results = coldstart.evaluate(data, items, seeds=seed_list, protocols=protocols or coldstart.PROTOCOLS,
-                                 cutoff_quantile=cutoff_quantile, log=console.print)
+    protocols = protocols or coldstart.PROTOCOLS
+    learned = None
+    if learned_tags and ("random" in protocols or "temporal" in protocols):
+        from tagger.recommend.evaluate.learned_tags import LearnedTags
+
+        learned = LearnedTags(data_dir, items)
+    results = coldstart.evaluate(data, items, seeds=seed_list, protocols=protocols, cutoff_quantile=cutoff_quantile,
+                                 learned=learned, log=console.print)
     results["meta"]["seconds"] = round(time.perf_counter() - started, 1)
     results["meta"]["cpu_seconds"] = round(time.process_time() - started_cpu, 1)    # this process, all threads
-    coldstart.print_table(results)
+    print_table(results)
     if json_path:
         with open(json_path, "w", encoding="utf-8") as handle:
             json.dump(results, handle, indent=2)

@@ -100,8 +100,11 @@ class LabelSet:
         return LabelSet(titles, self.rows + other.rows, covered, tags)
 
 
-def read_public_labels(data_dir: str | Path, label_map: LabelMap) -> LabelSet:
-    """MovieLens and TMDB labels mapped onto the taxonomy (layout in the module docstring)."""
+def read_public_labels(data_dir: str | Path, label_map: LabelMap, *,
+                       user_tags_before_s: float | None = None) -> LabelSet:
+    """MovieLens and TMDB labels mapped onto the taxonomy (layout in the module docstring).
+    With `user_tags_before_s`, only the MovieLens users' tags applied at or before that time
+    are read (genres and keywords are content metadata: they carry no time)."""
     import pandas as pd
 
     from tagger.recommend.evaluate import movielens
@@ -128,6 +131,8 @@ def read_public_labels(data_dir: str | Path, label_map: LabelMap) -> LabelSet:
     tags_path = data_dir / "movielens-small" / "tags.csv"
     if tags_path.is_file():
         user_tags = pd.read_csv(tags_path)
+        if user_tags_before_s is not None:
+            user_tags = user_tags[user_tags["timestamp"] <= user_tags_before_s]
         for movie_id, group in user_tags.groupby("movieId"):
             title_id = movielens.title_id(int(movie_id))
             if title_id in titles:

@@ -54,6 +54,11 @@ class FittedHeads:
     thresholds: np.ndarray    # (heads,)
     fallback: dict[str, str]  # tag -> why it has no head
     report: dict              # choices made and out-of-fold numbers per tag
+    # (rows, heads) calibrated probabilities of the training rows from the folds that did not
+    # see them, and of `unseen` rows from one fold each: features equally noisy on both
+    # sides, for models stacked on the heads
+    out_of_fold: np.ndarray | None = None
+    unseen: np.ndarray | None = None
 
 
 def standardiser(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -99,9 +104,11 @@ def fit_parts(rows, words, labels, weights, dense_penalty, text_penalty):
 
 
 def train(rows: np.ndarray, texts: list[str], labels: np.ndarray, weights: np.ndarray, tag_ids: list[str],
-          zeroshot: dict[str, np.ndarray], settings: TrainSettings = TrainSettings()) -> FittedHeads:
+          zeroshot: dict[str, np.ndarray], settings: TrainSettings = TrainSettings(),
+          unseen: tuple[np.ndarray, list[str]] | None = None) -> FittedHeads:
     """Heads for the tags with labels. `zeroshot[tag]` is the tag's zero-shot confidence per row
-    (its fallback's prior), for the tags that have prompts."""
+    (its fallback's prior), for the tags that have prompts. `unseen`: (rows, texts) of titles
+    outside training, each scored by one fold's heads (drawn with the seed)."""
     from sklearn.metrics import average_precision_score
 
     from tagger.learn.terms import Terms
@@ -128,6 +135,11 @@ def train(rows: np.ndarray, texts: list[str], labels: np.ndarray, weights: np.nd
     text_grid = [np.full(len(candidates), p) for p in settings.text_penalties]
     dense_scores = np.zeros((len(dense_grid), *y.shape), np.float32)
     text_scores = np.zeros((len(text_grid), *y.shape), np.float32)
+    unseen_rows, unseen_words = (unseen[0], terms.transform(unseen[1])) if unseen is not None \
+        else (rows[:0], words[:0])
+    unseen_fold = folds_of(len(unseen_rows), settings.folds, settings.seed + 1)
+    dense_unseen = np.zeros((len(dense_grid), len(unseen_rows), len(candidates)), np.float32)
+    text_unseen = np.zeros((len(text_grid), len(unseen_rows), len(candidates)), np.float32)
     for k in range(settings.folds):
         inside, held = fold != k, fold == k
         mean, scale, dense, text = fit_parts(rows[inside], words[inside], y[inside], w[inside], dense_grid,
@@ -137,25 +149,36 @@ def train(rows: np.ndarray, texts: list[str], labels: np.ndarray, weights: np.nd
             dense_scores[g][held] = standard @ coef + bias
         for g, (coef, bias) in enumerate(text):
             text_scores[g][held] = words[held] @ coef + bias
+        mine = unseen_fold == k
+        for g, (coef, bias) in enumerate(dense):
+            dense_unseen[g][mine] = standardise(unseen_rows[mine], mean, scale) @ coef + bias
+        for g, (coef, bias) in enumerate(text):
+            text_unseen[g][mine] = unseen_words[mine] @ coef + bias
         log.info("fold %d of %d fitted", k + 1, settings.folds)
 
     def choose(scores, grid):   # per tag: the penalty whose out-of-fold scores rank best
         ap = np.array([[average_precision_score(y[w[:, c] > 0, c], s[w[:, c] > 0, c], sample_weight=w[w[:, c] > 0, c])
                         for c in range(len(candidates))] for s in scores])
         best = ap.argmax(axis=0)
-        return np.array([grid[g] for g in best]), scores[best, :, np.arange(len(candidates))].T, ap.max(axis=0)
+        return np.array([grid[g] for g in best]), scores[best, :, np.arange(len(candidates))].T, ap.max(axis=0), best
 
-    dense_penalty, dense_oof, dense_ap = choose(dense_scores, settings.dense_penalties)
-    text_penalty, text_oof, text_ap = choose(text_scores, settings.text_penalties)
+    dense_penalty, dense_oof, dense_ap, dense_best = choose(dense_scores, settings.dense_penalties)
+    text_penalty, text_oof, text_ap, text_best = choose(text_scores, settings.text_penalties)
+    dense_unseen = dense_unseen[dense_best, :, np.arange(len(candidates))].T
+    text_unseen = text_unseen[text_best, :, np.arange(len(candidates))].T
     platt = np.zeros((len(candidates), 3))
     thresholds = np.zeros(len(candidates))
+    out_of_fold = np.zeros(y.shape, np.float32)
+    unseen_probability = np.zeros((len(unseen_rows), len(candidates)), np.float32)
     report = {}
     for c, j in enumerate(candidates):
         rows_known = w[:, c] > 0
         scores = np.c_[dense_oof[:, c], text_oof[:, c]]
         a, b = fit_platt(scores[rows_known], y[rows_known, c], w[rows_known, c])
         platt[c] = [a[0], a[1], b]
-        probability = sigmoid(scores @ a + b)[rows_known]
+        out_of_fold[:, c] = sigmoid(scores @ a + b)
+        unseen_probability[:, c] = sigmoid(np.c_[dense_unseen[:, c], text_unseen[:, c]] @ a + b)
+        probability = out_of_fold[rows_known, c]
         thresholds[c], _ = best_threshold(probability, y[rows_known, c], w[rows_known, c])
         prior = zeroshot.get(tag_ids[j])
         report[tag_ids[j]] = {
@@ -175,7 +198,8 @@ def train(rows: np.ndarray, texts: list[str], labels: np.ndarray, weights: np.nd
     return FittedHeads(tag_ids=[tag_ids[j] for j in keep], mean=mean, scale=scale, coef=coef, bias=bias,
                        terms=terms, text_coef=text_coef, text_bias=text_bias,
                        platt=platt[heads].astype(np.float32), thresholds=thresholds[heads].astype(np.float32),
-                       fallback=dict(sorted(fallback.items())), report={"min_positives": cut, "tags": report})
+                       fallback=dict(sorted(fallback.items())), report={"min_positives": cut, "tags": report},
+                       out_of_fold=out_of_fold[:, heads], unseen=unseen_probability[:, heads])
 
 
 def _cross_fitted_f1(probability, labels, weights, fold) -> float:

@@ -40,7 +40,7 @@ def content_matrix(items: ItemTable, weights: ContentWeights) -> tuple[np.ndarra
         if space in items.embeddings:
             blocks.append(unit(np.asarray(items.embeddings[space], np.float32)) * np.sqrt(getattr(weights, space)))
             names.append(space)
-    if items.tags.shape[1]:
+    if items.tags.shape[1] and weights.tags > 0:      # weight 0: no block, the same vectors as without tags
         blocks.append(unit(np.asarray(items.tags.toarray(), np.float32)) * np.sqrt(weights.tags))
         names.append("tags")
     genres, _ = genre_matrix(items)

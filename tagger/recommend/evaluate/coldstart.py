@@ -13,7 +13,10 @@
    order and the rest are the target.
 The `tagger` method chooses its hyper-parameters on a validation split carved from each
 seed's training data the same way as the test split (temporal under the temporal protocol),
-never from the test split. Each method's Recall@20 difference to TF-IDF gets a paired
+never from the test split. With learned tags (learned_tags.py), the item cold-start splits give
+it tag probabilities from heads fitted on that split's training titles as a content block,
+whose weight the validation chooses (0 on offer); `tagger-no-learned-tags` is the same method
+with that weight forced to 0. Each method's Recall@20 difference to TF-IDF gets a paired
 bootstrap 95% interval over users.
 """
 from __future__ import annotations
@@ -29,8 +32,10 @@ from typing import Callable
 import numpy as np
 import scipy.sparse as sp
 
+from tagger.recommend.content import ContentWeights
 from tagger.recommend.evaluate import baselines as B
 from tagger.recommend.evaluate import movielens
+from tagger.recommend.evaluate.learned_tags import LearnedTags
 from tagger.recommend.evaluate.metrics import paired_interval, per_user_metrics
 from tagger.recommend.evaluate.splits import (Ratings, TrainSet, item_cold, item_cold_temporal, new_user,
                                               restrict)
@@ -56,19 +61,27 @@ TEMPORAL_RESULTS = {"item_cold_temporal": ("older", False), "item_cold_temporal_
 class TaggerMethod:
     """The project's recommender as a method of the evaluation: `choose` picks its settings
     from the training data (the tuning below, on a validation split), and `fit` returns the
-    fitted Recommender, which scores as every baseline does."""
-    name = "tagger"
+    fitted Recommender, which scores as every baseline does. `item_features`, when given,
+    adds to the titles what this split's training data can tell of them (learned tags)."""
     item_cold = True
     new_user = True
 
-    def __init__(self, choose: Callable[[TrainSet, ItemTable], RecommenderSettings]):
+    def __init__(self, choose: Callable[[TrainSet, ItemTable], RecommenderSettings],
+                 item_features: Callable[[TrainSet, ItemTable], ItemTable] | None = None, name: str = "tagger"):
         self.choose = choose
+        self.item_features = item_features
+        self.name = name
         self.chosen: dict = {}      # the settings that differ from the defaults, for the report
+        self.tuning: dict = {}      # what the tuning saw, for the report (validation_recall)
 
     def fit(self, train: TrainSet, items: ItemTable) -> Recommender:
+        if self.item_features is not None:
+            items = self.item_features(train, items)
         settings = self.choose(train, items)
         default = dataclasses.asdict(RecommenderSettings())
         self.chosen = {k: v for k, v in dataclasses.asdict(settings).items() if v != default[k]}
+        if "validation_recall" in self.tuning:
+            self.chosen["validation_recall_by_tags_weight"] = self.tuning["validation_recall"]
         return Recommender(settings).fit_matrix(items, train.positives, train.times_s)
 
 
@@ -78,32 +91,60 @@ ITEM_COLD_GRID = {
     "content_collab_weight": (0.0, 0.5, 1.0),
     "words_weight": (0.0, 0.5, 1.0),
 }
+# The learned tags' content block (ContentWeights.tags), tried at the ridge chosen without it:
+# one weight, as each costs a fit (0.5 and 2.0 fared alike on the validation splits).
+TAGS_WEIGHTS = (1.0,)
 
 
 def tune_item_cold(train: TrainSet, items: ItemTable, seed: int, variant: str | None = None,
-                   quantile: float = CUTOFF_QUANTILE) -> RecommenderSettings:
+                   quantile: float = CUTOFF_QUANTILE, without_tags: dict | None = None) -> RecommenderSettings:
     """Ridge and blend weights on a validation split of the training data: random titles held
-    out (variant None), or the training titles that arrived last (a temporal variant)."""
+    out (variant None), or the training titles that arrived last (a temporal variant). Where
+    the titles carry tags, first without their block, then at that ridge with each of
+    TAGS_WEIGHTS. `without_tags` gets the best settings without the block ("settings") and the
+    best validation Recall@20 per tags weight ("validation_recall")."""
     if variant is None:
         inner, query = item_cold(Ratings.from_train(train), seed + 1000, base_items=train.train_items)
     else:
         inner, query, _ = item_cold_temporal(Ratings.from_train(train), quantile, variant,
                                              base_items=train.train_items)
-    best, best_recall = RecommenderSettings(), -1.0
-    if not query.histories:
-        return best
+    no_tags = ContentWeights(tags=0.0)
+    best = {0.0: (RecommenderSettings(content=no_tags), -1.0)}     # tags weight -> (settings, recall)
     names = list(ITEM_COLD_GRID)
-    for ridge in (1.0, 3.0, 10.0):
+    tried = [*((r, 0.0) for r in (1.0, 3.0, 10.0)), *((None, w) for w in TAGS_WEIGHTS if items.tags.shape[1])]
+    for ridge, tags_weight in tried if query.histories else []:
+        ridge = best[0.0][0].profile_ridge if ridge is None else ridge   # the tags at the ridge chosen without
         # Weights above 0 at fit build the parts the grid then weighs (0 included).
-        model = Recommender(RecommenderSettings(profile_ridge=ridge, words_weight=1.0, content_collab_weight=1.0)
+        model = Recommender(RecommenderSettings(content=dataclasses.replace(no_tags, tags=tags_weight),
+                                                profile_ridge=ridge, words_weight=1.0, content_collab_weight=1.0)
                             ).fit_matrix(items, inner.positives, inner.times_s)
         parts = model.parts(query.histories, query.candidates, now_s=query.times_s)
         for values in itertools.product(*ITEM_COLD_GRID.values()):
             settings = dataclasses.replace(model.settings, **dict(zip(names, values)))
             recall = _mean(_metrics(model.blend(parts, settings), query, seed=seed))[f"recall@{TOP_K}"]
-            if recall > best_recall:
-                best, best_recall = settings, recall
-    return best
+            if recall > best.get(tags_weight, (None, -1.0))[1]:
+                best[tags_weight] = settings, recall
+    if without_tags is not None:
+        without_tags["settings"] = best[0.0][0]
+        without_tags["validation_recall"] = {w: round(r, 4) for w, (_, r) in best.items()}
+    return max(best.values(), key=lambda chosen: chosen[1])[0]
+
+
+NO_LEARNED_TAGS = "tagger-no-learned-tags"
+
+
+def item_cold_methods(seed: int, variant: str | None = None, quantile: float = CUTOFF_QUANTILE,
+                      item_features=None) -> list[TaggerMethod]:
+    """The `tagger` method for an item cold-start split; with `item_features` (learned tags)
+    also NO_LEARNED_TAGS, which takes the settings its validation chose without them (fit it
+    after `tagger`: it reads them from that tuning)."""
+    chosen_without: dict = {}
+    method = TaggerMethod(functools.partial(tune_item_cold, seed=seed, variant=variant, quantile=quantile,
+                                            without_tags=chosen_without), item_features)
+    method.tuning = chosen_without
+    if item_features is None:
+        return [method]
+    return [method, TaggerMethod(lambda train, items: chosen_without["settings"], name=NO_LEARNED_TAGS)]
 
 
 NEW_USER_GRID = {
@@ -262,8 +303,9 @@ class _Fitted:
 
 
 def evaluate(data, items: ItemTable, seeds=(0, 1, 2, 3, 4), protocols=PROTOCOLS,
-             cutoff_quantile: float = CUTOFF_QUANTILE, log=print) -> dict:
-    """The protocols asked for, every seed; returns means with a `std` beside them."""
+             cutoff_quantile: float = CUTOFF_QUANTILE, learned: LearnedTags | None = None, log=print) -> dict:
+    """The protocols asked for, every seed; returns means with a `std` beside them. With
+    `learned`, the item cold-start splits' `tagger` method gets learned tags (module docstring)."""
     # Titles enter the evaluation catalog at one moment, so freshness carries no signal here.
     # Tags are left out: the tags stage may run learned heads, which were trained on these very
     # titles' genres and users' tags (the new ones of the temporal protocol included).
@@ -284,16 +326,19 @@ def evaluate(data, items: ItemTable, seeds=(0, 1, 2, 3, 4), protocols=PROTOCOLS,
             cutoff_year = dt.datetime.fromtimestamp(cutoff_s, dt.timezone.utc).year
             recent = restrict(query, items.year[query.candidates] >= cutoff_year)
             # The split and the tagger method's tuning on it are the same for every seed: fit once.
-            started = _clock()
-            method = TaggerMethod(functools.partial(tune_item_cold, seed=0, variant=variant, quantile=cutoff_quantile))
-            fitted = [_Fitted("tagger", method.fit(train, items))]
-            runs.timed("tagger", started)
+            features = None if learned is None else functools.partial(_with_learned_tags, learned, cutoff_s=cutoff_s)
+            methods = item_cold_methods(0, variant, cutoff_quantile, features)
+            fitted = []
+            for method in methods:
+                started = _clock()
+                fitted.append(_Fitted(method.name, method.fit(train, items)))
+                runs.timed(method.name, started)
             for baseline in baselines(seeds[0]):
                 if baseline.name in FIT_ONCE_ON_TEMPORAL:
                     started = _clock()
                     fitted.append(_Fitted(baseline.name, baseline.fit(train, items)))
                     runs.timed(baseline.name, started)
-            chosen[f"temporal_{variant}"] = [method.chosen]
+            chosen[f"temporal_{variant}"] = [methods[0].chosen]
             temporal[variant] = (train, query, recent, fitted)
             meta[f"temporal_{variant}"] = {
                 "cutoff": dt.datetime.fromtimestamp(cutoff_s, dt.timezone.utc).isoformat(timespec="seconds"),
@@ -303,9 +348,10 @@ def evaluate(data, items: ItemTable, seeds=(0, 1, 2, 3, 4), protocols=PROTOCOLS,
     for seed in seeds:
         if "random" in protocols:
             train, query = item_cold(ratings, seed)
-            method = TaggerMethod(functools.partial(tune_item_cold, seed=seed))
-            _item_cold_run(runs, "item_cold", [method, *baselines(seed)], train, query, items, seed)
-            chosen.setdefault("item_cold", []).append(method.chosen)
+            features = None if learned is None else functools.partial(_with_learned_tags, learned, seed=seed)
+            methods = item_cold_methods(seed, item_features=features)
+            _item_cold_run(runs, "item_cold", [*methods, *baselines(seed)], train, query, items, seed)
+            chosen.setdefault("item_cold", []).append(methods[0].chosen)
             log(f"seed {seed}: random item cold start done ({len(query.histories)} users, "
                 f"{len(query.candidates)} titles)")
         for variant, (train, query, recent, fitted) in temporal.items():
@@ -341,61 +387,16 @@ def evaluate(data, items: ItemTable, seeds=(0, 1, 2, 3, 4), protocols=PROTOCOLS,
                    "users": int(ratings.n_users), "ratings": int(len(ratings.user)), "top_k": TOP_K,
                    "cutoff_quantile": cutoff_quantile, **meta, "seconds_per_method": runs.seconds,
                    "cpu_seconds_per_method": runs.cpu_seconds,
-                   "tagger_settings_chosen": chosen}
+                   "tagger_settings_chosen": chosen,
+                   **({"learned_tags": learned.report} if learned is not None else {})}
     return out
+
+
+def _with_learned_tags(learned: LearnedTags, train: TrainSet, items: ItemTable, *, cutoff_s: float | None = None,
+                       seed: int = 0) -> ItemTable:
+    """The titles with tag probabilities from heads fitted on this split's training titles."""
+    return learned.items_for(items, train.train_items, cutoff_s, seed)
 
 
 # Methods that rank from a history alone: with nothing revealed (k = 0) they have no answer.
 NEEDS_HISTORY = {"tfidf", "item-knn", "als"}
-
-
-def print_table(results: dict, console=None) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    console = console or Console()
-    columns = [(name, label) for name, label in (
-        ("item_cold", "random split"), ("item_cold_temporal", "temporal"),
-        ("item_cold_temporal_recent", "temporal, recent releases"),
-        ("item_cold_temporal_before", "temporal, trained before cutoff"),
-        ("item_cold_temporal_before_recent", "same, recent releases")) if name in results]
-    if columns:
-        table = Table(title=f"Item cold start: Recall@20 / AUC [95% interval of the Recall@20 difference to "
-                            f"{REFERENCE}] (mean over seeds {results['meta']['seeds']})")
-        table.add_column("method")
-        for name, label in columns:
-            table.add_column(label, justify="right")
-        first = results[columns[0][0]]
-        methods = sorted({m for name, _ in columns for m in results[name]},
-                         key=lambda m: -first.get(m, {}).get(f"recall@{TOP_K}", 0.0))
-        for method in methods:
-            cells = []
-            for name, _ in columns:
-                r = results[name].get(method)
-                if r is None:
-                    cells.append("-")
-                    continue
-                cell = f"{r[f'recall@{TOP_K}']:.3f} / {r['auc']:.3f}"
-                if "ci95_vs_tfidf" in r:
-                    cell += " [{:+.3f}, {:+.3f}]".format(*r["ci95_vs_tfidf"])
-                cells.append(cell)
-            table.add_row(method, *cells)
-        console.print(table)
-        for key, value in results["meta"].items():
-            if key.startswith("temporal_"):
-                console.print(f"{key}: cutoff {value['cutoff']}, {value['new_titles']} new titles "
-                              f"({value['new_titles_recent']} released {value['cutoff_year']} or later), "
-                              f"{value['users']} users ({value['users_recent']} with a recent one)")
-    users = results.get("new_user")
-    if not users:
-        return
-    table = Table(title="New users revealing their first k positives: NDCG@20 (Recall@20)")
-    table.add_column("method")
-    for k in users:
-        table.add_column(f"k={k}", justify="right")
-    methods = sorted({m for per in users.values() for m in per},
-                     key=lambda m: -np.mean([per[m]["ndcg@20"] for per in users.values() if m in per]))
-    for method in methods:
-        table.add_row(method, *(f"{users[k][method]['ndcg@20']:.3f} ({users[k][method]['recall@20']:.3f})"
-                                if method in users[k] else "-" for k in users))
-    console.print(table)
