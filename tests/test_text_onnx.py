@@ -140,7 +140,7 @@ def test_missing_onnxruntime_is_one_line_naming_the_setting_and_the_install(tmp_
     with pytest.raises(InputError) as error:
         load_pipeline(str(path))
     message = str(error.value)
-    assert message == (f"{path}: [text]: backend: 'onnx-int8' needs onnxruntime, which is not installed: "
+    assert message == (f"{path}:3: [text]: backend: 'onnx-int8' needs onnxruntime, which is not installed: "
                        "pip install 'tagger[onnx]'")
 
 
