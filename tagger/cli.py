@@ -11,7 +11,7 @@ from contextlib import contextmanager
 import click
 
 from tagger import __version__
-from tagger.cli_options import catalog_option, open_catalog
+from tagger.cli_options import catalog_option, no_such_title, open_catalog
 from tagger.executors import EXECUTORS, build_executor, default_executor, executor_class
 
 
@@ -168,9 +168,7 @@ def show(title_id, catalog_path, as_json) -> None:
     with open_catalog(catalog_path) as catalog:
         data = catalog.title(title_id)
         if data is None:
-            known = catalog.title_ids()
-            raise click.ClickException(f"no title {title_id!r} in {catalog_path} "
-                                       f"(known: {', '.join(known[:20]) or 'none'})")
+            raise no_such_title(catalog, title_id, catalog_path)
     if as_json:
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return

@@ -21,3 +21,10 @@ def open_catalog(path: str):
         return Catalog(path)
     except TaggerError as error:
         raise click.ClickException(str(error)) from None
+
+
+def no_such_title(catalog, title_id: str, catalog_path: str) -> click.ClickException:
+    """The error for a title id the catalog does not hold, naming the first ids it does."""
+    known = catalog.title_ids()
+    return click.ClickException(f"no title {title_id!r} in {catalog_path} "
+                                f"(known: {', '.join(known[:20]) or 'none'})")

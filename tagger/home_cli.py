@@ -5,7 +5,7 @@ import json
 
 import click
 
-from tagger.cli_options import catalog_option, open_catalog
+from tagger.cli_options import catalog_option, no_such_title, open_catalog
 
 
 @click.command("artwork")
@@ -19,9 +19,7 @@ def artwork(title_id, catalog_path, as_json) -> None:
     with open_catalog(catalog_path) as catalog:
         title = catalog.read_title(title_id)
         if title is None:
-            known = catalog.title_ids()
-            raise click.ClickException(f"no title {title_id!r} in {catalog_path} "
-                                       f"(known: {', '.join(known[:20]) or 'none'})")
+            raise no_such_title(catalog, title_id, catalog_path)
     scene_tags: dict[int, list] = {}
     for tag in title.tags:
         if tag.scene is not None and tag.status != "rejected":
