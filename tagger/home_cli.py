@@ -40,7 +40,9 @@ def artwork(title_id, catalog_path, as_json) -> None:
                       f"{c.features['faces']:.2f}", f"{c.features['scenery']:.2f}",
                       ", ".join(tag for tag, _ in c.tags[:4]))
     Console().print(table)
-    if not candidates:
+    if not title.scenes:
+        click.echo(f"{title_id} has no scenes (no video, or its pipeline had no scenes stage): no artwork")
+    elif not candidates:
         click.echo("no keyframe qualifies (none sharp, lit and before the ending)")
 
 
