@@ -81,6 +81,24 @@ def sample_frames(path: Path, every_s: float = 1.0, width: int = 320) -> list[tu
     return out
 
 
+def sample_keyframes(path: Path, every_s: float, *, detail_width: int) -> list[tuple[float, np.ndarray, np.ndarray | None]]:
+    """(time_s, image, detail): a frame every `every_s` at 320 px and at `detail_width` (None at
+    0), each through a JPEG as keyframes and their detail copies are."""
+    import cv2
+
+    from tagger.media.decode import iter_frames
+
+    def as_keyframe(image):
+        return cv2.imdecode(cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])[1], cv2.IMREAD_COLOR)
+
+    out, next_s = [], 0.2
+    for frame in iter_frames(path, analysis_width=320, detail_width=detail_width):
+        if frame.time_s >= next_s:
+            out.append((frame.time_s, as_keyframe(frame.image), as_keyframe(frame.detail()) if frame.detail else None))
+            next_s += every_s
+    return out
+
+
 # -- people ---------------------------------------------------------------------------------
 
 def _tally(rows: list[tuple[int, str, bool]]) -> dict:
@@ -93,20 +111,21 @@ def _tally(rows: list[tuple[int, str, bool]]) -> dict:
     return {"all": accuracy(rows), "without_tiny": accuracy([r for r in rows if r[1] != "tiny"]), "by_size": by_size}
 
 
-def frame_has_people(image: np.ndarray, encoder) -> bool:
-    """The visual stage's decision for one keyframe: faces, bodies and the worn-classes cue."""
+def frame_has_people(image: np.ndarray, encoder, detail: np.ndarray | None = None) -> bool:
+    """The visual stage's decision for one keyframe: faces, bodies and the worn-classes cues
+    (the region cue on `detail`, the frame at the detail width, where given)."""
     from tagger.vision.faces import detect_faces
-    from tagger.vision.people import clothing_scores, detect_bodies, people_count
+    from tagger.vision.people import clothing_scores, detect_bodies, people_count, region_clothing_score, worn_cue
 
     [clothing] = clothing_scores(encoder.encode_and_classify([image])[1], encoder.class_names)
-    return people_count(detect_faces(image), detect_bodies(image), clothing) > 0
+    region = region_clothing_score(encoder, detail) if detail is not None and not worn_cue(clothing) else 0.0
+    return people_count(detect_faces(image), detect_bodies(image), clothing, region) > 0
 
 
-def validation_benchmark(folders: list[Path], encoder) -> dict:
-    """Per frame on the validation frames, each taken at its time at 320 px through a JPEG as
-    keyframes are; frames whose clip is not found are counted as missing."""
-    import cv2
-
+def validation_benchmark(folders: list[Path], encoder, *, detail_width: int) -> dict:
+    """Per frame on the validation frames, each taken at its time at 320 px (and at
+    `detail_width` for the region cue; 0: none) through a JPEG as keyframes are; frames whose
+    clip is not found are counted as missing."""
     rows, missing = [], set()
     by_clip: dict[str, list[dict]] = {}
     for row in read_csv(VALIDATION_FILE):
@@ -117,22 +136,23 @@ def validation_benchmark(folders: list[Path], encoder) -> dict:
         if video is None:
             missing.add(clip)
             continue
-        frames = sample_frames(video, every_s=1 / 64)
+        frames = sample_keyframes(video, 1 / 64, detail_width=detail_width)
         for row in wanted:
             time_s = float(row["time_s"])
-            image = next((image for t, image in frames if t >= time_s - 1e-3), frames[-1][1])
-            image = cv2.imdecode(cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])[1], cv2.IMREAD_COLOR)
-            rows.append((int(row["people"]), row["size"], frame_has_people(image, encoder)))
+            _, image, detail = next((frame for frame in frames if frame[0] >= time_s - 1e-3), frames[-1])
+            rows.append((int(row["people"]), row["size"], frame_has_people(image, encoder, detail)))
     return {"frames": _tally(rows), "missing_clips": sorted(missing)}
 
 
-def people_benchmark(clips: dict, annotations: list[dict], encoder) -> dict:
+def people_benchmark(clips: dict, annotations: list[dict], encoder, *, detail_width: int) -> dict:
+    """Per scene through the pipeline's stages (the scenes stage keeping detail copies at
+    `detail_width`; 0: none), and per frame, one a second."""
     from tagger.engine import Engine
     from tagger.pipeline import load_pipeline
     from tagger.titles import discover
     path = Path(tempfile.mkdtemp()) / "people.toml"
     path.write_text('name = "people"\nstages = ["probe", "scenes", "imagenet", "visual"]\n'
-                    '[scenes]\nanalysis_width = 320\nkeyframes_per_scene = 2\n')
+                    f'[scenes]\nanalysis_width = 320\nkeyframes_per_scene = 2\ndetail_width = {detail_width}\n')
     engine = Engine(load_pipeline(path))
     examined = engine.pipeline.settings["visual"].face_keyframes_per_scene
     scene_rows, frame_rows, misses = [], [], []
@@ -151,10 +171,10 @@ def people_benchmark(clips: dict, annotations: list[dict], encoder) -> dict:
                 if (people > 0) != predicted:
                     misses.append(f"{clip} scene {scene.index} at {keyframe.time_s:.1f}s: "
                                   f"{'missed ' + size if people else 'false person'}")
-        for time_s, image in sample_frames(video):
+        for time_s, image, detail in sample_keyframes(video, 1.0, detail_width=detail_width):
             people, size = hand_count(annotations, clip, time_s)
             if people >= 0:
-                frame_rows.append((people, size, frame_has_people(image, encoder)))
+                frame_rows.append((people, size, frame_has_people(image, encoder, detail)))
     return {"scenes": _tally(scene_rows), "frames": _tally(frame_rows), "scene_misses": misses}
 
 
@@ -222,23 +242,32 @@ def neighbours_benchmark(clips: dict, encoder) -> dict:
 
 # -- speed ---------------------------------------------------------------------------------
 
-def encoder_speed(encoder, images: list[np.ndarray]) -> list[dict]:
-    """Keyframes per second by torch threads and batch size, best of three interleaved rounds."""
-    encoder.encode_images(images[:4])   # warm-up
-    times: dict[tuple[int, int], list[tuple[float, float]]] = {}
+def encoder_speed(encoders: dict, images: list[np.ndarray], details: list[np.ndarray]) -> list[dict]:
+    """Keyframes per second by runtime and batch size (one thread), and the region pass on
+    detail copies, best of three interleaved rounds."""
+    from tagger.vision.people import DETAIL_HEIGHT_PX
+
+    for encoder in encoders.values():
+        encoder.encode_images(images[:4])   # warm-up
+    times: dict[tuple[str, str], list[tuple[float, float]]] = {}
     for _ in range(3):
-        for threads in (1, 2):
-            for batch_size in (1, 4, 8, 16):
-                encoder.threads, encoder.batch_size = threads, batch_size
+        for runtime, encoder in encoders.items():
+            for batch_size in (1, 4, 8):
+                encoder.batch_size = batch_size
                 wall, cpu = time.perf_counter(), time.process_time()
                 encoder.encode_and_classify(images)
-                times.setdefault((threads, batch_size), []).append((time.perf_counter() - wall, time.process_time() - cpu))
-    encoder.threads, encoder.batch_size = 1, 4
-    return [{"threads": threads, "batch_size": batch_size,
-             "keyframes_per_s": len(images) / min(w for w, _ in runs),
-             "wall_ms_per_keyframe": 1000 * min(w for w, _ in runs) / len(images),
-             "cpu_ms_per_keyframe": 1000 * min(c for _, c in runs) / len(images)}
-            for (threads, batch_size), runs in sorted(times.items())]
+                times.setdefault((runtime, f"batch {batch_size}"), []).append(
+                    ((time.perf_counter() - wall) / len(images), (time.process_time() - cpu) / len(images)))
+            wall, cpu = time.perf_counter(), time.process_time()
+            for detail in details:
+                encoder.region_probabilities(detail, height_px=DETAIL_HEIGHT_PX)
+            times.setdefault((runtime, f"regions at {DETAIL_HEIGHT_PX} rows"), []).append(
+                ((time.perf_counter() - wall) / len(details), (time.process_time() - cpu) / len(details)))
+    for encoder in encoders.values():
+        encoder.batch_size = 4
+    return [{"runtime": runtime, "work": work, "per_s": 1 / min(w for w, _ in runs),
+             "wall_ms": 1000 * min(w for w, _ in runs), "cpu_ms": 1000 * min(c for _, c in runs)}
+            for (runtime, work), runs in sorted(times.items())]
 
 
 def ingest_cost(minutes: float, rounds: int = 3) -> dict:
@@ -301,6 +330,8 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--speed-minutes", type=float, default=4.0, help="generated title length")
     parser.add_argument("--parts", default="validation,people,neighbours,speed,ingest", help="which parts to run")
+    parser.add_argument("--detail-widths", default="0,640",
+                        help="people with each of these detail widths (0: no region cue), side by side")
     args = parser.parse_args()
     from tagger.vision.efficientnet import EfficientNetLite0
 
@@ -309,19 +340,25 @@ def main() -> int:
     encoder = EfficientNetLite0.load()
     results = {"clips": sorted(clips), "load_average": os.getloadavg()[0], "cores": os.cpu_count()}
     parts = args.parts.split(",")
-    if "people" in parts:
-        results["people"] = people_benchmark(clips, read_csv(PEOPLE_FILE), encoder)
-    if "validation" in parts:
-        results["people_validation"] = validation_benchmark([SHARED_MEDIA, *args.media], encoder)
-        print("validation clips not found:", results["people_validation"]["missing_clips"])
-    levels = [("people", "scenes"), ("people", "frames")] if "people" in parts else []
-    for part, level in levels + ([("people_validation", "frames")] if "validation" in parts else []):
+    widths = [int(width) for width in args.detail_widths.split(",")]
+    levels = []
+    for width in widths:   # validation first: it is where settings are chosen
+        if "validation" in parts:
+            results[f"people_validation@{width}"] = validation_benchmark([SHARED_MEDIA, *args.media], encoder,
+                                                                         detail_width=width)
+            print("validation clips not found:", results[f"people_validation@{width}"]["missing_clips"])
+            levels.append((f"people_validation@{width}", "frames"))
+    for width in widths:
+        if "people" in parts:
+            results[f"people@{width}"] = people_benchmark(clips, read_csv(PEOPLE_FILE), encoder, detail_width=width)
+            levels += [(f"people@{width}", "scenes"), (f"people@{width}", "frames")]
+    for part, level in levels:
         tally = results[part][level]
         sizes = ", ".join(f"{size} {t['right']}/{t['of']}" for size, t in tally["by_size"].items())
         print(f"{part} per {level[:-1]}: {tally['all']['right']}/{tally['all']['of']} right "
               f"({tally['all']['accuracy']:.0%}); without tiny {tally['without_tiny']['accuracy']:.0%}; {sizes}")
-    for miss in results.get("people", {}).get("scene_misses", []):
-        print("  ", miss)
+        for miss in results[part].get("scene_misses", []) if level == "scenes" else []:
+            print("  ", miss)
     if "neighbours" in parts:
         results["neighbours"] = neighbours_benchmark(clips, encoder)
     for name in ("halves_find_their_twin", "halves_find_their_show", "scenes_find_their_show") \
@@ -329,11 +366,12 @@ def main() -> int:
         n = results["neighbours"][name]
         print(f"{name}: {n['right']}/{n['of']} ({n['share']:.0%}; chance {n['chance']:.0%})")
     if "speed" in parts:
-        images = [image for _, image in sample_frames(next(iter(clips.values()))[0], every_s=0.25)][:32]
-        results["encoder_speed"] = encoder_speed(encoder, images)
+        frames = sample_keyframes(next(iter(clips.values()))[0], 0.25, detail_width=640)[:32]
+        results["encoder_speed"] = encoder_speed({"onnx": encoder, "torch": EfficientNetLite0.load(runtime="torch")},
+                                                 [image for _, image, _ in frames], [detail for *_, detail in frames][:8])
     for row in results.get("encoder_speed", []):
-        print(f"threads {row['threads']} batch {row['batch_size']:2}: {row['keyframes_per_s']:.1f} keyframes/s, "
-              f"{row['cpu_ms_per_keyframe']:.0f} ms CPU per keyframe")
+        print(f"{row['runtime']:5} {row['work']:18}: {row['per_s']:.1f} pictures/s, "
+              f"{row['wall_ms']:.0f} ms wall, {row['cpu_ms']:.0f} ms CPU each")
     if "ingest" in parts:
         results["ingest"] = ingest_cost(args.speed_minutes)
         print(json.dumps(results["ingest"], indent=1))

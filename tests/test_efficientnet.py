@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("efficientnet_lite_pytorch")
 
 from tagger.vision.efficientnet import (  # noqa: E402
-    EfficientNetLite0, class_names, preprocess, weights_file)
+    CELL_PX, EfficientNetLite0, class_names, normalise, preprocess, resize_to_height, weights_file)
 from tagger.vision.encoders import EncoderUnavailable, encoder_class, pool_scenes, pool_title  # noqa: E402
 
 from conftest import SHARED_MEDIA  # noqa: E402
@@ -97,6 +97,49 @@ def test_a_generated_traffic_light_is_a_traffic_light_in_any_batch(encoder):
     np.testing.assert_allclose(again_vectors[0], vectors[0], atol=1e-5)
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
+
+
+def test_both_runtimes_give_the_same_numbers(encoder, tmp_path):
+    """ONNX Runtime on the export (the default) and torch's module: embeddings, classes and
+    regions agree; the export is made once into the cache folder and reused."""
+    images = [traffic_light(), np.random.default_rng(1).integers(0, 256, (180, 320, 3), dtype=np.uint8)]
+    on_torch = EfficientNetLite0.load(runtime="torch")
+    made = EfficientNetLite0.load(cache_dir=tmp_path)
+    again = EfficientNetLite0.load(cache_dir=tmp_path)
+    assert made.exported and not again.exported and again.onnx_file == made.onnx_file
+    assert "onnxruntime" in made.version and "onnxruntime" not in on_torch.version
+    for a, b in zip(made.encode_and_classify(images), on_torch.encode_and_classify(images)):
+        np.testing.assert_allclose(a, b, atol=1e-4)
+    np.testing.assert_allclose(made.region_probabilities(images[0], height_px=448),
+                               on_torch.region_probabilities(images[0], height_px=448), atol=1e-4)
+    with pytest.raises(EncoderUnavailable, match="runtime 'tflite'"):
+        EfficientNetLite0.load(runtime="tflite")
+
+
+def test_a_small_traffic_light_is_seen_by_the_cell_over_it_not_by_the_pooled_classes(encoder):
+    """A traffic light 60 px tall in a 640x360 grey frame: the pooled classes miss it, the cell
+    over it (a 16:9 picture at 448 rows is 14 x 25 cells of 32 px) names it."""
+    import cv2
+
+    frame = np.full((360, 640, 3), 200, np.uint8)
+    frame[200:260, 450:530] = cv2.resize(traffic_light(), (80, 60), interpolation=cv2.INTER_AREA)
+    light = encoder.class_names.index("traffic light")
+    _, pooled = encoder.encode_and_classify([frame])
+    regions = encoder.region_probabilities(frame, height_px=448)
+    assert regions.shape == (14 * 25, 1000)
+    np.testing.assert_allclose(regions.sum(axis=1), 1.0, atol=1e-4)
+    assert pooled[0, light] < 0.1 and regions[:, light].max() > 0.9
+    row, column = divmod(int(regions[:, light].argmax()), 25)
+    scale = 448 / 360
+    assert row * 32 / scale <= 260 and (row + 1) * 32 / scale >= 200          # on the light
+    assert column * 32 / scale <= 530 and (column + 1) * 32 / scale >= 450
+    assert resize_to_height(traffic_light(), 448).shape == (448, 608, 3)   # 480x360 -> 597 px, whole cells
+    # A square picture at one cell's height is one cell: its region is the pooled picture.
+    square = np.ascontiguousarray(frame[:, 140:500])
+    one_cell = encoder.region_probabilities(square, height_px=CELL_PX)
+    pooled_cell = encoder._classify(encoder._features(normalise(resize_to_height(square, CELL_PX))[None]).mean(axis=(2, 3)))
+    assert one_cell.shape == (1, 1000)
+    np.testing.assert_allclose(one_cell, pooled_cell, atol=1e-5)
 
 
 def test_pooling_weighs_scenes_by_duration_and_skips_empty_ones():

@@ -43,6 +43,21 @@ def test_rotated_video_is_measured_and_decoded_upright(tmp_path):
     assert first.image[:24].mean() < 20 and first.image[-24:].mean() > 235
 
 
+def test_the_detail_copy_is_the_same_frame_wider_upright_and_never_upscaled(tmp_path):
+    image = np.zeros((360, 640, 3), np.uint8)
+    image[:, :320] = 255   # left half white as stored
+    path = _encode(tmp_path / "d.mp4", [image] * 6)
+    first = next(iter_frames(path, analysis_width=160, detail_width=480))
+    assert first.image.shape == (90, 160, 3) and first.detail().shape == (270, 480, 3)
+    assert first.detail()[:, :200].mean() > 235 and first.detail()[:, -200:].mean() < 20
+    assert next(iter_frames(path, analysis_width=160)).detail is None
+    assert next(iter_frames(path, analysis_width=160, detail_width=1280)).detail().shape == (360, 640, 3)
+    turned = _encode(tmp_path / "t.mp4", [image] * 6, rotation=90)
+    upright = next(iter_frames(turned, analysis_width=90, rotation_deg=90, detail_width=180))
+    assert upright.image.shape == (160, 90, 3) and upright.detail().shape == (320, 180, 3)
+    assert upright.detail()[-100:].mean() > 235 and upright.detail()[:100].mean() < 20   # as the analysis copy
+
+
 def test_variable_frame_rate_uses_presentation_times(tmp_path):
     frames = [np.full((32, 64, 3), i * 10, np.uint8) for i in range(20)]
     # 1000 Hz clock; gaps alternate between 40 ms and 80 ms.

@@ -89,7 +89,8 @@ def test_the_visual_stage_names_the_body_cascades_it_runs():
     from tagger.stages.visual import VisualStage
 
     versions = VisualStage(VisualStage.Settings(), taxonomy=None).versions()
-    assert versions["people"] == "+".join(people.BODY_CASCADE_FILES) + f"+worn-classes>={people.CLOTHING_MIN_SCORE}"
+    assert versions["people"] == ("+".join(people.BODY_CASCADE_FILES) + f"+worn-classes>={people.CLOTHING_MIN_SCORE}"
+                                  f"+regions@{people.DETAIL_HEIGHT_PX}px>={people.REGION_MIN_SCORE}")
     assert all(Path(cv2.data.haarcascades, name).is_file() for name in people.BODY_CASCADE_FILES)
     assert "people" not in VisualStage(VisualStage.Settings(face_keyframes_per_scene=0), taxonomy=None).versions()
 
@@ -119,6 +120,39 @@ def test_the_cue_counts_one_person_only_where_nothing_else_was_found(score):
     assert people.people_count([], [], score) == int(fires)
     assert people.people_count([(0, 0, 5, 5)] * 2, [], score) == 2     # found people keep their count
     assert people.people_count([], [(0, 0, 9, 9)] * 5, score) == 5
+
+
+@pytest.mark.parametrize("region", [0.0, people.REGION_MIN_SCORE - 0.01, people.REGION_MIN_SCORE, 1.0])
+def test_the_region_cue_counts_one_person_where_nothing_else_fired(region):
+    fires = region >= people.REGION_MIN_SCORE
+    assert people.worn_cue(0.0, region) == fires and people.worn_cue(people.CLOTHING_MIN_SCORE, region)
+    assert people.people_count([], [], 0.0, region) == int(fires)
+    assert people.people_count([], [(0, 0, 9, 9)] * 5, 0.0, region) == 5
+
+
+def test_the_region_score_is_the_best_cell(monkeypatch):
+    """The largest summed worn-class probability over the cells, at DETAIL_HEIGHT_PX rows."""
+    names = [f"class {i}" for i in range(1000)]
+    names[3], names[7] = "suit", "jersey"
+    names = [name if name not in people.WORN_CLASSES or i in (3, 7) else f"other {i}" for i, name in enumerate(names)]
+    for index, name in enumerate(people.WORN_CLASSES):   # every worn class somewhere, once
+        if name not in names:
+            names[100 + index] = name
+    cells = np.full((5, 1000), 0.0)
+    cells[:, 0] = 1.0
+    cells[2] = 0.0
+    cells[2, 3], cells[2, 7], cells[2, 0] = 0.5, 0.3, 0.2
+    asked = {}
+
+    class Encoder:
+        class_names = tuple(names)
+
+        def region_probabilities(self, image, *, height_px):
+            asked["height_px"] = height_px
+            return cells
+
+    assert people.region_clothing_score(Encoder(), np.zeros((10, 10, 3), np.uint8)) == pytest.approx(0.8)
+    assert asked["height_px"] == people.DETAIL_HEIGHT_PX
 
 
 @needs_cascades
@@ -155,3 +189,21 @@ def test_real_frames_the_cue_sees_the_switchboard_women_and_not_the_flower(share
     friday, flower = scores("friday.mp4", 1.0), scores("flower.mp4", 5.0)
     assert friday.max() >= people.CLOTHING_MIN_SCORE, friday
     assert flower.max() < people.CLOTHING_MIN_SCORE / 2, flower
+
+
+@needs_cascades
+def test_real_frames_the_region_cue_on_detail_copies(shared_media):
+    """The region cue on 640 px copies: the switchboard women, seated and half turned away
+    at 1.7 s (where the pooled cue stays under its bar), and not the flower."""
+    from tagger.media.decode import iter_frames
+    from tagger.vision.efficientnet import EfficientNetLite0
+
+    encoder = EfficientNetLite0.load()
+
+    def region_scores(name, times_s):
+        frames = [f for f in iter_frames(shared_media / name, analysis_width=320, detail_width=640)]
+        picked = [next(f for f in frames if f.time_s >= t) for t in times_s]
+        return [people.region_clothing_score(encoder, f.detail()) for f in picked]
+
+    assert min(region_scores("friday.mp4", [1.7, 3.7])) >= people.REGION_MIN_SCORE
+    assert max(region_scores("flower.mp4", [1.7, 2.7, 3.7])) < people.REGION_MIN_SCORE

@@ -64,6 +64,28 @@ def test_keyframes_are_sharp_frames_from_inside_the_scene(tmp_path):
         assert image.shape == (180, 320, 3) and image.mean() > 40
 
 
+def test_the_sharpest_keyframe_comes_with_a_detail_copy_only_when_asked(tmp_path):
+    shots = [ShotSpec(3.0, (40, 40, 200), 0.5, 0.2, 1), ShotSpec(3.0, (200, 120, 30), 0.5, 0.2, 2)]
+    path = synth.write_video(tmp_path / "v.mp4", synth.render_shots(shots, fps=FPS, size=(640, 360)), fps=FPS)
+    info = probe(path)
+
+    def split(**settings):
+        return split_video(path, fps=info.fps, rotation_deg=0, duration_s=info.duration_s,
+                           settings=SplitSettings(analysis_width=160, keyframes_per_scene=2, **settings))
+
+    plain, detailed = split(), split(detail_width=480)
+    assert [s.start_frame for s in plain.scenes] == [s.start_frame for s in detailed.scenes] == [0, 72]
+    assert all(scene.detail_jpeg == b"" for scene in plain.scenes)
+    for scene in detailed.scenes:
+        keyframe = decode_jpeg(max(scene.keyframes, key=lambda k: k.sharpness).jpeg)
+        detail = decode_jpeg(scene.detail_jpeg)
+        assert keyframe.shape == (90, 160, 3) and detail.shape == (270, 480, 3)
+        import cv2   # the same picture: the detail copy shrunk to the keyframe's size matches it
+        assert np.abs(cv2.resize(detail, (160, 90), interpolation=cv2.INTER_AREA).astype(int) - keyframe).mean() < 4
+    assert SplitSettings(analysis_width=320, detail_width=200).validate()[0] == "detail_width"
+    assert SplitSettings(detail_width=640).validate() is None
+
+
 def test_choose_prefers_sharp_frames_away_from_the_scene_edges():
     img = np.zeros((4, 4, 3), np.uint8)
     # The edges are sharp but lie where transitions are; inside, one sharp frame per half.

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -21,6 +21,9 @@ class DecodedFrame:
     index: int          # 0-based position in decode order
     time_s: float       # presentation time from the stream (handles variable frame rate)
     image: np.ndarray   # uint8 BGR (H, W, 3) at the analysis size
+    # The same frame at the detail width, made when called (only while iterating reaches it);
+    # None unless iter_frames was asked for a detail width.
+    detail: Callable[[], np.ndarray] | None = None
 
 
 def analysis_size(width: int, height: int, *, analysis_width: int) -> tuple[int, int]:
@@ -31,8 +34,10 @@ def analysis_size(width: int, height: int, *, analysis_width: int) -> tuple[int,
     return analysis_width, max(2, scaled_height - scaled_height % 2)
 
 
-def iter_frames(path: str | Path, *, analysis_width: int, rotation_deg: int = 0) -> Iterator[DecodedFrame]:
-    """Every frame of the first video stream, downscaled by swscale, one at a time."""
+def iter_frames(path: str | Path, *, analysis_width: int, rotation_deg: int = 0,
+                detail_width: int = 0) -> Iterator[DecodedFrame]:
+    """Every frame of the first video stream, downscaled by swscale, one at a time; with a
+    `detail_width`, each can also be had at that width (never upscaled) through its `detail`."""
     import av
     from av.video.reformatter import VideoReformatter
 
@@ -52,6 +57,17 @@ def iter_frames(path: str | Path, *, analysis_width: int, rotation_deg: int = 0)
                                      analysis_width=analysis_width)
         if turn:
             out_w, out_h = out_h, out_w
+        detail_size = None
+        if detail_width:
+            detail_w, detail_h = analysis_size(height if turn else width, width if turn else height,
+                                               analysis_width=detail_width)
+            detail_size = (detail_h, detail_w) if turn else (detail_w, detail_h)
+            detail_reformatter = VideoReformatter()   # its own scaler: one size each
+
+            def detail_of(frame):
+                return lambda: _upright(detail_reformatter.reformat(
+                    frame, width=detail_size[0], height=detail_size[1], format="bgr24",
+                    interpolation="AREA").to_ndarray(), rotation_deg)
         index = 0
         last_time_s = 0.0
         declared_s = declared_duration_s(container, stream)
@@ -64,7 +80,8 @@ def iter_frames(path: str | Path, *, analysis_width: int, rotation_deg: int = 0)
                 image = _upright(image, rotation_deg)
                 time_s = frame.time - start_s if frame.time is not None else last_time_s
                 last_time_s = time_s
-                yield DecodedFrame(index, max(0.0, time_s), image)
+                yield DecodedFrame(index, max(0.0, time_s), image,
+                                   detail_of(frame) if detail_size is not None else None)
                 index += 1
         except av.error.FFmpegError as error:
             raise MediaError(path, f"video decoding failed at frame {index}: {av_reason(error)}") from None

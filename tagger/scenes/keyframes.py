@@ -13,6 +13,7 @@ class Candidate:
     sharpness: float      # variance of the Laplacian of the grey frame
     brightness: float     # 0..1
     image: np.ndarray     # BGR at analysis size
+    detail: np.ndarray | None = None   # BGR at the detail width, where the pass keeps one
 
 
 def sharpness(gray: np.ndarray) -> float:

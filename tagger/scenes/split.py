@@ -17,6 +17,8 @@ from tagger.media.decode import iter_frames
 from tagger.scenes.detectors.base import Boundary
 from tagger.scenes.keyframes import Candidate, choose, sharpness
 
+JPEG_QUALITY = 90   # keyframes as stored
+
 
 @dataclass
 class SplitSettings:
@@ -46,6 +48,9 @@ class SplitSettings:
     sample_fps: float = 4.0           # frames per second analysed for stats and keyframes
     keyframes_per_scene: int = 2
     max_candidates_per_scene: int = 48   # older candidates are thinned out past this
+    # 0, or the width (pixels, never upscaled) of a copy of each scene's sharpest keyframe that
+    # later stages may look at for small things (the imagenet stage's people cue); not stored.
+    detail_width: int = 0
 
     def validate(self):
         from tagger.scenes.detectors import DETECTORS
@@ -69,6 +74,8 @@ class SplitSettings:
             return "sample_fps", "must be positive"
         if self.keyframes_per_scene < 1:
             return "keyframes_per_scene", "must be at least 1"
+        if self.detail_width and self.detail_width < self.analysis_width:
+            return "detail_width", f"must be 0 or at least analysis_width ({self.analysis_width})"
         if self.max_candidates_per_scene < 2 * self.keyframes_per_scene:
             return "max_candidates_per_scene", "must be at least twice keyframes_per_scene"
         return None
@@ -87,6 +94,9 @@ class SceneCut:
     keyframes: list[KeyframeRecord] = field(default_factory=list)
     frame_stats: list[dict] = field(default_factory=list)  # per analysed frame
     motions: list[float] = field(default_factory=list)
+    # The sharpest keyframe at SplitSettings.detail_width as JPEG, b"" without one; for the
+    # stages of this analysis only (the catalog stores the keyframes above).
+    detail_jpeg: bytes = b""
 
 
 @dataclass
@@ -150,7 +160,8 @@ def split_video(path: str | Path, *, fps: float, rotation_deg: int, duration_s: 
         close(buffer, boundary.frame)
         buffer = after
 
-    for decoded in iter_frames(path, analysis_width=settings.analysis_width, rotation_deg=rotation_deg):
+    for decoded in iter_frames(path, analysis_width=settings.analysis_width, rotation_deg=rotation_deg,
+                               detail_width=settings.detail_width):
         times.append(decoded.time_s)
         image = decoded.image
         for boundary in detector.process(decoded.index, image):
@@ -165,7 +176,8 @@ def split_video(path: str | Path, *, fps: float, rotation_deg: int, duration_s: 
             if (decoded.index // sample_every) % buffer.stride == 0:
                 gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
                 buffer.candidates.append(Candidate(decoded.index, decoded.time_s, sharpness(gray),
-                                                   stats["brightness"], image))
+                                                   stats["brightness"], image,
+                                                   decoded.detail() if decoded.detail else None))
                 if len(buffer.candidates) > settings.max_candidates_per_scene:
                     buffer.candidates = buffer.candidates[::2]
                     buffer.stride *= 2
@@ -188,13 +200,19 @@ def _finish(index: int, buf: _SceneBuffer, end_frame: int, start_s: float, end_s
     import cv2
 
     keyframes = []
-    for cand in choose(buf.candidates, count=settings.keyframes_per_scene):
-        ok, jpeg = cv2.imencode(".jpg", cand.image, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    chosen = choose(buf.candidates, count=settings.keyframes_per_scene)
+    for cand in chosen:
+        ok, jpeg = cv2.imencode(".jpg", cand.image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
         keyframes.append(KeyframeRecord(cand.frame, cand.time_s, cand.sharpness, jpeg.tobytes() if ok else b""))
+    detail_jpeg = b""
+    sharpest = max(chosen, key=lambda c: c.sharpness, default=None)
+    if sharpest is not None and sharpest.detail is not None:
+        ok, jpeg = cv2.imencode(".jpg", sharpest.detail, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+        detail_jpeg = jpeg.tobytes() if ok else b""
     return SceneCut(index=index, start_frame=buf.start_frame, end_frame=end_frame,
                     start_s=start_s, end_s=end_s if end_s is not None else start_s,
                     boundary_kind=start.kind, boundary_confidence=round(start.confidence, 4),
-                    keyframes=keyframes,
+                    keyframes=keyframes, detail_jpeg=detail_jpeg,
                     frame_stats=[s for _, s in buf.stats],
                     # The first sample's motion compares with the previous scene: not motion.
                     motions=[m for f, m in buf.motions if not buf.stats or f != buf.stats[0][0]])

