@@ -1,7 +1,7 @@
 """Vision benchmark on real clips: people present per scene against a hand count, visual nearest
 neighbours, and the offline encoder's speed and cost per title.
 
-    python benchmarks/vision.py [--media DIR ...] [--json FILE] [--speed-minutes 4]
+    python benchmarks/vision.py [--media DIR ...] [--json FILE] [--speed-minutes 4] [--detail-widths 0,640]
 
 Clips are looked for in ../shared/media and in every --media folder; benchmarks/vision_clips.csv
 names each clip's show (and where it came from), benchmarks/people_annotations.csv holds the hand
@@ -11,7 +11,8 @@ count: time ranges with the number of people visible (0 none, -1 unsure: left ou
 - People per scene (the test): each clip runs through the scenes, imagenet and visual stages of
   the default pipeline; a scene has people when its examined keyframe has a face, a body or the
   worn-classes cue (visual.people_share > 0), scored against the hand count at that keyframe's
-  time. Also per frame, one a second at 320 px.
+  time. Also per frame, one a second at 320 px. Both levels run once for each --detail-widths
+  entry side by side: 0 is the shipped pipeline, 640 adds the region cue on 640 px copies.
 - People on the validation frames (--parts validation; people_validation.csv, counted by hand
   frame by frame: the benchmark's clips away from the keyframes the test examines, and the
   clips of people_validation_clips.csv): where settings are chosen, so that the test is not.
@@ -19,7 +20,8 @@ count: time ranges with the number of people visible (0 none, -1 unsure: left ou
   frames a second apart pooled per half: is a half's nearest neighbour among all other halves
   from the same show? (b) each scene, pooled from its keyframes as the imagenet stage does: is
   its nearest other scene from the same show? The chance rate is printed beside each.
-- Speed: keyframes per second of the encoder by batch size (wall and CPU), and on a generated
+- Speed: keyframes per second of the encoder by runtime (ONNX Runtime, torch) and batch size
+  (wall and CPU), the region pass on 640 px copies, and on a generated
   720p title (benchmarks/run.py's) the default pipeline with and without the new work (the
   imagenet stage, body detection), side by side in one process against the decoding floor.
 """
