@@ -15,8 +15,8 @@ The embedding is the 1280-d globally pooled feature before the classifier, L2-no
 
 Two runtimes give the same numbers (within 1e-4): "onnx", ONNX Runtime on an export of the
 network's convolutional trunk (made once into the cache folder, tagger/onnx_export.py), and
-"torch", the module itself. On one core here the export ran a batch of four 224 px keyframes in
-36 ms against torch's 113 ms, and an 800x448 picture in 64 ms against 299 ms. Either runs on one
+"torch", the module itself. On one core here the trunk alone ran a batch of four 224 px keyframes
+in 36 ms against torch's 113 ms, and an 800x448 picture in 64 ms against 299 ms. Either runs on one
 thread: with two threads torch took 4-5x the CPU time on the shared cores (its workers spin while
 waiting for a core), and batches of 16 were slower than 4.
 

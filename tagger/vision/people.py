@@ -43,8 +43,8 @@ gained 4, 512 rows 12 with two more false people; pooling 2x2 cells gave one few
 gave the same count. On the test (benchmarks/vision.py, looked at once after the choice) it
 found the people at the bottom edge of a field and the test's frames gained one (216 -> 217 of
 266), but two scenes of the Popeye cartoon got a false person, so scenes went from 24 to 23 of
-27: it stays off until drawn pictures are told apart. It costs one pass of the trunk at about
-800x448 (64 ms on ONNX Runtime here) for each scene where the first cue did not fire.
+27: it stays off until drawn pictures are told apart. It costs a pass of the network at about
+800x448 for each scene where the first cue did not fire (about 110 ms a scene in ingest here).
 
 Counts: the number of people in a keyframe is the larger of the faces and the bodies found
 (a body and its face are one person), a rough count that tells one person from a crowd; a
