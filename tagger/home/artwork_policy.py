@@ -84,39 +84,6 @@ class ArtworkChooser:
             return None
         return fit_prior(logged_contexts, clicks)
 
-    def viewer_state(self, look: np.ndarray, taste: np.ndarray, shown) -> tuple:
-        """The viewer's bandit state after their shown images [(title row, candidate number, clicked)];
-        taste: the table's taste_match for the viewer."""
-        state = self.bandit.start()
-        if shown:
-            numbers = np.array([number for _, number, _ in shown])
-            X = contexts(self.table.features[numbers], look, taste[numbers])
-            state[0][:] += X.T @ X
-            state[1][:] += X.T @ np.array([float(clicked) for _, _, clicked in shown])
-        return state
-
-    def choose(self, rows: list[int], look: np.ndarray, taste: np.ndarray, state,
-               own_clicks: int) -> list[tuple[int | None, str | None]]:
-        """(candidate number, reason) for each title in item rows `rows`; (None, None) without
-        candidates. taste: the table's taste_match for the viewer."""
-        posterior = self.bandit.posterior(state)
-        spans = [self.table.of(int(row)) for row in rows]
-        numbers = np.concatenate([np.arange(s.start, s.stop) for s in spans] + [np.zeros(0, np.int64)])
-        if len(numbers) == 0:
-            return [(None, None)] * len(rows)
-        X = contexts(self.table.features[numbers], look, taste[numbers])
-        scores = self.bandit.scores(posterior, X)
-        out, at = [], 0
-        for span in spans:
-            if len(span) == 0:
-                out.append((None, None))
-                continue
-            mine = slice(at, at + len(span))
-            best = int(np.argmax(scores[mine]))
-            out.append((span.start + best, self._reason(X[mine], best, posterior[0], own_clicks)))
-            at += len(span)
-        return out
-
     def choose_pages(self, titles: list[list[int]], looks: np.ndarray, profiles: list[np.ndarray],
                      shown: list[tuple[np.ndarray, np.ndarray]], own_clicks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For many viewers at once: viewer u's titles (item rows), look, tag profile, shown
@@ -204,28 +171,13 @@ class ArtworkChooser:
 
     @staticmethod
     def _reason_codes(gain: np.ndarray, picked: np.ndarray, mean: np.ndarray, count: np.ndarray) -> np.ndarray:
-        """What `_reason` says, as a number: 0 the only candidate, 1 no preference yet, 2 scenes
-        like what you watch, 3 + 2 x feature + (0 high, 1 low) a feature; REASONS more: own clicks."""
+        """Why the pick, as a number (REASON_WORDS says it): 0 the only candidate, 1 no preference
+        yet, 2 scenes like what you watch, 3 + 2 x feature + (0 high, 1 low) the feature that sets
+        the pick apart most (its weight times its distance from the candidates' mean); REASONS
+        more where the viewer's own clicks count."""
         i = np.argmax(gain, axis=-1)
         column = 1 + (i - 1) % N_FEATURES
         high = np.take_along_axis(picked, column[..., None], -1)[..., 0] >= np.take_along_axis(mean, column[..., None], -1)[..., 0]
         codes = np.where(i == CONTEXT_SIZE - 1, 2, 3 + 2 * (column - 1) + (~high))
         codes = np.where(gain.max(axis=-1) <= 1e-6, 1, codes)
         return np.where(count == 1, 0, codes)
-
-    @staticmethod
-    def _reason(X: np.ndarray, best: int, theta: np.ndarray, own_clicks: int) -> str:
-        gain = theta * (X[best] - X.mean(axis=0))             # what sets the pick apart from the others
-        if len(X) == 1:
-            return "the only candidate"
-        if gain.max() <= 1e-6:
-            return "no preference yet"
-        i = int(np.argmax(gain))
-        if i == CONTEXT_SIZE - 1:
-            return "scenes like what you watch" + ("; your clicks favour it" if own_clicks else "")
-        else:
-            column = 1 + (i - 1) % N_FEATURES                  # the feature behind it, plain or times the look
-            high = X[best, column] >= X[:, column].mean()
-            what = WORDS[DESCRIBED_BY[column - 1]][0 if high else 1]
-        source = "your clicks favour it" if own_clicks else "it suits what you watch"
-        return f"{what}: {source}"

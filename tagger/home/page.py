@@ -268,7 +268,7 @@ class HomeBuilder:
             totals += MOOD_WEIGHT * np.asarray(self.items.tags[:, mood_columns].max(axis=1).todense()).ravel()
         # Tag profiles (the 50 strongest liked titles, each counted up to 1.5) and dislikes
         # (disliked titles, and 0.1 per impression never opened) for the chunk in two products.
-        n_users, n_items = len(users), len(self.items)
+        n_items = len(self.items)
         liked_top = [h[:50] for h in histories]
         profiles = self._by_viewer([np.minimum(w[:50], 1.5) for w in weights], liked_top, n_items)
         ignored_rows, ignored_counts = [], []
