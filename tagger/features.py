@@ -44,6 +44,8 @@ FEATURES: dict[str, str] = {
     "audio.music_share": "share of runtime in stretches of sustained non-speech sound (music), 0..1",
     "audio.arousal": "fitted arousal of the music and speech, 0..1 (0 calm, 1 intense; None: no sound)",
     "audio.valence": "fitted valence of the music and speech, 0..1 (0 negative, 1 positive; None: no sound)",
+    "audio.music_arousal": "fitted arousal of the music frames alone, 0..1 (None: under 1 s of music)",
+    "audio.music_valence": "fitted valence of the music frames alone, 0..1 (None: under 1 s of music)",
     "audio.speech_segments": "speech segments: list of [start_s, end_s], seconds from the title's start",
     "audio.music_segments": "music stretches: list of [start_s, end_s], seconds from the title's start",
     # dialogue.* (tagger/text)

@@ -21,11 +21,11 @@ SR = SAMPLE_RATE_HZ
 SUMMARY_KEYS = {
     "loudness_db", "dynamic_range_db", "tempo_bpm", "onset_rate_per_s", "spectral_centroid_hz",
     "spectral_rolloff_hz", "spectral_flatness", "key", "mode", "mode_confidence",
-    "silence_share", "speech_share", "music_share", "arousal", "valence",
+    "silence_share", "speech_share", "music_share", "arousal", "valence", "music_arousal", "music_valence",
     "speech_segments", "music_segments",
 }
 # Not measured where a span has too little music (tempo, key, mode) or sound (mood).
-MAY_BE_NONE = {"tempo_bpm", "key", "mode", "mode_confidence", "arousal", "valence"}
+MAY_BE_NONE = {"tempo_bpm", "key", "mode", "mode_confidence", "arousal", "valence", "music_arousal", "music_valence"}
 
 
 # ------------------------------------------------------------------------------ signals

@@ -74,3 +74,47 @@ def test_parts_combine_by_their_seconds():
         expected = (3.0 * alone_music[target] + 9.0 * alone_speech[target]) / 12.0
         assert both[target] == pytest.approx(expected)
     assert mood_from_inputs(model, {}) == {"arousal": None, "valence": None}
+
+
+def test_the_music_estimate_stands_alone_and_is_none_without_music():
+    """music_arousal / music_valence read the music part only: equal to the whole span's where
+    there is no speech, None where under a second of music (speech only)."""
+    import dataclasses
+
+    from tagger.audio.mood import estimate_mood
+    from tagger.audio.summary import onset_frames, silent_frames, sound_classes
+
+    music = synth.mix(synth.click_track(120, duration_s=6.0, sample_rate_hz=SR, amplitude=0.6),
+                      synth.chord("C", "major", duration_s=6.0, sample_rate_hz=SR, amplitude=0.3))
+    frames = frame_features(music)
+    summary = summarize(frames)
+    assert summary["music_share"] > 0.5
+    assert summary["music_arousal"] == pytest.approx(summary["arousal"])
+    assert summary["music_valence"] == pytest.approx(summary["valence"])
+    classes = sound_classes(frames)
+    as_speech = dataclasses.replace(classes, speech=classes.music | classes.speech,
+                                    music=np.zeros_like(classes.music))
+    onsets = onset_frames(frames, silent_frames(frames.rms_db))
+    spoken = estimate_mood(frames, as_speech, onsets=onsets)
+    assert spoken["arousal"] is not None and spoken["music_arousal"] is None and spoken["music_valence"] is None
+
+
+@pytest.mark.parametrize("tag_id", ["calm-score", "energetic-score", "ominous-score", "uplifting-score",
+                                    "melancholy-score", "upbeat", "somber"])
+def test_soundtrack_tags_read_the_music_and_need_some(tag_id):
+    """A soundtrack tag (and the moods whose rule is the soundtrack's) reads the music's own mood
+    and needs music in a fifth of the runtime: a talky title with a second of music is not
+    "calm soundtrack" from its voices (the speech part is fitted on singing, not dialogue)."""
+    from tagger.tagging.taxonomy import load_taxonomy
+
+    tag = load_taxonomy("default").tag(tag_id)
+    assert {rule.feature for rule in tag.rules} >= {"audio.music_share"}
+    assert not {rule.feature for rule in tag.rules} & {"audio.arousal", "audio.valence"}
+    fitting = {}
+    for rule in tag.rules:   # a value well on the firing side of every rule
+        fitting[rule.feature] = rule.above + 3 * rule.width if rule.above is not None else rule.below - 3 * rule.width
+    fitting["audio.music_share"] = 0.6
+    assert tag.rule_confidence(fitting) > 0.9
+    assert tag.rule_confidence({**fitting, "audio.music_share": 0.05}) < 0.1
+    mood_feature = next(rule.feature for rule in tag.rules if rule.feature != "audio.music_share")
+    assert tag.rule_confidence({**fitting, mood_feature: None}) is None

@@ -15,7 +15,9 @@ they were made and their cross-validated scores:
   detector finds the sung voice, so these weights are fitted on singing, not on dialogue.
 
 A span's arousal (valence) is the mean of the music and speech estimates weighted by their
-seconds; None where the span has under ``MIN_MOOD_S`` of either.
+seconds; None where the span has under ``MIN_MOOD_S`` of either. ``music_arousal`` and
+``music_valence`` are the music estimates alone (None under ``MIN_MOOD_S`` of music): what the
+soundtrack tags read, so that a talky title's voices do not describe its score.
 """
 from __future__ import annotations
 
@@ -175,14 +177,16 @@ def _logistic(path: Path, key: str, spec) -> Logistic:
 
 
 def estimate_mood(frames: FrameFeatures, classes: SoundClasses, *, onsets: np.ndarray) -> dict:
-    """{"arousal": a, "valence": v}, each in [0, 1] or None (see the module's docstring)."""
+    """{"arousal", "valence", "music_arousal", "music_valence"}, each in [0, 1] or None (see the
+    module's docstring)."""
     model = load_mood_model()
     parts = {}
     for part, mask in (("music", classes.music), ("speech", classes.speech)):
         part_s = float(np.count_nonzero(mask)) * frames.hop_s
         if part_s >= MIN_MOOD_S:
             parts[part] = (part_s, mood_inputs(frames, mask, onsets, model.inputs_of(part)))
-    return mood_from_inputs(model, parts)
+    music = mood_from_inputs(model, {"music": parts["music"]} if "music" in parts else {})
+    return {**mood_from_inputs(model, parts), "music_arousal": music["arousal"], "music_valence": music["valence"]}
 
 
 def mood_from_inputs(model: MoodModel, parts: dict[str, tuple[float, dict[str, float]]]) -> dict:
