@@ -295,12 +295,36 @@ def test_heads_round_trip_without_pickle(fitted, tmp_path):
 
 
 def test_heads_of_another_taxonomy_or_encoder_are_an_error(fitted, tmp_path):
+    """Heads fit a taxonomy with their tag ids and prompts: a changed prompt is an error, a
+    changed rule, label or version is not (only the heads' inputs count)."""
+    import json
+    import re
+
     TagHeads.from_fit(fitted, LAYOUT, TAXONOMY, {}).save(tmp_path / "heads")
-    other = tmp_path / "other.toml"
-    other.write_text(Path(TAXONOMY.path).read_text(encoding="utf-8").replace('version = "1"', 'version = "2"', 1),
-                     encoding="utf-8")
-    with pytest.raises(InputError, match=r"taxonomy 'default' \(digest .*tagger train tags"):
-        TagHeads.load(tmp_path / "heads", taxonomy=load_taxonomy(other))
+    text = Path(TAXONOMY.path).read_text(encoding="utf-8")
+
+    def variant(name, changed):
+        assert changed != text
+        path = tmp_path / name
+        path.write_text(changed, encoding="utf-8")
+        return load_taxonomy(path)
+
+    prompt = re.search(r'prompts = \["([^"]+)"', text).group(1)
+    other_prompt = variant("prompt.toml", text.replace(prompt, prompt + " at night", 1))
+    with pytest.raises(InputError, match=r"taxonomy 'default' \(digest .*tags or prompts differ.*tagger train tags"):
+        TagHeads.load(tmp_path / "heads", taxonomy=other_prompt)
+    rule = re.search(r"below = ([0-9.]+)", text).group(0)
+    edited = variant("rules.toml", text.replace('version = "1"', 'version = "2"', 1)
+                     .replace(rule, "below = 0.123", 1).replace('label = "', 'label = "New ', 1))
+    assert edited.digest != TAXONOMY.digest and edited.heads_digest() == TAXONOMY.heads_digest()
+    assert TagHeads.load(tmp_path / "heads", taxonomy=edited).tag_ids == fitted.tag_ids
+    # Heads saved before the heads digest was recorded need the very file they were trained for.
+    meta = json.loads((tmp_path / "heads" / "heads.json").read_text())
+    del meta["taxonomy"]["heads_digest"]
+    (tmp_path / "heads" / "heads.json").write_text(json.dumps(meta))
+    TagHeads.load(tmp_path / "heads", taxonomy=TAXONOMY)
+    with pytest.raises(InputError, match="tagger train tags"):
+        TagHeads.load(tmp_path / "heads", taxonomy=edited)
     with pytest.raises(InputError, match="test/hash-encoder.*all-MiniLM-L6-v2.*train them again"):
         TagHeads.load(tmp_path / "heads", encoder_id="sentence-transformers/all-MiniLM-L6-v2")
     with pytest.raises(InputError, match="no tag heads here"):

@@ -4,6 +4,7 @@ heads' version is part of what decides re-analysis, and the review queue measure
 tag against its own threshold."""
 import dataclasses
 import datetime as dt
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -196,3 +197,22 @@ def test_shipped_heads_for_another_taxonomy_are_left_out_with_a_warning(tmp_path
     with pytest.raises(InputError) as raised:
         TagsStage(TagsStage.Settings(model=str(tmp_path / "mine")), taxonomy=load(mini)).setup()
     assert raised.value.field == "taxonomy" and raised.value.path.endswith("heads.json")
+
+
+def test_shipped_heads_stay_when_only_rules_change(tmp_path, caplog):
+    """An editor's copy of the shipped taxonomy with a rule threshold moved keeps the learned
+    heads: they read tag ids and prompts, not rules."""
+    from tagger.tagging.taxonomy import load_taxonomy as load
+
+    shipped = load("default")
+    text = Path(shipped.path).read_text(encoding="utf-8")
+    copy = tmp_path / "default.toml"
+    copy.write_text(text.replace('feature = "audio.music_arousal", below = 0.35', 'feature = "audio.music_arousal", '
+                                 'below = 0.3', 1), encoding="utf-8")
+    edited = load(copy)
+    assert edited.digest != shipped.digest
+    stage = TagsStage(TagsStage.Settings(model="default"), taxonomy=edited)
+    with caplog.at_level("WARNING", logger="tagger"):
+        stage.setup()
+    assert stage.heads is not None and "heads" in stage.versions()
+    assert not [r for r in caplog.records if "trained for taxonomy" in r.message]

@@ -50,11 +50,12 @@ class TagHeads:
     thresholds: np.ndarray    # (heads,): fire at or above
     fallback: dict[str, str] = field(default_factory=dict)
     record: dict = field(default_factory=dict)   # how they were trained: command, data, choices, validation
+    taxonomy_heads_digest: str = ""   # Taxonomy.heads_digest() of the taxonomy trained for ("": unknown, older files)
 
     @classmethod
     def from_fit(cls, fitted, layout: FeatureLayout, taxonomy, record: dict) -> TagHeads:
         return cls(layout=layout, taxonomy_id=taxonomy.id, taxonomy_digest=taxonomy.digest,
-                   tag_ids=list(fitted.tag_ids), mean=fitted.mean, scale=fitted.scale, coef=fitted.coef,
+                   taxonomy_heads_digest=taxonomy.heads_digest(), tag_ids=list(fitted.tag_ids), mean=fitted.mean, scale=fitted.scale, coef=fitted.coef,
                    bias=fitted.bias, terms=fitted.terms,
                    text_coef=fitted.text_coef.astype(np.float16).astype(np.float32), text_bias=fitted.text_bias,
                    platt=fitted.platt, thresholds=fitted.thresholds,
@@ -114,8 +115,9 @@ class TagHeads:
         arrays["text_coef"] = arrays["text_coef"].astype(np.float16)   # the largest array; half is plenty
         arrays["idf"] = np.asarray(self.terms.idf, np.float32)
         arrays["vocabulary"] = np.array(self.terms.vocabulary, dtype=str)
-        meta = {"format": FORMAT, "version": self.version, "taxonomy": {"id": self.taxonomy_id,
-                                                                        "digest": self.taxonomy_digest},
+        meta = {"format": FORMAT, "version": self.version,
+                "taxonomy": {"id": self.taxonomy_id, "digest": self.taxonomy_digest,
+                             "heads_digest": self.taxonomy_heads_digest},
                 "encoder_id": self.layout.encoder_id, "layout": self.layout.to_dict(), "tag_ids": self.tag_ids,
                 "thresholds": {t: round(float(v), 4) for t, v in zip(self.tag_ids, self.thresholds)},
                 "fallback": self.fallback, "record": self.record}
@@ -136,11 +138,11 @@ class TagHeads:
         meta_path, arrays_path = folder / META, folder / ARRAYS
         meta = read_meta(folder)
         retrain = "; train them again for it: tagger train tags --data DIR --out DIR"
-        if taxonomy is not None and meta["taxonomy"]["digest"] != taxonomy.digest:
+        if taxonomy is not None and not trained_for(meta, taxonomy):
             raise InputError(meta_path, f"tag heads trained for taxonomy {meta['taxonomy']['id']!r} "
                                         f"(digest {meta['taxonomy']['digest'][:12]}), but the pipeline uses "
-                                        f"{taxonomy.id!r} (digest {taxonomy.digest[:12]}){retrain}",
-                             field="taxonomy")
+                                        f"{taxonomy.id!r} (digest {taxonomy.digest[:12]}), whose tags or "
+                                        f"prompts differ{retrain}", field="taxonomy")
         if encoder_id is not None and meta["encoder_id"] != encoder_id:
             raise InputError(meta_path, f"tag heads trained on embeddings of {meta['encoder_id']!r}, but the "
                                         f"pipeline's text model is {encoder_id!r}{retrain}", field="encoder_id")
@@ -151,12 +153,22 @@ class TagHeads:
         except (OSError, ValueError, KeyError) as error:
             raise InputError(arrays_path, f"unreadable tag heads: {error}") from None
         heads = cls(layout=FeatureLayout.from_dict(meta["layout"]), taxonomy_id=meta["taxonomy"]["id"],
-                    taxonomy_digest=meta["taxonomy"]["digest"], tag_ids=list(meta["tag_ids"]),
+                    taxonomy_digest=meta["taxonomy"]["digest"],
+                    taxonomy_heads_digest=meta["taxonomy"].get("heads_digest", ""), tag_ids=list(meta["tag_ids"]),
                     fallback=dict(meta.get("fallback", {})), record=dict(meta.get("record", {})), **arrays)
         if heads.coef.shape != (heads.layout.width, len(heads.tag_ids)):
             raise InputError(arrays_path, f"arrays of shape {heads.coef.shape} do not match heads.json "
                                           f"({heads.layout.width} features, {len(heads.tag_ids)} heads)")
         return heads
+
+
+def trained_for(meta: dict, taxonomy) -> bool:
+    """Whether heads (their heads.json) fit `taxonomy`: the same tag ids and prompts
+    (Taxonomy.heads_digest); heads saved before that was recorded need the same file."""
+    recorded = meta["taxonomy"]
+    if recorded.get("heads_digest"):
+        return recorded["heads_digest"] == taxonomy.heads_digest()
+    return recorded["digest"] == taxonomy.digest
 
 
 def read_meta(folder: str | Path) -> dict:

@@ -68,20 +68,21 @@ class TagsStage(Stage):
     def _heads_meta(self) -> dict | None:
         """heads.json of the pipeline's heads, read once (cheap: no arrays); None without heads.
 
-        Shipped heads named for another taxonomy (a pipeline run with --taxonomy) are left out
-        with one warning, and tags come from zero-shot and rules; heads in a folder the user
-        named must match, and a mismatch is an error when they load."""
+        Shipped heads trained for other tags or prompts (a pipeline run with --taxonomy) are left
+        out with one warning, and tags come from zero-shot and rules; heads in a folder the user
+        named must match, and a mismatch is an error when they load. Edits to rules, labels or
+        descriptions keep the heads (learn/heads.py trained_for)."""
         if self.settings.model == NO_HEADS:
             return None
         if not hasattr(self, "_meta"):
-            from tagger.learn.heads import is_shipped, read_meta, resolve_heads
+            from tagger.learn.heads import is_shipped, read_meta, resolve_heads, trained_for
 
             self._meta = read_meta(resolve_heads(self.settings.model))
-            trained_for = self._meta["taxonomy"]
-            if is_shipped(self.settings.model) and trained_for["digest"] != self.taxonomy.digest:
-                log.warning("tag heads %r were trained for taxonomy %r (digest %s), not %r (digest %s): its "
-                            "tags come from zero-shot and rules; tagger train tags makes heads for it",
-                            self.settings.model, trained_for["id"], trained_for["digest"][:12],
+            recorded = self._meta["taxonomy"]
+            if is_shipped(self.settings.model) and not trained_for(self._meta, self.taxonomy):
+                log.warning("tag heads %r were trained for taxonomy %r (digest %s), not %r (digest %s), whose "
+                            "tags or prompts differ: its tags come from zero-shot and rules; tagger train tags "
+                            "makes heads for it", self.settings.model, recorded["id"], recorded["digest"][:12],
                             self.taxonomy.id, self.taxonomy.digest[:12])
                 self._meta = None
         return self._meta

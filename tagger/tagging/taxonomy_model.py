@@ -174,6 +174,15 @@ class Taxonomy:
     def __hash__(self) -> int:
         return hash((self.path, self.digest))
 
+    def heads_digest(self) -> str:
+        """sha256 hex of what learned tag heads read of the taxonomy: its tag ids in order and
+        their prompts (the zero-shot inputs). Rules, labels, descriptions and the micro-genre
+        grammar are not in it, so editing them keeps heads trained for the taxonomy usable."""
+        import hashlib
+        import json
+
+        return hashlib.sha256(json.dumps([[t.id, list(t.prompts)] for t in self.tags]).encode()).hexdigest()
+
     def tag(self, tag_id: str) -> Tag:
         try:
             return self._by_id[tag_id]
