@@ -64,10 +64,16 @@ def iter_frames(path: str | Path, *, analysis_width: int, rotation_deg: int = 0,
             detail_size = (detail_h, detail_w) if turn else (detail_w, detail_h)
             detail_reformatter = VideoReformatter()   # its own scaler: one size each
 
-            def detail_of(frame):
-                return lambda: _upright(detail_reformatter.reformat(
-                    frame, width=detail_size[0], height=detail_size[1], format="bgr24",
-                    interpolation="AREA").to_ndarray(), rotation_deg)
+            def detail_of(frame, at: int):
+                def detail() -> np.ndarray:
+                    try:
+                        return _upright(detail_reformatter.reformat(
+                            frame, width=detail_size[0], height=detail_size[1], format="bgr24",
+                            interpolation="AREA").to_ndarray(), rotation_deg)
+                    except av.error.FFmpegError as error:
+                        raise MediaError(path, f"scaling frame {at} to the detail width failed: "
+                                               f"{av_reason(error)}") from None
+                return detail
         index = 0
         last_time_s = 0.0
         declared_s = declared_duration_s(container, stream)
@@ -81,7 +87,7 @@ def iter_frames(path: str | Path, *, analysis_width: int, rotation_deg: int = 0,
                 time_s = frame.time - start_s if frame.time is not None else last_time_s
                 last_time_s = time_s
                 yield DecodedFrame(index, max(0.0, time_s), image,
-                                   detail_of(frame) if detail_size is not None else None)
+                                   detail_of(frame, index) if detail_size is not None else None)
                 index += 1
         except av.error.FFmpegError as error:
             raise MediaError(path, f"video decoding failed at frame {index}: {av_reason(error)}") from None
