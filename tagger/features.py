@@ -28,6 +28,7 @@ FEATURES: dict[str, str] = {
     "visual.median_shot_s": "median shot length, seconds",
     "visual.mean_shot_s": "mean shot length, seconds",
     "visual.shot_count": "number of shots, count",
+    "visual.duration_s": "seconds of video the pacing features are measured over, s",
     # audio.* (tagger/audio)
     "audio.loudness_db": "mean frame RMS level, dBFS (0 full scale, about -60 near silence)",
     "audio.dynamic_range_db": "p95 - p10 of frame RMS level, dB",

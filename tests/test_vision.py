@@ -283,13 +283,13 @@ def test_combine_scenes_edge_cases():
 def test_pacing_known_shots():
     result = pacing([2.0, 4.0, 6.0, 12.0])
     assert result == {"cuts_per_minute": pytest.approx(3 / (24 / 60)), "median_shot_s": 5.0,
-                      "mean_shot_s": 6.0, "shot_count": 4}
+                      "mean_shot_s": 6.0, "shot_count": 4, "duration_s": 24.0}
     assert pacing([30.0, 30.0])["cuts_per_minute"] == pytest.approx(1.0)
 
 
 def test_pacing_edge_cases():
     assert pacing([]) == {"cuts_per_minute": 0.0, "median_shot_s": 0.0, "mean_shot_s": 0.0,
-                          "shot_count": 0}
+                          "shot_count": 0, "duration_s": 0.0}
     single = pacing([42.0])
     assert single["cuts_per_minute"] == 0.0 and single["median_shot_s"] == 42.0
     with pytest.raises(ValueError):
@@ -392,3 +392,16 @@ def test_combine_scenes_pools_many_scene_colours():
     (first, second) = title["palette"]
     assert hex_to_rgb(first["hex"])[0] > 200 and first["share"] == pytest.approx(0.75, abs=0.01)
     assert hex_to_rgb(second["hex"])[2] > 200 and second["share"] == pytest.approx(0.25, abs=0.01)
+
+
+@pytest.mark.parametrize("tag_id", ["slow-burn", "slow-paced", "measured"])
+def test_slow_and_measured_pace_need_twenty_seconds_of_video(tag_id):
+    """No cut in six seconds says little about pace; a few cuts over a minute say "slow"."""
+    from tagger.tagging.taxonomy import load_taxonomy
+
+    tag = load_taxonomy("default").tag(tag_id)
+    cuts = 14.0 if tag_id == "measured" else 2.0   # per minute, well inside the tag's band
+    over = {"visual.cuts_per_minute": cuts, "visual.median_shot_s": 12.0}
+    assert tag.rule_confidence({**over, "visual.duration_s": 90.0}) > 0.9
+    assert tag.rule_confidence({**over, "visual.duration_s": 6.0}) < 0.05
+    assert tag.rule_confidence(over) is None   # older catalogs without the feature: no rule evidence
