@@ -114,6 +114,9 @@ def test_both_runtimes_give_the_same_numbers(encoder, tmp_path):
                                on_torch.region_probabilities(images[0], height_px=448), atol=1e-4)
     with pytest.raises(EncoderUnavailable, match="runtime 'tflite'"):
         EfficientNetLite0.load(runtime="tflite")
+    from tagger.stages.imagenet import ImagenetStage
+
+    assert ImagenetStage.Settings(runtime="tflite").validate() == ("runtime", "unknown runtime 'tflite' (valid: onnx, torch)")
 
 
 def test_a_small_traffic_light_is_seen_by_the_cell_over_it_not_by_the_pooled_classes(encoder):

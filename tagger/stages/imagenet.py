@@ -37,8 +37,10 @@ class ImagenetStage(Stage):
                 return "batch_size", "must be at least 1"
             if self.threads < 1:
                 return "threads", "must be at least 1"
-            if self.runtime not in ("onnx", "torch"):
-                return "runtime", f"unknown runtime {self.runtime!r} (valid: onnx, torch)"
+            from tagger.vision.efficientnet import RUNTIMES
+
+            if self.runtime not in RUNTIMES:
+                return "runtime", f"unknown runtime {self.runtime!r} (valid: {', '.join(RUNTIMES)})"
             if not 0 < self.min_scene_score < 1:
                 return "min_scene_score", "must be between 0 and 1"
             return None
