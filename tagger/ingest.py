@@ -12,6 +12,7 @@ from tagger import __version__
 from tagger.catalog.records import AssetRecord, TitleResult
 from tagger.errors import TaggerError
 from tagger.titles import TitleInput
+from tagger.versions import file_sha256
 
 if TYPE_CHECKING:
     from tagger.executors.base import Executor
@@ -35,14 +36,6 @@ class Outcome:
 
 
 # -- assets and fingerprints --------------------------------------------------------------
-
-def file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
 
 def collect_assets(title: TitleInput, known_sha256: Callable[[str, int, int], str | None]) -> list[AssetRecord]:
     """Path, size and sha256 of the title's files; unchanged files reuse the catalog's hash."""

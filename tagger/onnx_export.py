@@ -8,7 +8,6 @@ renamed, so a reader never sees half a file.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import warnings
 from pathlib import Path
@@ -19,11 +18,10 @@ def cached_export(weights: Path, folder: Path, stem: str, export_format: str,
                   write: Callable[[Path], None]) -> tuple[Path, bool]:
     """(the ONNX file, whether this call made it). `write(path)` writes the export to `path`;
     it runs only when no export of these weights in this format is in `folder`."""
-    digest = hashlib.sha256(f"tagger {stem} export {export_format}\n".encode())
-    with open(weights, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    target = Path(folder) / f"{stem}-{digest.hexdigest()[:12]}.onnx"
+    from tagger.versions import file_sha256
+
+    digest = file_sha256(weights, salt=f"tagger {stem} export {export_format}\n".encode())
+    target = Path(folder) / f"{stem}-{digest[:12]}.onnx"
     if target.is_file():
         return target, False
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -1,8 +1,10 @@
-"""Library versions as `import x; x.__version__` gives them, known without importing x: the
-engine's digest is computed before any title, and importing torch or transformers takes seconds."""
+"""What results depend on, known without loading it: library versions as `import x;
+x.__version__` gives them, without importing x (the engine's digest is computed before any
+title, and importing torch or transformers takes seconds), and the sha256 of files."""
 from __future__ import annotations
 
 import ast
+import hashlib
 import sys
 from importlib import metadata
 from importlib.util import find_spec
@@ -26,3 +28,12 @@ def module_version(module: str, distribution: str | None = None) -> str:
                     except ValueError:
                         break
     return metadata.version(distribution or module)
+
+
+def file_sha256(path: str | Path, *, salt: bytes = b"") -> str:
+    """sha256 hex of `salt` followed by the file's bytes, read a megabyte at a time."""
+    digest = hashlib.sha256(salt)
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,12 +1,12 @@
 """Training heads as `tagger train tags` does, and recording how, so anyone can rebuild them."""
 from __future__ import annotations
 
-import hashlib
 import platform
 import time
 from pathlib import Path
 
 from tagger.learn.heads import TagHeads
+from tagger.versions import file_sha256
 
 # The public files read (movielens.load and tmdb_titles read them all), recorded with their sha256.
 PUBLIC_FILES = ("movielens-small/movies.csv", "movielens-small/links.csv", "movielens-small/ratings.csv",
@@ -47,10 +47,10 @@ def train_heads(*, data_dir: str | None, catalog_paths: list[str], out_dir: str,
         "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "seconds": round(time.perf_counter() - started, 1),
         "taxonomy": {"id": taxonomy.id, "version": taxonomy.version, "digest": taxonomy.digest},
-        "label_map": {"path": _relative(map_path), "sha256": _sha256(map_path)},
-        "data": {"dir": data_dir, "files": {name: _sha256(Path(data_dir) / name) for name in PUBLIC_FILES
+        "label_map": {"path": _relative(map_path), "sha256": file_sha256(map_path)},
+        "data": {"dir": data_dir, "files": {name: file_sha256(Path(data_dir) / name) for name in PUBLIC_FILES
                                             if (Path(data_dir) / name).is_file()}} if data_dir else None,
-        "catalogs": [{"path": str(p), "sha256": _sha256(Path(p))} for p in catalog_paths],
+        "catalogs": [{"path": str(p), "sha256": file_sha256(Path(p))} for p in catalog_paths],
         "titles": counts["titles"], "titles_with_dialogue": int(data.rows[:, _dialogue_flag(data)].sum()),
         "labels": {"rows": counts["rows"], "covered": counts["covered"]},
         "settings": {k: getattr(settings, k) for k in settings.__dataclass_fields__},
@@ -77,14 +77,6 @@ def _command(data_dir, catalog_paths, out_dir, taxonomy_name, seed) -> str:
         parts.append(f"--seed {seed}")
     parts.append(f"--out {out_dir}")
     return " ".join(parts)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _relative(path: Path) -> str:
