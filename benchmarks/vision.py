@@ -72,17 +72,6 @@ def hand_count(annotations: list[dict], clip: str, time_s: float) -> tuple[int, 
     return -1, ""
 
 
-def sample_frames(path: Path, every_s: float = 1.0, width: int = 320) -> list[tuple[float, np.ndarray]]:
-    from tagger.media.decode import iter_frames
-
-    out, next_s = [], 0.2
-    for frame in iter_frames(path, analysis_width=width):
-        if frame.time_s >= next_s:
-            out.append((frame.time_s, frame.image))
-            next_s += every_s
-    return out
-
-
 def sample_keyframes(path: Path, every_s: float, *, detail_width: int) -> list[tuple[float, np.ndarray, np.ndarray | None]]:
     """(time_s, image, detail): a frame every `every_s` at 320 px and at `detail_width` (None at
     0), each through a JPEG as keyframes and their detail copies are."""
@@ -210,7 +199,7 @@ def neighbours_benchmark(clips: dict, encoder) -> dict:
 
     halves, half_shows, partner = [], [], []
     for clip, (video, show) in sorted(clips.items()):
-        frames = sample_frames(video, every_s=0.5)
+        frames = [(time_s, image) for time_s, image, _ in sample_keyframes(video, 0.5, detail_width=0)]
         if len(frames) < 2:
             continue
         vectors = encoder.encode_images([image for _, image in frames])
