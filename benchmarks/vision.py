@@ -43,8 +43,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 SHARED_MEDIA = ROOT.parent / "shared" / "media"
 CLIPS_FILE = ROOT / "benchmarks" / "vision_clips.csv"
-PEOPLE_FILE = ROOT / "benchmarks" / "people_annotations.csv"
-VALIDATION_FILE = ROOT / "benchmarks" / "people_validation.csv"             # frames, for choosing settings
+FRESH_CLIPS_FILE = ROOT / "benchmarks" / "people_fresh_clips.csv"   # the fresh set's clips: split, show, source
+# The people test in two sets scored apart: the first, examined over several sessions, and a
+# fresh one, counted by someone else and scored once settings were chosen.
+PEOPLE_FILES = {"examined": ROOT / "benchmarks" / "people_annotations.csv",
+                "fresh": ROOT / "benchmarks" / "people_test_fresh.csv"}
+VALIDATION_FILES = (ROOT / "benchmarks" / "people_validation.csv",              # frames, for choosing settings
+                    ROOT / "benchmarks" / "people_validation_fresh.csv")
 VALIDATION_CLIPS_FILE = ROOT / "benchmarks" / "people_validation_clips.csv"   # its other clips' sources
 
 
@@ -56,7 +61,7 @@ def read_csv(path: Path) -> list[dict]:
 def find_clips(folders: list[Path]) -> dict[str, tuple[Path, str]]:
     """clip file name -> (path, show), for the clips of CLIPS_FILE found in `folders`."""
     found = {}
-    for row in read_csv(CLIPS_FILE):
+    for row in read_csv(CLIPS_FILE) + read_csv(FRESH_CLIPS_FILE):
         for folder in folders:
             if (folder / row["clip"]).is_file():
                 found[row["clip"]] = (folder / row["clip"], row["show"])
@@ -119,7 +124,7 @@ def validation_benchmark(folders: list[Path], encoder, *, detail_width: int) -> 
     clip is not found are counted as missing."""
     rows, missing = [], set()
     by_clip: dict[str, list[dict]] = {}
-    for row in read_csv(VALIDATION_FILE):
+    for row in [row for path in VALIDATION_FILES for row in read_csv(path)]:
         if int(row["people"]) >= 0:
             by_clip.setdefault(row["clip"], []).append(row)
     for clip, wanted in sorted(by_clip.items()):
@@ -341,10 +346,15 @@ def main() -> int:
             levels.append((f"people_validation@{width}", "frames"))
     for width in widths:
         if "people" in parts:
-            results[f"people@{width}"] = people_benchmark(clips, read_csv(PEOPLE_FILE), encoder, detail_width=width)
-            levels += [(f"people@{width}", "scenes"), (f"people@{width}", "frames")]
+            for test_set, path in PEOPLE_FILES.items():
+                part = f"people_{test_set}@{width}"
+                results[part] = people_benchmark(clips, read_csv(path), encoder, detail_width=width)
+                levels += [(part, "scenes"), (part, "frames")]
     for part, level in levels:
         tally = results[part][level]
+        if not tally["all"]["of"]:
+            print(f"{part} per {level[:-1]}: no annotated clip found")
+            continue
         sizes = ", ".join(f"{size} {t['right']}/{t['of']}" for size, t in tally["by_size"].items())
         print(f"{part} per {level[:-1]}: {tally['all']['right']}/{tally['all']['of']} right "
               f"({tally['all']['accuracy']:.0%}); without tiny {tally['without_tiny']['accuracy']:.0%}; {sizes}")
