@@ -4,18 +4,24 @@ neighbours, and the offline encoder's speed and cost per title.
     python benchmarks/vision.py [--media DIR ...] [--json FILE] [--speed-minutes 4] [--detail-widths 0,640]
 
 Clips are looked for in ../shared/media and in every --media folder; benchmarks/vision_clips.csv
-names each clip's show (and where it came from), benchmarks/people_annotations.csv holds the hand
-count: time ranges with the number of people visible (0 none, -1 unsure: left out) and their size
-(close-up, medium, long, crowd, tiny = under 1/12 of the frame height).
+and benchmarks/people_fresh_clips.csv name each clip's show (and where it came from). The hand
+counts are time ranges with the number of people visible (0 none, -1 unsure: left out) and the
+size of the largest (close-up, medium, long, crowd, tiny = every person under 1/12 of the frame
+height), in two test sets scored apart: benchmarks/people_annotations.csv ("examined": looked at
+over several sessions while settings changed) and benchmarks/people_test_fresh.csv ("fresh": 23
+public clips counted by someone who never ran the engine on them, scored once settings were
+chosen).
 
 - People per scene (the test): each clip runs through the scenes, imagenet and visual stages of
-  the default pipeline; a scene has people when its examined keyframe has a face, a body or the
+  the default pipeline; a scene has people when its examined keyframe has a face, a body or a
   worn-classes cue (visual.people_share > 0), scored against the hand count at that keyframe's
   time. Also per frame, one a second at 320 px. Both levels run once for each --detail-widths
-  entry side by side: 0 is the shipped pipeline, 640 adds the region cue on 640 px copies.
-- People on the validation frames (--parts validation; people_validation.csv, counted by hand
-  frame by frame: the benchmark's clips away from the keyframes the test examines, and the
-  clips of people_validation_clips.csv): where settings are chosen, so that the test is not.
+  entry side by side: 640 is the shipped pipeline (the region cue on 640 px copies), 0 without it.
+- People on the validation frames (--parts validation; counted by hand frame by frame, where
+  settings are chosen, so that the test is not): people_validation.csv (the examined set's clips
+  away from the keyframes its test examines, and the clips of people_validation_clips.csv) and
+  people_validation_fresh.csv (the fresh set's 15 validation clips, split from its test by clip
+  before counting).
 - Neighbours: EfficientNet-Lite0 vectors (the `visual` space) of (a) each clip's two halves,
   frames a second apart pooled per half: is a half's nearest neighbour among all other halves
   from the same show? (b) each scene, pooled from its keyframes as the imagenet stage does: is
