@@ -65,7 +65,7 @@ def read_csv(path: Path) -> list[dict]:
 
 
 def find_clips(folders: list[Path]) -> dict[str, tuple[Path, str]]:
-    """clip file name -> (path, show), for the clips of CLIPS_FILE found in `folders`."""
+    """clip file name -> (path, show), for the clips of CLIPS_FILE and FRESH_CLIPS_FILE found in `folders`."""
     found = {}
     for row in read_csv(CLIPS_FILE) + read_csv(FRESH_CLIPS_FILE):
         for folder in folders:
