@@ -114,14 +114,14 @@ def _tally(rows: list[tuple[int, str, bool]]) -> dict:
 
 
 def frame_has_people(image: np.ndarray, encoder, detail: np.ndarray | None = None) -> bool:
-    """The visual stage's decision for one keyframe: faces, bodies and the worn-classes cues
-    (the region cue on `detail`, the frame at the detail width, where given)."""
+    """The visual stage's decision for one keyframe: faces, bodies and the network's cues (the
+    people head on `detail`, the frame at the detail width, where given, else on `image`)."""
     from tagger.vision.faces import detect_faces
-    from tagger.vision.people import clothing_scores, detect_bodies, people_count, region_clothing_score, worn_cue
+    from tagger.vision.people import clothing_scores, detect_bodies, people_count, people_head_score, picture_cue
 
     [clothing] = clothing_scores(encoder.encode_and_classify([image])[1], encoder.class_names)
-    region = region_clothing_score(encoder, detail) if detail is not None and not worn_cue(clothing) else 0.0
-    return people_count(detect_faces(image), detect_bodies(image), clothing, region) > 0
+    head = None if picture_cue(clothing) else people_head_score(encoder, detail if detail is not None else image)
+    return people_count(detect_faces(image), detect_bodies(image), clothing, head) > 0
 
 
 def validation_benchmark(folders: list[Path], encoder, *, detail_width: int) -> dict:
@@ -245,9 +245,9 @@ def neighbours_benchmark(clips: dict, encoder) -> dict:
 # -- speed ---------------------------------------------------------------------------------
 
 def encoder_speed(encoders: dict, images: list[np.ndarray], details: list[np.ndarray]) -> list[dict]:
-    """Keyframes per second by runtime and batch size (one thread), and the region pass on
-    detail copies, best of three interleaved rounds."""
-    from tagger.vision.people import DETAIL_HEIGHT_PX
+    """Keyframes per second by runtime and batch size (one thread), and the people head's pass
+    on detail copies, best of three interleaved rounds."""
+    from tagger.vision.people import PEOPLE_HEAD_HEIGHT_PX, people_head_score
 
     for encoder in encoders.values():
         encoder.encode_images(images[:4])   # warm-up
@@ -262,8 +262,8 @@ def encoder_speed(encoders: dict, images: list[np.ndarray], details: list[np.nda
                     ((time.perf_counter() - wall) / len(images), (time.process_time() - cpu) / len(images)))
             wall, cpu = time.perf_counter(), time.process_time()
             for detail in details:
-                encoder.region_probabilities(detail, height_px=DETAIL_HEIGHT_PX)
-            times.setdefault((runtime, f"regions at {DETAIL_HEIGHT_PX} rows"), []).append(
+                people_head_score(encoder, detail)
+            times.setdefault((runtime, f"people head at {PEOPLE_HEAD_HEIGHT_PX} rows"), []).append(
                 ((time.perf_counter() - wall) / len(details), (time.process_time() - cpu) / len(details)))
     for encoder in encoders.values():
         encoder.batch_size = 4

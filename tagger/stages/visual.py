@@ -10,7 +10,7 @@ class VisualStage(Stage):
     """OpenCV descriptors per scene and title: light, colour, palette, motion, faces, people, pacing.
 
     People are faces, bodies, and (where the imagenet stage ran before this one) worn ImageNet
-    classes: the pipelines list "imagenet" before "visual" for that."""
+    classes and the people head: the pipelines list "imagenet" before "visual" for that."""
     name = "visual"
     needs = ("scenes",)
 
@@ -30,12 +30,13 @@ class VisualStage(Stage):
         versions = {"opencv": cv2.__version__}
         if self.settings.face_keyframes_per_scene > 0:
             from tagger.vision.faces import CASCADE_FILES
-            from tagger.vision.people import (BODY_CASCADE_FILES, CLOTHING_MIN_SCORE, DETAIL_HEIGHT_PX,
-                                              REGION_MIN_SCORE)
+            from tagger.vision.people import (BODY_CASCADE_FILES, CLOTHING_MIN_SCORE, PEOPLE_HEAD_HEIGHT_PX,
+                                              PEOPLE_HEAD_MIN_LOGIT)
+            from tagger.vision.people_head import people_head_version
 
             versions["faces"] = "+".join(CASCADE_FILES)
             versions["people"] = ("+".join(BODY_CASCADE_FILES) + f"+worn-classes>={CLOTHING_MIN_SCORE}"
-                                  f"+regions@{DETAIL_HEIGHT_PX}px>={REGION_MIN_SCORE}")
+                                  f"+{people_head_version()}@{PEOPLE_HEAD_HEIGHT_PX}px>={PEOPLE_HEAD_MIN_LOGIT}")
         return versions
 
     def run(self, ctx: TitleContext) -> None:
@@ -48,15 +49,15 @@ class VisualStage(Stage):
         scene_dicts, durations = [], []
         # Empty where the imagenet stage did not run first.
         clothing = ctx.scene_clothing_scores or [0.0] * len(ctx.split.scenes)
-        regions = ctx.scene_region_clothing_scores or [0.0] * len(ctx.split.scenes)
-        for scene, features, clothing_score, region_score in zip(ctx.split.scenes, ctx.scene_features,
-                                                                 clothing, regions):
+        heads = ctx.scene_people_head_scores or [None] * len(ctx.split.scenes)
+        for scene, features, clothing_score, head_score in zip(ctx.split.scenes, ctx.scene_features,
+                                                               clothing, heads):
             sharpest_first = sorted((k for k in scene.keyframes if k.jpeg), key=lambda k: -k.sharpness)
             keyframes = [decode_jpeg(k.jpeg) for k in sharpest_first]
             described = describe_scene(scene.frame_stats, scene.motions, keyframes,
                                        palette_colors=self.settings.palette_colors,
                                        face_keyframes=self.settings.face_keyframes_per_scene,
-                                       clothing_score=clothing_score, region_clothing_score=region_score)
+                                       clothing_score=clothing_score, head_score=head_score)
             scene_dicts.append(described)
             durations.append(max(scene.end_s - scene.start_s, 1e-3))
             features.update({f"visual.{k}": v for k, v in described.items()})

@@ -255,7 +255,7 @@ def _dominant_scale(shares: dict[str, float]) -> str:
 def describe_scene(frame_stats_list: list[dict], motions: list[float],
                    keyframes_bgr: list[np.ndarray], *, palette_colors: int = 5,
                    face_keyframes: int | None = None, clothing_score: float = 0.0,
-                   region_clothing_score: float = 0.0) -> dict:
+                   head_score: float | None = None) -> dict:
     """Scene-level visual dict (no ``visual.`` prefix).
 
     ``frame_stats_list``: :func:`frame_stats` dicts of the scene's analysed frames;
@@ -264,11 +264,10 @@ def describe_scene(frame_stats_list: list[dict], motions: list[float],
     ``face_keyframes``: look for faces and people in only the first this many (detection is
     the costliest step here, about 85 ms a frame for faces and 40 ms for bodies; None: all);
     ``clothing_score``: the scene's people cue from ImageNet classes (people.clothing_scores;
-    0 where the imagenet stage did not run) and ``region_clothing_score`` its cell-by-cell
-    twin on the detail keyframe (people.region_clothing_score): an examined keyframe without a
-    face or a body counts one person when either cue fires (people.worn_cue).
+    0 where the imagenet stage did not run) and ``head_score`` the people head's on the detail
+    keyframe (people.people_head_score; None where not run): see people.people_count.
     Returns the FRAME_STAT_NAMES means, ``motion`` (mean), ``palette``, ``face_share``
-    (keyframes with a face), ``people_share`` (with a face, a body or the clothing cue),
+    (keyframes with a face), ``people_share`` (with a face, a body or a network cue),
     ``single_person_share`` (with exactly one person), ``crowd_share`` (with people.CROWD_MIN_PEOPLE or more),
     ``people_count`` (mean people per keyframe), ``closeup_share``/``medium_share``/
     ``wide_share`` (keyframes by :func:`faces.shot_scale`, summing to 1 when there are
@@ -286,7 +285,7 @@ def describe_scene(frame_stats_list: list[dict], motions: list[float],
     examined = list(keyframes_bgr)[:face_keyframes]
     for keyframe in examined:
         boxes = _faces.detect_faces(keyframe)
-        count = _people.people_count(boxes, _people.detect_bodies(keyframe), clothing_score, region_clothing_score)
+        count = _people.people_count(boxes, _people.detect_bodies(keyframe), clothing_score, head_score)
         with_face += bool(boxes)
         with_people += count > 0
         single += count == 1

@@ -229,8 +229,12 @@ class EfficientNetLite0:
             .mean(axis=(2, 3)) for start in range(0, len(images_bgr), self.batch_size)])
         return unit(pooled).astype(np.float32), self._classify(pooled).astype(np.float32)
 
-    def region_probabilities(self, image_bgr: np.ndarray, *, height_px: int) -> np.ndarray:
-        """(cells, 1000) class probabilities of each cell of the feature map of the whole
-        picture scaled to `height_px` rows (see the module docstring)."""
+    def cell_features(self, image_bgr: np.ndarray, *, height_px: int) -> np.ndarray:
+        """(cells, 1280) trunk features of each cell of the whole picture scaled to `height_px`
+        rows, row by row (see the module docstring)."""
         features = self._features(normalise(resize_to_height(image_bgr, height_px))[None])[0]
-        return self._classify(features.reshape(features.shape[0], -1).T).astype(np.float32)
+        return features.reshape(features.shape[0], -1).T
+
+    def region_probabilities(self, image_bgr: np.ndarray, *, height_px: int) -> np.ndarray:
+        """(cells, 1000) class probabilities of each cell (:meth:`cell_features`)."""
+        return self._classify(self.cell_features(image_bgr, height_px=height_px)).astype(np.float32)

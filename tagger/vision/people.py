@@ -1,4 +1,5 @@
-"""People, not only faces: bodies from OpenCV's full-body and upper-body Haar cascades.
+"""People, not only faces: a people head on the image network's cells, and bodies from
+OpenCV's full-body and upper-body Haar cascades.
 
 A frontal or profile face (``faces.py``) finds people in close-ups and medium shots; a long
 shot or a crowd shows people whose faces are a few pixels wide. Bodies come from the cascades
@@ -30,25 +31,30 @@ top of the cue (at best the same 134, with more false people, for 130-320 ms a k
 stricter cascades lost more people than false people. The cue costs nothing: the imagenet stage classifies the keyframe
 anyway, and runs before the visual stage for it.
 
-Regions (on in the shipped pipelines: ``[scenes] detail_width = 640``): people far from the
-camera fill a few cells of a picture and barely move its pooled classes. Where the scenes stage
-keeps a copy of each scene's sharpest keyframe at up to ``detail_width`` px, it is scaled to
-DETAIL_HEIGHT_PX rows and classified cell by cell (EfficientNetLite0.region_probabilities): the
-largest summed worn-class probability of a cell is a second cue, REGION_MIN_SCORE, looked at
-only where the first did not fire. Rows and threshold were chosen on the first 188 validation
-frames (448 rows over 384/512, 0.95: 153 -> 163 right, no new false person). It was then kept
-off because the examined test's Popeye scenes got false people; on both validation sets
-(312 frames, benchmarks/people_validation*.csv, the second counted on clips nobody here had
-examined) it gains 15 frames for one more false person, so it is on. It costs a pass of the
-network at about 800x448 for each scene where the first cue did not fire (about 110 ms a scene).
+People head: people far from the camera fill a few cells of a picture and barely move its
+pooled classes, and many wear nothing the worn classes name. The people head (people_head.py,
+fitted on COCO's person boxes and on pictures of no one) reads each 32 px cell of the trunk's
+feature map; a keyframe's score is its best cell's logit, and PEOPLE_HEAD_MIN_LOGIT or more is
+a person. It looks at the scene's sharpest keyframe as the scenes stage keeps it at up to
+``detail_width`` px (640 in the shipped pipelines; the 320 px keyframe where there is no such
+copy), scaled to PEOPLE_HEAD_HEIGHT_PX rows, about 800x448 for 16:9; only where the pooled
+worn-classes cue did not fire, a pass of the network each (about 75 ms). Chosen on the 312
+validation frames (benchmarks/people_validation*.csv; cell features cached at 1/8 s): with faces
+and the pooled cue the head is right in 274 (20 false people) where the worn-classes region cue
+it replaces was right in 231 (18); 448 rows over 224 and 320 (within a few frames of each
+other, 448 with the fewest false people); logits 2.5-3.5 all give 274, 3.5 the fewest false
+people.
 
-What none of this does well (benchmarks/vision.py, the fresh test: 23 of 41 scenes right):
-drawn people, people in long shots and under 1/12 of the frame height. A person detector is
-what is missing; see README "Seeing offline".
+Where the head looked, a body found by the cascades is no person unless a face or a network
+cue says so (people_count): on the validation frames with the head, bodies alone added 10
+false people for 3 frames found (274 -> 267 right). They still count the people that are there
+(a crowd), and decide alone in pipelines without the imagenet stage.
+
+What none of this does well: see README "Seeing offline" for the fresh test.
 
 Counts: the number of people in a keyframe is the larger of the faces and the bodies found
 (a body and its face are one person), a rough count that tells one person from a crowd; a
-keyframe where only a worn-classes cue fires counts one person.
+keyframe where only a network cue fires counts one person.
 """
 from __future__ import annotations
 
@@ -79,8 +85,8 @@ WORN_CLASSES = ("abaya", "academic gown", "apron", "bib", "bikini", "bolo tie", 
                 "sunglasses", "sweatshirt", "swimming trunks", "trench coat", "vestment", "wig", "Windsor tie",
                 "ballplayer", "groom", "scuba diver")
 CLOTHING_MIN_SCORE = 0.1    # summed WORN_CLASSES probability from which a keyframe has a person
-DETAIL_HEIGHT_PX = 448      # rows the detail keyframe is scaled to for the region cue
-REGION_MIN_SCORE = 0.95     # a cell's summed WORN_CLASSES probability from which the keyframe has a person
+PEOPLE_HEAD_HEIGHT_PX = 448     # rows the detail keyframe is scaled to for the people head
+PEOPLE_HEAD_MIN_LOGIT = 3.5     # a cell's people-head logit from which the keyframe has a person
 
 _cascades: tuple[cv2.CascadeClassifier, cv2.CascadeClassifier] | None = None
 _lock = threading.Lock()    # CascadeClassifier is not documented as thread-safe
@@ -144,21 +150,26 @@ def clothing_scores(probabilities: np.ndarray, class_names: tuple[str, ...] | li
     return np.asarray(probabilities, np.float64).reshape(-1, len(class_names))[:, columns].sum(axis=1)
 
 
-def region_clothing_score(encoder, image_bgr: np.ndarray) -> float:
-    """The largest summed WORN_CLASSES probability over the cells of `image_bgr` scaled to
-    DETAIL_HEIGHT_PX rows; `encoder` is an EfficientNetLite0."""
-    probabilities = encoder.region_probabilities(image_bgr, height_px=DETAIL_HEIGHT_PX)
-    return float(clothing_scores(probabilities, encoder.class_names).max())
+def people_head_score(encoder, image_bgr: np.ndarray) -> float:
+    """The largest people-head logit over the cells of `image_bgr` scaled to
+    PEOPLE_HEAD_HEIGHT_PX rows; `encoder` is an EfficientNetLite0."""
+    from tagger.vision.people_head import load_people_head
+
+    cells = encoder.cell_features(image_bgr, height_px=PEOPLE_HEAD_HEIGHT_PX)
+    return float(load_people_head().cell_logits(cells).max())
 
 
-def worn_cue(clothing_score: float, region_score: float = 0.0) -> bool:
-    """Whether the worn-classes cues say a keyframe shows a person: its pooled score
-    (:func:`clothing_scores`) or its region score (:func:`region_clothing_score`)."""
-    return clothing_score >= CLOTHING_MIN_SCORE or region_score >= REGION_MIN_SCORE
+def picture_cue(clothing_score: float, head_score: float | None = None) -> bool:
+    """Whether the network's cues say a keyframe shows a person: its pooled worn-classes score
+    (:func:`clothing_scores`) or its people-head score (:func:`people_head_score`; None: not run)."""
+    return clothing_score >= CLOTHING_MIN_SCORE or (head_score is not None and head_score >= PEOPLE_HEAD_MIN_LOGIT)
 
 
-def people_count(faces: list, bodies: list, clothing_score: float = 0.0, region_score: float = 0.0) -> int:
-    """The people in a keyframe: the larger of its faces and its bodies; one where none is found
-    but a worn-classes cue fires (:func:`worn_cue`)."""
+def people_count(faces: list, bodies: list, clothing_score: float = 0.0, head_score: float | None = None) -> int:
+    """The people in a keyframe: the larger of its faces and its bodies, at least one where a
+    network cue fires (:func:`picture_cue`). Where the people head looked (`head_score` not
+    None), bodies alone are no person: they only count people that a face or a cue found."""
     found = max(len(faces), len(bodies))
-    return found if found or not worn_cue(clothing_score, region_score) else 1
+    if head_score is not None and not faces and not picture_cue(clothing_score, head_score):
+        return 0
+    return found if found or not picture_cue(clothing_score, head_score) else 1

@@ -1,0 +1,69 @@
+"""The people head's file: the shipped numbers load and fit the encoder; a hand-made head gives
+the logits its layers say; a broken file is an error naming the file and the field."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tagger.errors import InputError
+from tagger.vision.efficientnet import DIMENSION
+from tagger.vision.people_head import (PEOPLE_HEAD_FILE, PEOPLE_HEAD_NOTE_KEYS, PeopleHead, load_people_head,
+                                       people_head_version, save_people_head)
+
+
+def test_the_shipped_head_reads_the_encoders_cells_and_says_how_it_was_made():
+    head = load_people_head()
+    assert head.dimension == DIMENSION
+    assert head.layers[-1][0].shape[1] == 1
+    assert set(PEOPLE_HEAD_NOTE_KEYS) <= set(head.note), sorted(head.note)
+    logits = head.cell_logits(np.zeros((3, DIMENSION), np.float32))
+    assert logits.shape == (3,) and np.all(np.isfinite(logits)) and np.ptp(logits) < 1e-5
+    assert people_head_version().startswith(f"{PEOPLE_HEAD_FILE.stem}@")
+
+
+def test_a_hand_made_head_gives_the_logits_of_its_layers(tmp_path):
+    """Two inputs, two hidden units with ReLU, one logit: known answers."""
+    head = PeopleHead(np.array([1.0, 0.0], np.float32), np.array([2.0, 1.0], np.float32),
+                      ((np.array([[1.0, -1.0], [0.0, 1.0]], np.float32), np.array([0.0, 0.5], np.float32)),
+                       (np.array([[2.0], [3.0]], np.float32), np.array([-1.0], np.float32))), {"made_by": "a test"})
+    features = np.array([[3.0, 0.0], [1.0, 4.0], [-5.0, 0.0]], np.float32)
+    # standardised: (1, 0), (0, 4), (-3, 0); hidden: relu(1, -0.5) = (1, 0), (0, 4.5), relu(-3, 3.5) = (0, 3.5)
+    expected = [2 * 1 - 1, 3 * 4.5 - 1, 3 * 3.5 - 1]
+    np.testing.assert_allclose(head.cell_logits(features), expected, atol=1e-6)
+    path = tmp_path / "head.npz"
+    save_people_head(path, head)
+    loaded = load_people_head(path)
+    np.testing.assert_allclose(loaded.cell_logits(features), expected, atol=1e-6)
+    assert loaded.note == {"made_by": "a test"}
+    assert people_head_version(path) != people_head_version()
+
+
+def _write(path, **arrays):
+    base = {"note": np.array("{}"), "input_mean": np.zeros(2, np.float32), "input_scale": np.ones(2, np.float32),
+            "weight_0": np.ones((2, 1), np.float32), "bias_0": np.zeros(1, np.float32)}
+    base.update(arrays)
+    np.savez(path, **{k: v for k, v in base.items() if v is not None})
+    return path
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"weight_0": None}, "weight_0"),
+    ({"input_scale": np.zeros(2, np.float32)}, "input_scale"),
+    ({"weight_0": np.ones((3, 1), np.float32)}, "weight_0"),
+    ({"weight_0": np.ones((2, 2), np.float32), "bias_0": np.zeros(2, np.float32)}, "weight_0"),
+    ({"note": np.array("not json")}, "note"),
+])
+def test_a_broken_head_file_names_the_file_and_the_field(tmp_path, change, field):
+    path = _write(tmp_path / f"broken-{field}.npz", **change)
+    with pytest.raises(InputError) as raised:
+        load_people_head(path)
+    assert str(path) in str(raised.value) and field in str(raised.value)
+
+
+def test_a_file_that_is_not_a_head_is_an_error_naming_it(tmp_path):
+    path = tmp_path / "head.npz"
+    path.write_text("not a zip")
+    with pytest.raises(InputError, match="head.npz"):
+        load_people_head(path)
+    with pytest.raises(InputError, match="missing.npz"):
+        people_head_version(tmp_path / "missing.npz")
