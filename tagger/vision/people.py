@@ -38,7 +38,7 @@ feature map; a keyframe's score is its best cell's logit, and PEOPLE_HEAD_MIN_LO
 a person. It looks at the scene's sharpest keyframe as the scenes stage keeps it at up to
 ``detail_width`` px (640 in the shipped pipelines; the 320 px keyframe where there is no such
 copy), scaled to PEOPLE_HEAD_HEIGHT_PX rows, about 800x448 for 16:9; only where the pooled
-worn-classes cue did not fire, a pass of the network each (about 75 ms). Chosen on the 312
+worn-classes cue did not fire, a pass of the network each (about 100 ms). Chosen on the 312
 validation frames (benchmarks/people_validation*.csv; cell features cached at 1/8 s): with faces
 and the pooled cue the head is right in 274 (20 false people) where the worn-classes region cue
 it replaces was right in 231 (18); 448 rows over 224 and 320 (within a few frames of each
