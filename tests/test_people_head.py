@@ -67,3 +67,48 @@ def test_a_file_that_is_not_a_head_is_an_error_naming_it(tmp_path):
         load_people_head(path)
     with pytest.raises(InputError, match="missing.npz"):
         people_head_version(tmp_path / "missing.npz")
+
+
+# -- how benchmarks/people_head.py labels cells and fits (the shipped head's recipe) -----------
+
+def _fit_script():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "people_head.py"
+    spec = importlib.util.spec_from_file_location("people_head_benchmark", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_cells_under_a_person_box_are_person_cells_and_its_border_is_left_out():
+    """A 4x6 grid, one cell per picture pixel: a box over columns 1..3.5 and rows 0.5..3."""
+    labels = _fit_script().cell_labels([(1.0, 0.5, 3.5, 3.0)], 4, 6, 1.0, 1.0)
+    # Centres on the box's edge (row 0 at y 0.5, column 3 at x 3.5) count as inside.
+    expected = np.array([[0, 1, 1, 1, 0, 0],
+                         [0, 1, 1, 1, 0, 0],
+                         [0, 1, 1, 1, 0, 0],
+                         [0, 0, 0, 0, 0, 0]])
+    np.testing.assert_array_equal(labels, expected)
+    # Cells the box only partly covers, their centres outside, are left out (-1).
+    offset = _fit_script().cell_labels([(1.2, 0.0, 2.4, 2.0)], 2, 4, 1.0, 1.0)
+    assert offset.tolist() == [[0, 1, -1, 0], [0, 1, -1, 0]]
+    # A box smaller than a cell marks the cell that holds its centre; a cell it only touches is left out.
+    small = _fit_script().cell_labels([(2.6, 1.2, 3.3, 1.6)], 3, 5, 1.0, 1.0)
+    assert small[1, 2] == 1 and small[1, 3] == -1 and (small == 1).sum() == 1
+    assert _fit_script().cell_labels([], 2, 2, 1.0, 1.0).tolist() == [[0, 0], [0, 0]]
+
+
+def test_an_ensemble_is_one_wider_head_giving_the_mean_logit():
+    script = _fit_script()
+    script.EPOCHS, script.HIDDEN, script.BATCH = 20, 8, 64
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(600, 16)).astype(np.float16)
+    labels = (features[:, 0] > 0).astype(np.int8)
+    members = [script.fit_network(features, labels, seed=seed) for seed in range(3)]
+    head = script.fit_head(features, labels, networks=3)
+    singles = [PeopleHead(mean, scale, tuple(layers), {}).cell_logits(features) for mean, scale, layers in members]
+    assert head.layers[0][0].shape == (16, 24)
+    np.testing.assert_allclose(head.cell_logits(features), np.mean(singles, axis=0), atol=1e-4)
+    assert np.mean((head.cell_logits(features) > 0) == labels.astype(bool)) > 0.9   # it learned the rule
