@@ -77,16 +77,15 @@ def cell_labels(boxes, rows: int, columns: int, x_scale: float, y_scale: float) 
 
 def picture_cells(encoder, image: np.ndarray, boxes, rng: np.random.Generator):
     """(features (n, 1280) float16, labels (n,)) of the cells kept from one picture, every height."""
-    from tagger.vision.efficientnet import CELL_PX, resize_to_height
+    from tagger.vision.efficientnet import CELL_PX
 
     height, width = image.shape[:2]
     features, labels = [], []
     for height_px in HEIGHTS_PX:
-        scaled = resize_to_height(image, height_px)
-        cells = encoder.cell_features(scaled, height_px=height_px)
-        rows, columns = height_px // CELL_PX, scaled.shape[1] // CELL_PX
-        flat = cell_labels(boxes, rows, columns, scaled.shape[1] / width / CELL_PX,
-                           scaled.shape[0] / height / CELL_PX).reshape(-1)
+        cells = encoder.cell_features(image, height_px=height_px)   # row by row
+        rows = height_px // CELL_PX
+        columns = len(cells) // rows
+        flat = cell_labels(boxes, rows, columns, columns / width, rows / height).reshape(-1)
         for label in (1, 0):
             where = np.flatnonzero(flat == label)
             keep = rng.choice(where, size=min(CELLS_PER_PICTURE, len(where)), replace=False)

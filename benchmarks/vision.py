@@ -13,10 +13,11 @@ public clips counted by someone who never ran the engine on them, scored once se
 chosen).
 
 - People per scene (the test): each clip runs through the scenes, imagenet and visual stages of
-  the default pipeline; a scene has people when its examined keyframe has a face, a body or a
-  worn-classes cue (visual.people_share > 0), scored against the hand count at that keyframe's
-  time. Also per frame, one a second at 320 px. Both levels run once for each --detail-widths
-  entry side by side: 640 is the shipped pipeline (the region cue on 640 px copies), 0 without it.
+  the default pipeline; a scene has people when its examined keyframe has a face, the people
+  head or the worn-classes cue fires (bodies count only where the head did not look;
+  visual.people_share > 0), scored against the hand count at that keyframe's time. Also per
+  frame, one a second at 320 px. Both levels run once for each --detail-widths entry side by
+  side: 640 is the shipped pipeline (the head on 640 px copies), 0 the head on the keyframe.
 - People on the validation frames (--parts validation; counted by hand frame by frame, where
   settings are chosen, so that the test is not): people_validation.csv (the examined set's clips
   away from the keyframes its test examines, and the clips of people_validation_clips.csv) and
@@ -27,7 +28,7 @@ chosen).
   from the same show? (b) each scene, pooled from its keyframes as the imagenet stage does: is
   its nearest other scene from the same show? The chance rate is printed beside each.
 - Speed: keyframes per second of the encoder by runtime (ONNX Runtime, torch) and batch size
-  (wall and CPU), the region pass on 640 px copies, and on a generated
+  (wall and CPU), the people head's pass on 640 px copies, and on a generated
   720p title (benchmarks/run.py's) the default pipeline with and without the new work (the
   imagenet stage, body detection), side by side in one process against the decoding floor.
 """
@@ -126,7 +127,7 @@ def frame_has_people(image: np.ndarray, encoder, detail: np.ndarray | None = Non
 
 def validation_benchmark(folders: list[Path], encoder, *, detail_width: int) -> dict:
     """Per frame on the validation frames, each taken at its time at 320 px (and at
-    `detail_width` for the region cue; 0: none) through a JPEG as keyframes are; frames whose
+    `detail_width` for the people head; 0: the head on the keyframe) through a JPEG as keyframes are; frames whose
     clip is not found are counted as missing."""
     rows, missing = [], set()
     by_clip: dict[str, list[dict]] = {}
@@ -333,7 +334,7 @@ def main() -> int:
     parser.add_argument("--speed-minutes", type=float, default=4.0, help="generated title length")
     parser.add_argument("--parts", default="validation,people,neighbours,speed,ingest", help="which parts to run")
     parser.add_argument("--detail-widths", default="0,640",
-                        help="people with each of these detail widths (0: no region cue), side by side")
+                        help="people with each of these detail widths (0: the head on the 320 px keyframe), side by side")
     args = parser.parse_args()
     from tagger.vision.efficientnet import EfficientNetLite0
 

@@ -20,9 +20,10 @@ in 36 ms against torch's 113 ms, and an 800x448 picture in 64 ms against 299 ms.
 thread: with two threads torch took 4-5x the CPU time on the shared cores (its workers spin while
 waiting for a core), and batches of 16 were slower than 4.
 
-Regions: ``region_probabilities`` classifies each cell of the trunk's feature map (32x32 input
-pixels a cell, each seeing far more around it) with the same classifier, for things too small
-in the picture to move the pooled classes; the people cue uses it (tagger/vision/people.py).
+Cells: ``cell_features`` gives each cell of the trunk's feature map (32x32 input pixels a cell,
+each seeing far more around it), for things too small in the picture to move the pooled
+vector: the people head reads them (tagger/vision/people_head.py), and
+``region_probabilities`` classifies them with the same classifier.
 """
 from __future__ import annotations
 
