@@ -9,7 +9,7 @@ from pathlib import Path
 from tagger.errors import InputError
 from tagger.rows import read_rows
 
-VIDEO_SUFFIXES = {".mp4", ".m4v", ".mkv", ".webm", ".mov", ".avi", ".mpg", ".mpeg", ".ts", ".wmv", ".flv"}
+VIDEO_SUFFIXES = {".mp4", ".m4v", ".mkv", ".webm", ".mov", ".avi", ".mpg", ".mpeg", ".ts", ".wmv", ".flv", ".gif"}
 SUBTITLE_SUFFIXES = {".srt", ".vtt"}
 METADATA_FIELDS = ("id", "title", "synopsis", "year", "original_language", "regions",
                    "release_date", "cast", "genres")

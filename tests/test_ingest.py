@@ -10,7 +10,7 @@ from tagger.catalog.db import Catalog
 from tagger.cli import cli
 from tagger.synth import ShotSpec
 
-from conftest import TWO_SHOTS as SHOTS, write_title
+from conftest import TWO_SHOTS as SHOTS, write_light_pipeline, write_title
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_media"
 
@@ -309,3 +309,30 @@ def test_a_custom_taxonomy_replaces_the_default(tmp_path):
         data = catalog.title("choppy-title")
     assert [t["tag"] for t in data["tags"]] == ["choppy"]
     assert data["embeddings"]["tags"] == 2 and data["run"]["taxonomy"]["id"] == "mini"
+
+
+def test_an_animated_gif_is_a_title_and_its_cut_is_found(tmp_path):
+    """GIFs (short loops, animated art) decode with PyAV like any video: a blue shot, then an
+    orange one from frame 24 of 48 at 12 frames a second, is a silent title of two scenes."""
+    import av
+
+    folder = tmp_path / "loop"
+    folder.mkdir()
+    with av.open(str(folder / "loop.gif"), "w") as container:
+        stream = container.add_stream("gif", rate=12)
+        stream.width, stream.height, stream.pix_fmt = 160, 96, "rgb8"
+        for index in range(48):
+            image = np.zeros((96, 160, 3), np.uint8)
+            image[:] = (40, 40, 200) if index < 24 else (200, 120, 30)
+            image[40:56, 2 * index:2 * index + 16] = 255   # a small square moving across
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    catalog_path = tmp_path / "gif.db"
+    result = _ingest(folder, "--catalog", catalog_path, "--pipeline", write_light_pipeline(tmp_path))
+    assert result.exit_code == 0, result.output
+    with Catalog(catalog_path) as catalog:
+        data = catalog.title("loop")
+    assert data["status"] == "ok"
+    assert [round(scene["start_s"], 2) for scene in data["scenes"]] == [0.0, 2.0]   # frame 24 of 12 a second
