@@ -86,7 +86,7 @@ WORN_CLASSES = ("abaya", "academic gown", "apron", "bib", "bikini", "bolo tie", 
                 "ballplayer", "groom", "scuba diver")
 CLOTHING_MIN_SCORE = 0.1    # summed WORN_CLASSES probability from which a keyframe has a person
 PEOPLE_HEAD_HEIGHT_PX = 448     # rows the detail keyframe is scaled to for the people head
-PEOPLE_HEAD_MIN_LOGIT = 3.5     # a cell's people-head logit from which the keyframe has a person
+PEOPLE_HEAD_MIN_LOGIT = 1.75    # a cell's people-head logit from which the keyframe has a person
 
 _cascades: tuple[cv2.CascadeClassifier, cv2.CascadeClassifier] | None = None
 _lock = threading.Lock()    # CascadeClassifier is not documented as thread-safe
