@@ -2,6 +2,8 @@
 the logits its layers say; a broken file is an error naming the file and the field."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -71,7 +73,9 @@ def test_a_file_that_is_not_a_head_is_an_error_naming_it(tmp_path):
 
 # -- how benchmarks/people_head.py labels cells and fits (the shipped head's recipe) -----------
 
+@functools.cache
 def _fit_script():
+    """benchmarks/people_head.py as a module, loaded once."""
     import importlib.util
     from pathlib import Path
 
@@ -100,9 +104,10 @@ def test_cells_under_a_person_box_are_person_cells_and_its_border_is_left_out():
     assert _fit_script().cell_labels([], 2, 2, 1.0, 1.0).tolist() == [[0, 0], [0, 0]]
 
 
-def test_an_ensemble_is_one_wider_head_giving_the_mean_logit():
+def test_an_ensemble_is_one_wider_head_giving_the_mean_logit(monkeypatch):
     script = _fit_script()
-    script.EPOCHS, script.HIDDEN, script.BATCH = 20, 8, 64
+    for name, value in (("EPOCHS", 20), ("HIDDEN", 8), ("BATCH", 64)):   # small and quick; undone after
+        monkeypatch.setattr(script, name, value)
     rng = np.random.default_rng(0)
     features = rng.normal(size=(600, 16)).astype(np.float16)
     labels = (features[:, 0] > 0).astype(np.int8)
