@@ -92,7 +92,7 @@ def test_the_visual_stage_names_the_body_cascades_it_runs():
     versions = VisualStage(VisualStage.Settings(), taxonomy=None).versions()
     assert versions["people"] == ("+".join(people.BODY_CASCADE_FILES) + f"+worn-classes>={people.CLOTHING_MIN_SCORE}"
                                   f"+{people_head_version()}@{people.PEOPLE_HEAD_HEIGHT_PX}px"
-                                  f">={people.PEOPLE_HEAD_MIN_LOGIT}")
+                                  f":{people.PEOPLE_HEAD_CELLS}cells>={people.PEOPLE_HEAD_MIN_LOGIT}")
     assert all(Path(cv2.data.haarcascades, name).is_file() for name in people.BODY_CASCADE_FILES)
     assert "people" not in VisualStage(VisualStage.Settings(face_keyframes_per_scene=0), taxonomy=None).versions()
 
@@ -144,21 +144,31 @@ def test_where_the_head_looked_bodies_alone_are_no_person():
     assert people.people_count([], bodies, 0.0, None) == 5
 
 
-def test_the_people_head_score_is_the_best_cell_at_its_height():
-    """The shipped head on stand-in cell features: the score is the largest cell logit."""
+def test_the_people_head_score_is_its_nth_best_cell_at_its_height():
+    """The shipped head on stand-in cell features: the score is the PEOPLE_HEAD_CELLS-th
+    largest cell logit (one cell alone is no person), the smallest where there are fewer."""
     head = load_people_head()
     rng = np.random.default_rng(3)
     cells = rng.normal(head.input_mean, head.input_scale, size=(6, head.dimension)).astype(np.float32)
     asked = {}
 
     class Encoder:
+        def __init__(self, cells):
+            self.cells = cells
+
         def cell_features(self, image, *, height_px):
             asked["height_px"] = height_px
-            return cells
+            return self.cells
 
-    score = people.people_head_score(Encoder(), np.zeros((10, 10, 3), np.uint8))
-    assert score == pytest.approx(float(head.cell_logits(cells).max()), abs=1e-5)
+    assert people.PEOPLE_HEAD_CELLS > 1
+    logits = sorted(head.cell_logits(cells), reverse=True)
+    score = people.people_head_score(Encoder(cells), np.zeros((10, 10, 3), np.uint8))
+    assert score == pytest.approx(float(logits[people.PEOPLE_HEAD_CELLS - 1]), abs=1e-5)
+    assert score < logits[0]
     assert asked["height_px"] == people.PEOPLE_HEAD_HEIGHT_PX
+    few = cells[:people.PEOPLE_HEAD_CELLS - 1]
+    assert people.people_head_score(Encoder(few), np.zeros((10, 10, 3), np.uint8)) == pytest.approx(
+        float(head.cell_logits(few).min()), abs=1e-5)
 
 
 @needs_cascades

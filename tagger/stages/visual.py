@@ -30,13 +30,14 @@ class VisualStage(Stage):
         versions = {"opencv": cv2.__version__}
         if self.settings.face_keyframes_per_scene > 0:
             from tagger.vision.faces import CASCADE_FILES
-            from tagger.vision.people import (BODY_CASCADE_FILES, CLOTHING_MIN_SCORE, PEOPLE_HEAD_HEIGHT_PX,
-                                              PEOPLE_HEAD_MIN_LOGIT)
+            from tagger.vision.people import (BODY_CASCADE_FILES, CLOTHING_MIN_SCORE, PEOPLE_HEAD_CELLS,
+                                              PEOPLE_HEAD_HEIGHT_PX, PEOPLE_HEAD_MIN_LOGIT)
             from tagger.vision.people_head import people_head_version
 
             versions["faces"] = "+".join(CASCADE_FILES)
             versions["people"] = ("+".join(BODY_CASCADE_FILES) + f"+worn-classes>={CLOTHING_MIN_SCORE}"
-                                  f"+{people_head_version()}@{PEOPLE_HEAD_HEIGHT_PX}px>={PEOPLE_HEAD_MIN_LOGIT}")
+                                  f"+{people_head_version()}@{PEOPLE_HEAD_HEIGHT_PX}px"
+                                  f":{PEOPLE_HEAD_CELLS}cells>={PEOPLE_HEAD_MIN_LOGIT}")
         return versions
 
     def run(self, ctx: TitleContext) -> None:

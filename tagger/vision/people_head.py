@@ -7,7 +7,7 @@ still tell people apart from the rest. A small network fitted by ``benchmarks/pe
 the file's note and README "Seeing offline") reads each cell's 1280 features and gives a logit:
 a cell whose centre lies in a person box is a person cell, one that no box touches is not. Its numbers live in ``people_head.npz`` next to
 this file (only the fitted numbers: the photographs are not shipped), with a note of how they
-were made. The people cue (people.py) is the largest cell logit of a keyframe.
+were made. The people cue (people.py) is a keyframe's third-largest cell logit.
 """
 from __future__ import annotations
 
