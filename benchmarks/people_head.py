@@ -181,7 +181,10 @@ def roc_auc(scores: np.ndarray, truth: np.ndarray) -> float:
 
 
 def cross_validate(features, labels, owners, pictures: dict, names: list[str]) -> dict:
-    """Held-out scores over FOLDS groups of pictures: cell AUC and picture AUC."""
+    """Held-out scores over FOLDS groups of pictures: cell AUC and picture AUC (a picture scored
+    from its sampled cells as people.py scores a keyframe)."""
+    from tagger.vision.people import picture_head_score
+
     rng = np.random.default_rng(0)
     fold_of = rng.integers(0, FOLDS, size=len(names))
     has_person = np.array([bool(pictures[name]) for name in names])
@@ -191,7 +194,7 @@ def cross_validate(features, labels, owners, pictures: dict, names: list[str]) -
         head = fit_head(features[~held], labels[~held], networks=1)   # one network: the ensemble's members
         cell_scores[held] = head.cell_logits(features[held])
         for number in np.unique(owners[held]):
-            picture_scores[number] = cell_scores[owners == number].max()
+            picture_scores[number] = picture_head_score(cell_scores[owners == number])
     seen = ~np.isnan(picture_scores)
     return {"cells": int(len(labels)), "person_cells": int(labels.sum()),
             "pictures": int(seen.sum()), "pictures_with_people": int(has_person[seen].sum()),

@@ -169,6 +169,8 @@ def test_the_people_head_score_is_its_nth_best_cell_at_its_height():
     few = cells[:people.PEOPLE_HEAD_CELLS - 1]
     assert people.people_head_score(Encoder(few), np.zeros((10, 10, 3), np.uint8)) == pytest.approx(
         float(head.cell_logits(few).min()), abs=1e-5)
+    with pytest.raises(ValueError, match="no cells"):
+        people.picture_head_score(np.zeros(0))
 
 
 @needs_cascades

@@ -168,8 +168,16 @@ def people_head_score(encoder, image_bgr: np.ndarray) -> float:
     from tagger.vision.people_head import load_people_head
 
     cells = encoder.cell_features(image_bgr, height_px=PEOPLE_HEAD_HEIGHT_PX)
-    logits = np.sort(load_people_head().cell_logits(cells))
-    return float(logits[-min(PEOPLE_HEAD_CELLS, len(logits))])
+    return picture_head_score(load_people_head().cell_logits(cells))
+
+
+def picture_head_score(cell_logits: np.ndarray) -> float:
+    """A picture's people-head score from its cells' logits: the PEOPLE_HEAD_CELLS-th largest
+    (the smallest where there are fewer cells)."""
+    logits = np.sort(np.asarray(cell_logits, np.float64).ravel())
+    if logits.size == 0:
+        raise ValueError("a picture with no cells has no people-head score")
+    return float(logits[-min(PEOPLE_HEAD_CELLS, logits.size)])
 
 
 def picture_cue(clothing_score: float, head_score: float | None = None) -> bool:
