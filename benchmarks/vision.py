@@ -7,14 +7,16 @@ Clips are looked for in ../shared/media and in every --media folder; benchmarks/
 and benchmarks/people_fresh_clips.csv name each clip's show (and where it came from). The hand
 counts are time ranges with the number of people visible (0 none, -1 unsure: left out) and the
 size of the largest (close-up, medium, long, crowd, tiny = every person under 1/12 of the frame
-height), in four test sets scored apart (--people-sets picks them): benchmarks/people_annotations.csv
+height), in five test sets scored apart (--people-sets picks them): benchmarks/people_annotations.csv
 ("examined": looked at over several sessions while settings changed), benchmarks/people_test_fresh.csv
 ("fresh": 23 public clips counted by someone who never ran the engine on them, scored once settings
 were chosen; seen since) and benchmarks/people_test_fresh2.csv ("fresh2": 38 more public clips
 counted the same way, split "test2" in people_fresh_clips.csv; scored once, 2026-12-06, and seen
-since) and benchmarks/people_test_fresh3.csv ("fresh3": 29 more, split "test3", counted the same
-way and not yet scored: it is left out of the default sets so that it stays untouched until the
-next change to the people cues is chosen; name it with --people-sets to score it).
+since), benchmarks/people_test_fresh3.csv ("fresh3": 29 more, split "test3"; scored once, for the
+three-cell rule, and seen since) and benchmarks/people_test_fresh4.csv ("fresh4": 35 more, split
+"test4", counted the same way and not yet scored: it is left out of the default sets so that it
+stays untouched until the next change to the people cues is chosen; name it with --people-sets
+to score it, once, with --head-rules or --detail-widths to put the change beside what ships).
 
 - People per scene (the test): each clip runs through the scenes, imagenet and visual stages of
   the default pipeline; a scene has people when its examined keyframe has a face, the people
@@ -39,6 +41,7 @@ next change to the people cues is chosen; name it with --people-sets to score it
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import os
@@ -55,13 +58,14 @@ sys.path.insert(0, str(ROOT))
 SHARED_MEDIA = ROOT.parent / "shared" / "media"
 CLIPS_FILE = ROOT / "benchmarks" / "vision_clips.csv"
 FRESH_CLIPS_FILE = ROOT / "benchmarks" / "people_fresh_clips.csv"   # the fresh set's clips: split, show, source
-# The people test in four sets scored apart: the first, examined over several sessions, and fresh
-# ones, counted by someone else, each scored once settings were chosen (fresh2 after fresh).
+# The people test in five sets scored apart: the first, examined over several sessions, and fresh
+# ones, counted by someone else, each scored once for a change (fresh, then fresh2, fresh3, fresh4).
 PEOPLE_FILES = {"examined": ROOT / "benchmarks" / "people_annotations.csv",
                 "fresh": ROOT / "benchmarks" / "people_test_fresh.csv",
                 "fresh2": ROOT / "benchmarks" / "people_test_fresh2.csv",
-                "fresh3": ROOT / "benchmarks" / "people_test_fresh3.csv"}
-UNTOUCHED_PEOPLE_SETS = ("fresh3",)   # not scored by default: a set is a fair test only until it is looked at
+                "fresh3": ROOT / "benchmarks" / "people_test_fresh3.csv",
+                "fresh4": ROOT / "benchmarks" / "people_test_fresh4.csv"}
+UNTOUCHED_PEOPLE_SETS = ("fresh4",)   # not scored by default: a set is a fair test only until it is looked at
 VALIDATION_FILES = (ROOT / "benchmarks" / "people_validation.csv",              # frames, for choosing settings
                     ROOT / "benchmarks" / "people_validation_fresh.csv")
 VALIDATION_CLIPS_FILE = ROOT / "benchmarks" / "people_validation_clips.csv"   # its other clips' sources
@@ -334,6 +338,21 @@ def ingest_cost(minutes: float, rounds: int = 3) -> dict:
 
 # -- main ----------------------------------------------------------------------------------
 
+@contextlib.contextmanager
+def head_rule(rule: tuple[int, float] | None):
+    """Score people with `rule` (cells, logit: that many people-head cells at that logit make a
+    person) in place of the shipped one while the block runs; None: the shipped rule."""
+    import tagger.vision.people as people
+
+    shipped = people.PEOPLE_HEAD_CELLS, people.PEOPLE_HEAD_MIN_LOGIT
+    if rule is not None:
+        people.PEOPLE_HEAD_CELLS, people.PEOPLE_HEAD_MIN_LOGIT = rule
+    try:
+        yield
+    finally:
+        people.PEOPLE_HEAD_CELLS, people.PEOPLE_HEAD_MIN_LOGIT = shipped
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--media", type=Path, action="append", default=[], help="another folder of clips")
@@ -345,7 +364,15 @@ def main() -> int:
                         + " (default: all but the untouched " + ", ".join(UNTOUCHED_PEOPLE_SETS) + ")")
     parser.add_argument("--detail-widths", default="0,640",
                         help="people with each of these detail widths (0: the head on the 320 px keyframe), side by side")
+    parser.add_argument("--head-rules", default="",
+                        help="people with each of these people-head rules, CELLS@LOGIT (e.g. 1@3.5,3@3.0: that many "
+                             "cells at that logit make a person), side by side (default: the shipped rule)")
     args = parser.parse_args()
+    try:
+        rules = [(int(cells), float(logit)) for cells, logit in
+                 (rule.split("@") for rule in args.head_rules.split(",") if rule)] or [None]
+    except ValueError:
+        parser.error(f"--head-rules: {args.head_rules!r} is not a list of CELLS@LOGIT such as 1@3.5,3@3.0")
     unknown = set(args.people_sets.split(",")) - set(PEOPLE_FILES)
     if unknown:
         parser.error(f"--people-sets: no set {', '.join(sorted(unknown))}; the sets are {', '.join(PEOPLE_FILES)}")
@@ -356,20 +383,21 @@ def main() -> int:
     encoder = EfficientNetLite0.load()
     results = {"clips": sorted(clips), "load_average": os.getloadavg()[0], "cores": os.cpu_count()}
     parts = args.parts.split(",")
-    widths = [int(width) for width in args.detail_widths.split(",")]
+    runs = [(int(width), rule) for width in args.detail_widths.split(",") for rule in rules]
     levels = []
-    for width in widths:   # validation first: it is where settings are chosen
+    for width, rule in runs:   # validation first: it is where settings are chosen
         if "validation" in parts:
-            results[f"people_validation@{width}"] = validation_benchmark([SHARED_MEDIA, *args.media], encoder,
-                                                                         detail_width=width)
-            print("validation clips not found:", results[f"people_validation@{width}"]["missing_clips"])
-            levels.append((f"people_validation@{width}", "frames"))
-    for width in widths:
+            part = f"people_validation@{width}" + (f"/{rule[0]}@{rule[1]}" if rule else "")
+            with head_rule(rule):
+                results[part] = validation_benchmark([SHARED_MEDIA, *args.media], encoder, detail_width=width)
+            print("validation clips not found:", results[part]["missing_clips"])
+            levels.append((part, "frames"))
+    for width, rule in runs:
         if "people" in parts:
             for test_set in args.people_sets.split(","):
-                path = PEOPLE_FILES[test_set]
-                part = f"people_{test_set}@{width}"
-                results[part] = people_benchmark(clips, read_csv(path), encoder, detail_width=width)
+                part = f"people_{test_set}@{width}" + (f"/{rule[0]}@{rule[1]}" if rule else "")
+                with head_rule(rule):
+                    results[part] = people_benchmark(clips, read_csv(PEOPLE_FILES[test_set]), encoder, detail_width=width)
                 levels += [(part, "scenes"), (part, "frames")]
     for part, level in levels:
         tally = results[part][level]
