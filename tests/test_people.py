@@ -243,3 +243,24 @@ def test_real_frames_the_people_head_on_detail_copies(shared_media, encoder):
 
     assert min(head_scores("friday.mp4", [1.7, 3.7])) >= people.PEOPLE_HEAD_MIN_LOGIT
     assert max(head_scores("flower.mp4", [1.7, 2.7, 3.7])) < people.PEOPLE_HEAD_MIN_LOGIT
+
+
+def test_the_vision_benchmark_scores_another_head_rule_and_puts_the_shipped_one_back():
+    """benchmarks/vision.py --head-rules: a rule holds inside its block (and through an error
+    there), the shipped rule is back after it; None leaves the shipped rule."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "vision.py"
+    spec = importlib.util.spec_from_file_location("vision_benchmark", path)
+    vision = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(vision)
+    shipped = people.PEOPLE_HEAD_CELLS, people.PEOPLE_HEAD_MIN_LOGIT
+    with vision.head_rule((1, 3.5)):
+        assert (people.PEOPLE_HEAD_CELLS, people.PEOPLE_HEAD_MIN_LOGIT) == (1, 3.5)
+        assert people.picture_head_score(np.array([3.6, 0.0, -1.0])) == pytest.approx(3.6)
+    assert (people.PEOPLE_HEAD_CELLS, people.PEOPLE_HEAD_MIN_LOGIT) == shipped
+    with pytest.raises(RuntimeError), vision.head_rule((5, 1.0)):
+        raise RuntimeError("a benchmark that fails")
+    assert (people.PEOPLE_HEAD_CELLS, people.PEOPLE_HEAD_MIN_LOGIT) == shipped
+    with vision.head_rule(None):
+        assert (people.PEOPLE_HEAD_CELLS, people.PEOPLE_HEAD_MIN_LOGIT) == shipped
