@@ -49,11 +49,11 @@ where a person, even in a long shot, lights several cells. On cached frames of v
 three seen tests (1,352, one a second) thresholds 2.5-3.5 with 3-4 cells gave 1,121-1,128 right
 against 1,097 for one cell at 3.5; validation alone chose 3 cells at 3.0 (282 of 312 against 269).
 Side by side through the pipeline (README "Seeing offline") it was right in 31 of 36 scenes of the
-untouched fresh3 test against 27, and lost two Simpsons scenes on fresh2: drawn people and people
-filling one or two cells (tiny, far away) are what it gives up. A refit with 1,970 more pictures
-of no one (aerial views, birds, drones, art and cartoon scenery) and six networks gained 13 frames
-where it was chosen but lost 5 of 42 scenes on the untouched second fresh test (drawn people in
-cartoons), so this head stays (README "Seeing offline").
+untouched fresh3 test against 27, and lost three Simpsons scenes on fresh2: drawn people and
+people filling one or two cells (tiny, far away) are what it gives up. A refit with 1,970 more
+pictures of no one (aerial views, birds, drones, art and cartoon scenery) and six networks gained
+13 frames where it was chosen but lost 5 of 42 scenes on the untouched second fresh test (drawn
+people in cartoons), so this head stays (README "Seeing offline").
 
 Where the head looked, a body found by the cascades is no person unless a face or a network
 cue says so (people_count): on the validation frames with the head, bodies alone added 10
