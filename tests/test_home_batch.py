@@ -3,21 +3,12 @@ generated world (the benchmark's, at 400 titles): the catalog's scores are the m
 of every part, and a viewer alone gets the page the batch gives them."""
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmark_scripts import load_benchmark
+
 USERS = ["u0", "u1", "u7", "u23", "u41"]
-
-
-def _benchmark():
-    spec = importlib.util.spec_from_file_location("home_benchmark", ROOT / "benchmarks" / "home.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +16,7 @@ def world():
     from tagger.home.page import HomeBuilder
     from tagger.recommend import Recommender
 
-    bench = _benchmark()
+    bench = load_benchmark("home")
     items, artwork, events = bench.make_world(400, 60, seed=3)
     now_s = bench.START_S + 60 * 60 + 3600
     model = Recommender().fit(items, events, now_s=now_s)

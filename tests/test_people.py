@@ -248,12 +248,9 @@ def test_real_frames_the_people_head_on_detail_copies(shared_media, encoder):
 def test_the_vision_benchmark_scores_another_head_rule_and_puts_the_shipped_one_back():
     """benchmarks/vision.py --head-rules: a rule holds inside its block (and through an error
     there), the shipped rule is back after it; None leaves the shipped rule."""
-    import importlib.util
+    from benchmark_scripts import load_benchmark
 
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "vision.py"
-    spec = importlib.util.spec_from_file_location("vision_benchmark", path)
-    vision = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(vision)
+    vision = load_benchmark("vision")
     shipped = people.PEOPLE_HEAD_CELLS, people.PEOPLE_HEAD_MIN_LOGIT
     with vision.head_rule((1, 3.5)):
         assert (people.PEOPLE_HEAD_CELLS, people.PEOPLE_HEAD_MIN_LOGIT) == (1, 3.5)

@@ -2,11 +2,10 @@
 the logits its layers say; a broken file is an error naming the file and the field."""
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import pytest
 
+from benchmark_scripts import load_benchmark
 from tagger.errors import InputError
 from tagger.vision.efficientnet import DIMENSION
 from tagger.vision.people_head import (PEOPLE_HEAD_FILE, PEOPLE_HEAD_NOTE_KEYS, PeopleHead, load_people_head,
@@ -73,22 +72,9 @@ def test_a_file_that_is_not_a_head_is_an_error_naming_it(tmp_path):
 
 # -- how benchmarks/people_head.py labels cells and fits (the shipped head's recipe) -----------
 
-@functools.cache
-def _fit_script():
-    """benchmarks/people_head.py as a module, loaded once."""
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "people_head.py"
-    spec = importlib.util.spec_from_file_location("people_head_benchmark", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_cells_under_a_person_box_are_person_cells_and_its_border_is_left_out():
     """A 4x6 grid, one cell per picture pixel: a box over columns 1..3.5 and rows 0.5..3."""
-    labels = _fit_script().cell_labels([(1.0, 0.5, 3.5, 3.0)], 4, 6, 1.0, 1.0)
+    labels = load_benchmark("people_head").cell_labels([(1.0, 0.5, 3.5, 3.0)], 4, 6, 1.0, 1.0)
     # Centres on the box's edge (row 0 at y 0.5, column 3 at x 3.5) count as inside.
     expected = np.array([[0, 1, 1, 1, 0, 0],
                          [0, 1, 1, 1, 0, 0],
@@ -96,16 +82,16 @@ def test_cells_under_a_person_box_are_person_cells_and_its_border_is_left_out():
                          [0, 0, 0, 0, 0, 0]])
     np.testing.assert_array_equal(labels, expected)
     # Cells the box only partly covers, their centres outside, are left out (-1).
-    offset = _fit_script().cell_labels([(1.2, 0.0, 2.4, 2.0)], 2, 4, 1.0, 1.0)
+    offset = load_benchmark("people_head").cell_labels([(1.2, 0.0, 2.4, 2.0)], 2, 4, 1.0, 1.0)
     assert offset.tolist() == [[0, 1, -1, 0], [0, 1, -1, 0]]
     # A box smaller than a cell marks the cell that holds its centre; a cell it only touches is left out.
-    small = _fit_script().cell_labels([(2.6, 1.2, 3.3, 1.6)], 3, 5, 1.0, 1.0)
+    small = load_benchmark("people_head").cell_labels([(2.6, 1.2, 3.3, 1.6)], 3, 5, 1.0, 1.0)
     assert small[1, 2] == 1 and small[1, 3] == -1 and (small == 1).sum() == 1
-    assert _fit_script().cell_labels([], 2, 2, 1.0, 1.0).tolist() == [[0, 0], [0, 0]]
+    assert load_benchmark("people_head").cell_labels([], 2, 2, 1.0, 1.0).tolist() == [[0, 0], [0, 0]]
 
 
 def test_an_ensemble_is_one_wider_head_giving_the_mean_logit(monkeypatch):
-    script = _fit_script()
+    script = load_benchmark("people_head")
     for name, value in (("EPOCHS", 20), ("HIDDEN", 8), ("BATCH", 64)):   # small and quick; undone after
         monkeypatch.setattr(script, name, value)
     rng = np.random.default_rng(0)

@@ -3,11 +3,12 @@ part of a person.
 
 ImageNet has no "person" class; the network's cell features (EfficientNetLite0.cell_features)
 still tell people apart from the rest. A small network fitted by ``benchmarks/people_head.py
---fit`` on photographs with hand-drawn person boxes (COCO subsets) and pictures of no one (see
-the file's note and README "Seeing offline") reads each cell's 1280 features and gives a logit:
-a cell whose centre lies in a person box is a person cell, one that no box touches is not. Its numbers live in ``people_head.npz`` next to
-this file (only the fitted numbers: the photographs are not shipped), with a note of how they
-were made. The people cue (people.py) is a keyframe's third-largest cell logit.
+--fit`` on photographs with hand-drawn person boxes (COCO subsets) and pictures of no one (see the
+file's note and README "Seeing offline") reads each cell's 1280 features and gives a logit: a cell
+whose centre lies in a person box is a person cell, one that no box touches is not. Its numbers
+live in ``people_head.npz`` next to this file (only the fitted numbers: the photographs are not
+shipped), with a note of how they were made. people.picture_head_score makes a keyframe's people
+cue from its cells' logits.
 """
 from __future__ import annotations
 
