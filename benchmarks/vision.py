@@ -14,14 +14,14 @@ were chosen; seen since) and benchmarks/people_test_fresh2.csv ("fresh2": 38 mor
 counted the same way, split "test2" in people_fresh_clips.csv; scored once, 2026-12-06, and seen
 since), benchmarks/people_test_fresh3.csv ("fresh3": 29 more, split "test3"; scored once, for the
 three-cell rule, and seen since) and benchmarks/people_test_fresh4.csv ("fresh4": 35 more, split
-"test4", counted the same way and not yet scored: it is left out of the default sets so that it
-stays untouched until the next change to the people cues is chosen; name it with --people-sets
-to score it, once, with --head-rules or --detail-widths to put the change beside what ships).
+"test4"; scored once, for the person detector, and seen since). A set added for the next change
+goes in UNTOUCHED_PEOPLE_SETS, left out of the default sets until it is scored once, with
+--head-rules or --detail-widths to put the change beside what ships.
 
 - People per scene (the test): each clip runs through the scenes, imagenet and visual stages of
   the default pipeline; a scene has people when its examined keyframe has a face, the people
-  head or the worn-classes cue fires (bodies count only where the head did not look;
-  visual.people_share > 0), scored against the hand count at that keyframe's time. Also per
+  head or the worn-classes cue fires or the person detector finds someone (visual.people_count
+  > 0; crowds where it counts people.CROWD_MIN_PEOPLE or more), scored against the hand count at that keyframe's time. Also per
   frame, one a second at 320 px. Both levels run once for each --detail-widths entry side by
   side: 640 is the shipped pipeline (the head on 640 px copies), 0 the head on the keyframe.
 - People on the validation frames (--parts validation; counted by hand frame by frame, where
@@ -36,7 +36,7 @@ to score it, once, with --head-rules or --detail-widths to put the change beside
 - Speed: keyframes per second of the encoder by runtime (ONNX Runtime, torch) and batch size
   (wall and CPU), the people head's pass on 640 px copies, and on a generated
   720p title (benchmarks/run.py's) the default pipeline with and without the new work (the
-  imagenet stage, body detection), side by side in one process against the decoding floor.
+  imagenet stage, person boxes), side by side in one process against the decoding floor.
 """
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ PEOPLE_FILES = {"examined": ROOT / "benchmarks" / "people_annotations.csv",
                 "fresh2": ROOT / "benchmarks" / "people_test_fresh2.csv",
                 "fresh3": ROOT / "benchmarks" / "people_test_fresh3.csv",
                 "fresh4": ROOT / "benchmarks" / "people_test_fresh4.csv"}
-UNTOUCHED_PEOPLE_SETS = ("fresh4",)   # not scored by default: a set is a fair test only until it is looked at
+UNTOUCHED_PEOPLE_SETS: tuple[str, ...] = ()   # not scored by default: a set is a fair test only until it is looked at
 VALIDATION_FILES = (ROOT / "benchmarks" / "people_validation.csv",              # frames, for choosing settings
                     ROOT / "benchmarks" / "people_validation_fresh.csv")
 VALIDATION_CLIPS_FILE = ROOT / "benchmarks" / "people_validation_clips.csv"   # its other clips' sources
@@ -115,25 +115,35 @@ def sample_keyframes(path: Path, every_s: float, *, detail_width: int) -> list[t
 
 # -- people ---------------------------------------------------------------------------------
 
-def _tally(rows: list[tuple[int, str, bool]]) -> dict:
-    """rows of (people, size, predicted) -> accuracy overall, without tiny people, and by size."""
+def _tally(rows: list[tuple[int, str, int]]) -> dict:
+    """rows of (people, size, predicted count) -> people present right overall, without tiny
+    people and by size; crowds (people.CROWD_MIN_PEOPLE or more) found and false."""
+    from tagger.vision.people import CROWD_MIN_PEOPLE
+
     def accuracy(selected):
-        right = sum((people > 0) == predicted for people, _, predicted in selected)
+        right = sum((people > 0) == (predicted > 0) for people, _, predicted in selected)
         return {"right": right, "of": len(selected), "accuracy": right / len(selected) if selected else None}
 
     by_size = {size or "none": accuracy([r for r in rows if r[1] == size]) for size in sorted({r[1] for r in rows})}
-    return {"all": accuracy(rows), "without_tiny": accuracy([r for r in rows if r[1] != "tiny"]), "by_size": by_size}
+    crowds = {"found": sum(p >= CROWD_MIN_PEOPLE and c >= CROWD_MIN_PEOPLE for p, _, c in rows),
+              "of": sum(p >= CROWD_MIN_PEOPLE for p, _, _ in rows),
+              "false": sum(p < CROWD_MIN_PEOPLE <= c for p, _, c in rows)}
+    return {"all": accuracy(rows), "without_tiny": accuracy([r for r in rows if r[1] != "tiny"]), "by_size": by_size,
+            "crowds": crowds}
 
 
-def frame_has_people(image: np.ndarray, encoder, detail: np.ndarray | None = None) -> bool:
-    """The visual stage's decision for one keyframe: faces, bodies and the network's cues (the
-    people head on `detail`, the frame at the detail width, where given, else on `image`)."""
+def frame_people_count(image: np.ndarray, encoder, detail: np.ndarray | None = None) -> int:
+    """The visual stage's count for one keyframe: faces, person boxes and the network's cues
+    (the person detector and the people head on `detail`, the frame at the detail width, where
+    given, else on `image`)."""
     from tagger.vision.faces import detect_faces
-    from tagger.vision.people import clothing_scores, detect_bodies, people_count, people_head_score, picture_cue
+    from tagger.vision.people import clothing_scores, people_count, people_head_score, picture_cue
+    from tagger.vision.persons import load_person_detector
 
+    picture = detail if detail is not None else image
     [clothing] = clothing_scores(encoder.encode_and_classify([image])[1], encoder.class_names)
-    head = None if picture_cue(clothing) else people_head_score(encoder, detail if detail is not None else image)
-    return people_count(detect_faces(image), detect_bodies(image), clothing, head) > 0
+    head = None if picture_cue(clothing) else people_head_score(encoder, picture)
+    return people_count(detect_faces(image), load_person_detector().detect(picture), clothing, head)
 
 
 def validation_benchmark(folders: list[Path], encoder, *, detail_width: int) -> dict:
@@ -154,7 +164,7 @@ def validation_benchmark(folders: list[Path], encoder, *, detail_width: int) -> 
         for row in wanted:
             time_s = float(row["time_s"])
             _, image, detail = next((frame for frame in frames if frame[0] >= time_s - 1e-3), frames[-1])
-            rows.append((int(row["people"]), row["size"], frame_has_people(image, encoder, detail)))
+            rows.append((int(row["people"]), row["size"], frame_people_count(image, encoder, detail)))
     return {"frames": _tally(rows), "missing_clips": sorted(missing)}
 
 
@@ -180,15 +190,15 @@ def people_benchmark(clips: dict, annotations: list[dict], encoder, *, detail_wi
                 people, size = hand_count(annotations, clip, keyframe.time_s)
                 if people < 0:
                     continue
-                predicted = scene.features.get("visual.people_share", 0.0) > 0
+                predicted = round(scene.features.get("visual.people_count", 0.0))   # one keyframe examined
                 scene_rows.append((people, size, predicted))
-                if (people > 0) != predicted:
+                if (people > 0) != (predicted > 0):
                     misses.append(f"{clip} scene {scene.index} at {keyframe.time_s:.1f}s: "
                                   f"{'missed ' + size if people else 'false person'}")
         for time_s, image, detail in sample_keyframes(video, 1.0, detail_width=detail_width):
             people, size = hand_count(annotations, clip, time_s)
             if people >= 0:
-                frame_rows.append((people, size, frame_has_people(image, encoder, detail)))
+                frame_rows.append((people, size, frame_people_count(image, encoder, detail)))
     return {"scenes": _tally(scene_rows), "frames": _tally(frame_rows), "scene_misses": misses}
 
 
@@ -284,6 +294,13 @@ def encoder_speed(encoders: dict, images: list[np.ndarray], details: list[np.nda
             for (runtime, work), runs in sorted(times.items())]
 
 
+class _NoPersons:
+    """A person detector that finds nobody, to time the visual stage without person boxes."""
+
+    def detect(self, image_bgr):
+        return []
+
+
 def ingest_cost(minutes: float, rounds: int = 3) -> dict:
     """The default pipeline with and without the new work on one generated 720p title, taking
     turns in one process with the decoding floor, so that load on the machine hits all alike."""
@@ -294,7 +311,7 @@ def ingest_cost(minutes: float, rounds: int = 3) -> dict:
     from tagger.pipeline import load_pipeline
     from tagger.titles import discover
 
-    import tagger.vision.people as people
+    import tagger.vision.persons as persons
 
     folder = make_long_title(minutes)
     [title] = discover([folder])
@@ -324,13 +341,13 @@ def ingest_cost(minutes: float, rounds: int = 3) -> dict:
             times[name].append(time.perf_counter() - started)
             for stage in ("scenes", "visual", "imagenet"):
                 times.setdefault(f"{name}: {stage} stage", []).append(result.modalities.get(stage, {}).get("seconds", 0.0))
-        detect, people.detect_bodies = people.detect_bodies, lambda frame: []
+        load, persons.load_person_detector = persons.load_person_detector, lambda: _NoPersons()
         try:
             started = time.perf_counter()
             engines["without imagenet"].analyse(title)
             times["without people"].append(time.perf_counter() - started)
         finally:
-            people.detect_bodies = detect
+            persons.load_person_detector = load
     best = {name: min(values) for name, values in times.items()}
     return {"minutes": minutes, "scenes": len(result.scenes), "seconds": best, "every_round": times,
             "over_floor": {name: best[name] / best["floor"] for name in (*engines, "without people")}}
@@ -361,7 +378,8 @@ def main() -> int:
     parser.add_argument("--parts", default="validation,people,neighbours,speed,ingest", help="which parts to run")
     parser.add_argument("--people-sets", default=",".join(s for s in PEOPLE_FILES if s not in UNTOUCHED_PEOPLE_SETS),
                         help="which people test sets --parts people scores: " + ", ".join(PEOPLE_FILES)
-                        + " (default: all but the untouched " + ", ".join(UNTOUCHED_PEOPLE_SETS) + ")")
+                        + (f" (default: all but the untouched {', '.join(UNTOUCHED_PEOPLE_SETS)})"
+                           if UNTOUCHED_PEOPLE_SETS else " (default: all)"))
     parser.add_argument("--detail-widths", default="0,640",
                         help="people with each of these detail widths (0: the head on the 320 px keyframe), side by side")
     parser.add_argument("--head-rules", default="",
@@ -405,8 +423,10 @@ def main() -> int:
             print(f"{part} per {level[:-1]}: no annotated clip found")
             continue
         sizes = ", ".join(f"{size} {t['right']}/{t['of']}" for size, t in tally["by_size"].items())
+        crowds = tally["crowds"]
         print(f"{part} per {level[:-1]}: {tally['all']['right']}/{tally['all']['of']} right "
-              f"({tally['all']['accuracy']:.0%}); without tiny {tally['without_tiny']['accuracy']:.0%}; {sizes}")
+              f"({tally['all']['accuracy']:.0%}); without tiny {tally['without_tiny']['accuracy']:.0%}; {sizes}; "
+              f"crowds found {crowds['found']}/{crowds['of']}, {crowds['false']} false")
         for miss in results[part].get("scene_misses", []) if level == "scenes" else []:
             print("  ", miss)
     if "neighbours" in parts:

@@ -19,7 +19,7 @@ FEATURES: dict[str, str] = {
     "visual.people_share": "share of keyframes with a person: a face, the people head on the image network's cells, worn ImageNet classes, or (where the head did not look) a body, 0..1",
     "visual.single_person_share": "share of keyframes with exactly one person, 0..1",
     "visual.crowd_share": "share of keyframes with a crowd (4 or more people), 0..1",
-    "visual.people_count": "people per keyframe, mean (the larger of faces and bodies found; 1 where only the network's cues were), count",
+    "visual.people_count": "people per keyframe, mean (the larger of faces and person boxes found; 1 where only the network's cues were), count",
     "visual.closeup_share": "share of keyframes framed as close-ups, 0..1",
     "visual.medium_share": "share of keyframes framed as medium shots, 0..1",
     "visual.wide_share": "share of keyframes framed as wide shots, 0..1",

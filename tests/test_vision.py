@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tagger.vision import faces, people
+from tagger.vision import faces, persons
 from tagger.vision.descriptors import (FRAME_STAT_NAMES, combine_scenes, describe_scene, frame_stats,
                                        motion, palette, small_gray)
 from tagger.vision.pacing import pacing
@@ -363,7 +363,7 @@ def test_flower_is_colourful(shared_media):
 def test_flower_has_no_faces_nor_people(shared_media):
     frames = decode_evenly(shared_media / "flower.mp4", 6)
     assert all(faces.detect_faces(f) == [] for f in frames)
-    assert all(people.detect_bodies(f) == [] for f in frames)
+    assert all(persons.load_person_detector().detect(f) == [] for f in frames)
     assert describe_scene([], [], frames)["shot_scale"] == "wide"
 
 

@@ -24,6 +24,7 @@ import numpy as np
 
 from tagger.vision import faces as _faces
 from tagger.vision import people as _people
+from tagger.vision import persons as _persons
 
 FRAME_STAT_NAMES = ("brightness", "contrast", "saturation", "colorfulness", "warmth")
 SCALE_SHARE_NAMES = {"close-up": "closeup_share", "medium": "medium_share", "wide": "wide_share"}
@@ -255,24 +256,27 @@ def _dominant_scale(shares: dict[str, float]) -> str:
 def describe_scene(frame_stats_list: list[dict], motions: list[float],
                    keyframes_bgr: list[np.ndarray], *, palette_colors: int = 5,
                    face_keyframes: int | None = None, clothing_score: float = 0.0,
-                   head_score: float | None = None) -> dict:
+                   head_score: float | None = None, first_detail_bgr: np.ndarray | None = None) -> dict:
     """Scene-level visual dict (no ``visual.`` prefix).
 
     ``frame_stats_list``: :func:`frame_stats` dicts of the scene's analysed frames;
     ``motions``: :func:`motion` values between its consecutive analysed frames;
     ``keyframes_bgr``: a few representative frames, used for the palette, faces and people;
     ``face_keyframes``: look for faces and people in only the first this many (detection is
-    the costliest step here, about 85 ms a frame for faces and 40 ms for bodies; None: all);
+    the costliest step here, about 85 ms a frame for faces and 70 ms for person boxes; None: all);
     ``clothing_score``: the scene's people cue from ImageNet classes (people.clothing_scores;
     0 where the imagenet stage did not run) and ``head_score`` the people head's on the detail
     keyframe (people.people_head_score; None where not run): see people.people_count.
+    ``first_detail_bgr``: the first keyframe at detail resolution (the scenes stage's copy),
+    where the person detector looks instead of the keyframe; None: the keyframe itself.
     Returns the FRAME_STAT_NAMES means, ``motion`` (mean), ``palette``, ``face_share``
-    (keyframes with a face), ``people_share`` (with a face, a body or a network cue),
+    (keyframes with a face), ``people_share`` (with a face, a person box or a network cue),
     ``single_person_share`` (with exactly one person), ``crowd_share`` (with people.CROWD_MIN_PEOPLE or more),
     ``people_count`` (mean people per keyframe), ``closeup_share``/``medium_share``/
     ``wide_share`` (keyframes by :func:`faces.shot_scale`, summing to 1 when there are
     keyframes) and ``shot_scale``. Empty inputs give zeros, ``[]`` and ``"wide"``.
-    Raises faces.FaceDetectorUnavailable when there are keyframes and OpenCV has no cascades.
+    Raises faces.FaceDetectorUnavailable when there are keyframes and OpenCV has no cascades,
+    persons.PersonDetectorUnavailable when the person detector's files are missing.
     """
     result: dict = {}
     for name in FRAME_STAT_NAMES:
@@ -283,9 +287,11 @@ def describe_scene(frame_stats_list: list[dict], motions: list[float],
     with_face = with_people = single = crowd = people = 0
     scale_counts = dict.fromkeys(SCALE_SHARE_NAMES, 0)
     examined = list(keyframes_bgr)[:face_keyframes]
-    for keyframe in examined:
+    detector = _persons.load_person_detector() if examined else None
+    for position, keyframe in enumerate(examined):
         boxes = _faces.detect_faces(keyframe)
-        count = _people.people_count(boxes, _people.detect_bodies(keyframe), clothing_score, head_score)
+        persons = detector.detect(first_detail_bgr if position == 0 and first_detail_bgr is not None else keyframe)
+        count = _people.people_count(boxes, persons, clothing_score, head_score)
         with_face += bool(boxes)
         with_people += count > 0
         single += count == 1
