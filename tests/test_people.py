@@ -288,6 +288,31 @@ def test_real_frames_the_people_head_on_detail_copies(shared_media, encoder):
     assert max(head_scores("flower.mp4", [1.7, 2.7, 3.7])) < people.PEOPLE_HEAD_MIN_LOGIT
 
 
+def test_the_people_test_sets_are_well_formed():
+    """Every hand count of benchmarks/vision.py: a whole number of people (-1 unsure), a size
+    exactly where someone is there, each clip's ranges from 0 on without gaps or overlaps, and
+    every clip's source listed; the untouched sets are among the sets."""
+    from benchmark_scripts import load_benchmark
+
+    vision = load_benchmark("vision")
+    sources = {row["clip"] for path in (vision.CLIPS_FILE, vision.FRESH_CLIPS_FILE) for row in vision.read_csv(path)}
+    assert set(vision.UNTOUCHED_PEOPLE_SETS) <= set(vision.PEOPLE_FILES)
+    for name, path in vision.PEOPLE_FILES.items():
+        ranges: dict[str, list[tuple[float, float]]] = {}
+        for row in vision.read_csv(path):
+            where = f"{path.name}: {row['clip']} at {row['start_s']} s"
+            people = int(row["people"])
+            assert people >= -1 and row["size"] in ("", "close-up", "medium", "long", "crowd", "tiny"), where
+            assert (row["size"] != "") == (people > 0), where
+            ranges.setdefault(row["clip"], []).append((float(row["start_s"]), float(row["end_s"])))
+        assert ranges, name
+        for clip, spans in ranges.items():
+            spans.sort()
+            assert spans[0][0] == 0 and all(start < end for start, end in spans), (path.name, clip)
+            assert all(abs(a[1] - b[0]) < 1e-6 for a, b in zip(spans, spans[1:])), (path.name, clip)
+            assert clip in sources, (path.name, clip)
+
+
 def test_the_vision_benchmark_scores_another_head_rule_and_puts_the_shipped_one_back():
     """benchmarks/vision.py --head-rules: a rule holds inside its block (and through an error
     there), the shipped rule is back after it; None leaves the shipped rule."""
