@@ -10,7 +10,7 @@ region layer reports nothing under 0.2). Chosen on the 312 validation frames wit
 worn-classes cue and the people head beside it (benchmarks/vision.py; cached 640 px frames):
 scores from 0.25 are people (right in 289 frames, 9 false people; 0.2 also 289 with 11 false
 people and 6 false crowds; 0.3 286). The picture goes in at PERSONS_INPUT_ROWS rows, its width
-the nearest multiple of 32 for its aspect (736 for 16:9); about 70 ms on two cores.
+the nearest multiple of 32 for its aspect (736 for 16:9; at most 4:1); about 65 ms on two cores.
 """
 from __future__ import annotations
 
