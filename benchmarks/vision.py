@@ -7,19 +7,24 @@ Clips are looked for in ../shared/media and in every --media folder; benchmarks/
 and benchmarks/people_fresh_clips.csv name each clip's show (and where it came from). The hand
 counts are time ranges with the number of people visible (0 none, -1 unsure: left out) and the
 size of the largest (close-up, medium, long, crowd, tiny = every person under 1/12 of the frame
-height), in six test sets scored apart (--people-sets picks them): benchmarks/people_annotations.csv
+height), in eight test sets scored apart (--people-sets picks them): benchmarks/people_annotations.csv
 ("examined": looked at over several sessions while settings changed), benchmarks/people_test_fresh.csv
 ("fresh": 23 public clips counted by someone who never ran the engine on them, scored once settings
 were chosen; seen since) and benchmarks/people_test_fresh2.csv ("fresh2": 38 more public clips
 counted the same way, split "test2" in people_fresh_clips.csv; scored once, 2026-12-06, and seen
 since), benchmarks/people_test_fresh3.csv ("fresh3": 29 more, split "test3"; scored once, for the
 three-cell rule, and seen since), benchmarks/people_test_fresh4.csv ("fresh4": 35 more, split
-"test4"; scored once, for the person detector, and seen since) and benchmarks/people_test_fresh5.csv
-("fresh5": 37 more, split "test5", counted the same way and not yet scored: UNTOUCHED_PEOPLE_SETS
+"test4"; scored once, for the person detector, and seen since), benchmarks/people_test_fresh5.csv
+("fresh5": 37 more, split "test5"; scored once, for the animal gate and shot scale from person
+boxes, and seen since), benchmarks/people_test_fresh6.csv ("fresh6": 40 more, split "test6"; scored
+once, on the code that shipped with the animal gate, and seen since) and benchmarks/people_test_fresh7.csv
+("fresh7": 35 more, split "test7", counted the same way and not yet scored: UNTOUCHED_PEOPLE_SETS
 leaves it out of the default sets until the next change to the people cues is chosen; name it
-with --people-sets to score it, once, with --head-rules or --detail-widths to put the change
-beside what ships).
+with --people-sets to score it, once, beside the code before: run this script from a worktree of
+the commit before, too).
 
+- Shot scale per scene with people: the scene's visual.shot_scale against the size of the largest
+  person counted by hand (close-up, medium; long, crowd and tiny are wide).
 - People per scene (the test): each clip runs through the scenes, imagenet and visual stages of
   the default pipeline; a scene has people when its examined keyframe has a face, the people
   head or the worn-classes cue fires or the person detector finds someone (visual.people_count
@@ -60,15 +65,17 @@ sys.path.insert(0, str(ROOT))
 SHARED_MEDIA = ROOT.parent / "shared" / "media"
 CLIPS_FILE = ROOT / "benchmarks" / "vision_clips.csv"
 FRESH_CLIPS_FILE = ROOT / "benchmarks" / "people_fresh_clips.csv"   # the fresh set's clips: split, show, source
-# The people test in six sets scored apart: the first, examined over several sessions, and fresh
-# ones, counted by someone else, each scored once for a change (fresh, then fresh2 ... fresh5).
+# The people test in eight sets scored apart: the first, examined over several sessions, and fresh
+# ones, counted by someone else, each scored once (fresh, then fresh2 ... fresh7).
 PEOPLE_FILES = {"examined": ROOT / "benchmarks" / "people_annotations.csv",
                 "fresh": ROOT / "benchmarks" / "people_test_fresh.csv",
                 "fresh2": ROOT / "benchmarks" / "people_test_fresh2.csv",
                 "fresh3": ROOT / "benchmarks" / "people_test_fresh3.csv",
                 "fresh4": ROOT / "benchmarks" / "people_test_fresh4.csv",
-                "fresh5": ROOT / "benchmarks" / "people_test_fresh5.csv"}
-UNTOUCHED_PEOPLE_SETS = ("fresh5",)   # not scored by default: a set is a fair test only until it is looked at
+                "fresh5": ROOT / "benchmarks" / "people_test_fresh5.csv",
+                "fresh6": ROOT / "benchmarks" / "people_test_fresh6.csv",
+                "fresh7": ROOT / "benchmarks" / "people_test_fresh7.csv"}
+UNTOUCHED_PEOPLE_SETS = ("fresh7",)   # not scored by default: a set is a fair test only until it is looked at
 VALIDATION_FILES = (ROOT / "benchmarks" / "people_validation.csv",              # frames, for choosing settings
                     ROOT / "benchmarks" / "people_validation_fresh.csv")
 VALIDATION_CLIPS_FILE = ROOT / "benchmarks" / "people_validation_clips.csv"   # its other clips' sources
@@ -135,17 +142,32 @@ def _tally(rows: list[tuple[int, str, int]]) -> dict:
             "crowds": crowds}
 
 
+SCALE_OF_SIZE = {"close-up": "close-up", "medium": "medium", "long": "wide", "crowd": "wide", "tiny": "wide"}
+
+
+def _scale_tally(rows: list[tuple[str, str]]) -> dict:
+    """rows of (hand-counted size of the largest person, predicted shot scale) -> shot scale
+    right overall and by true scale (close-up; medium; long, crowd and tiny people are wide)."""
+    by_scale = {}
+    for scale in ("close-up", "medium", "wide"):
+        mine = [predicted for size, predicted in rows if SCALE_OF_SIZE[size] == scale]
+        by_scale[scale] = {"right": sum(p == scale for p in mine), "of": len(mine)}
+    right = sum(t["right"] for t in by_scale.values())
+    return {"right": right, "of": len(rows), "accuracy": right / len(rows) if rows else None, "by_scale": by_scale}
+
+
 def frame_people_count(image: np.ndarray, encoder, detail: np.ndarray | None = None) -> int:
     """The visual stage's count for one keyframe: faces, person boxes and the network's cues
     (the person detector and the people head on `detail`, the frame at the detail width, where
     given, else on `image`)."""
     from tagger.vision.faces import detect_faces
-    from tagger.vision.people import clothing_scores, people_count, people_head_score, picture_cue
+    from tagger.vision.people import animal_scores, clothing_scores, head_looks, people_count, people_head_score
     from tagger.vision.persons import load_person_detector
 
     picture = detail if detail is not None else image
-    [clothing] = clothing_scores(encoder.encode_and_classify([image])[1], encoder.class_names)
-    head = None if picture_cue(clothing) else people_head_score(encoder, picture)
+    probabilities = encoder.encode_and_classify([image])[1]
+    [clothing], [animal] = clothing_scores(probabilities, encoder.class_names), animal_scores(probabilities, encoder.class_names)
+    head = people_head_score(encoder, picture) if head_looks(clothing, animal) else None
     return people_count(detect_faces(image), load_person_detector().detect(picture), clothing, head)
 
 
@@ -182,7 +204,7 @@ def people_benchmark(clips: dict, annotations: list[dict], encoder, *, detail_wi
                     f'[scenes]\nanalysis_width = 320\nkeyframes_per_scene = 2\ndetail_width = {detail_width}\n')
     engine = Engine(load_pipeline(path))
     examined = engine.pipeline.settings["visual"].face_keyframes_per_scene
-    scene_rows, frame_rows, misses = [], [], []
+    scene_rows, frame_rows, misses, scale_rows = [], [], [], []
     annotated = {row["clip"] for row in annotations}
     for clip, (video, _) in sorted(clips.items()):
         if clip not in annotated:
@@ -195,6 +217,8 @@ def people_benchmark(clips: dict, annotations: list[dict], encoder, *, detail_wi
                     continue
                 predicted = round(scene.features.get("visual.people_count", 0.0))   # one keyframe examined
                 scene_rows.append((people, size, predicted))
+                if people > 0:
+                    scale_rows.append((size, scene.features.get("visual.shot_scale", "wide")))
                 if (people > 0) != (predicted > 0):
                     misses.append(f"{clip} scene {scene.index} at {keyframe.time_s:.1f}s: "
                                   f"{'missed ' + size if people else 'false person'}")
@@ -202,7 +226,8 @@ def people_benchmark(clips: dict, annotations: list[dict], encoder, *, detail_wi
             people, size = hand_count(annotations, clip, time_s)
             if people >= 0:
                 frame_rows.append((people, size, frame_people_count(image, encoder, detail)))
-    return {"scenes": _tally(scene_rows), "frames": _tally(frame_rows), "scene_misses": misses}
+    return {"scenes": _tally(scene_rows), "frames": _tally(frame_rows), "scene_misses": misses,
+            "shot_scale": _scale_tally(scale_rows)}
 
 
 # -- neighbours ----------------------------------------------------------------------------
@@ -430,6 +455,10 @@ def main() -> int:
         print(f"{part} per {level[:-1]}: {tally['all']['right']}/{tally['all']['of']} right "
               f"({tally['all']['accuracy']:.0%}); without tiny {tally['without_tiny']['accuracy']:.0%}; {sizes}; "
               f"crowds found {crowds['found']}/{crowds['of']}, {crowds['false']} false")
+        scales = results[part].get("shot_scale") if level == "scenes" else None
+        if scales and scales["of"]:
+            print(f"{part} shot scale of scenes with people: {scales['right']}/{scales['of']} right; "
+                  + ", ".join(f"{scale} {t['right']}/{t['of']}" for scale, t in scales["by_scale"].items()))
         for miss in results[part].get("scene_misses", []) if level == "scenes" else []:
             print("  ", miss)
     if "neighbours" in parts:

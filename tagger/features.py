@@ -23,7 +23,7 @@ FEATURES: dict[str, str] = {
     "visual.closeup_share": "share of keyframes framed as close-ups, 0..1",
     "visual.medium_share": "share of keyframes framed as medium shots, 0..1",
     "visual.wide_share": "share of keyframes framed as wide shots, 0..1",
-    "visual.shot_scale": "dominant shot scale: close-up | medium | wide (wide when no faces)",
+    "visual.shot_scale": "dominant shot scale: close-up | medium | wide (from the largest face, else the tallest person cut by the frame; wide with neither)",
     "visual.cuts_per_minute": "shot cuts per minute of runtime, 1/min",
     "visual.median_shot_s": "median shot length, seconds",
     "visual.mean_shot_s": "mean shot length, seconds",

@@ -132,13 +132,91 @@ def test_a_face_and_its_person_are_one():
     assert people.people_count([(0, 0, 5, 5)] * 2, [box] * 3) == 3
 
 
+def test_shot_scale_from_a_face_else_from_the_tallest_person_the_frame_cuts():
+    """Boxes as the detector gives them, in a 360x640 picture: a person cut by the bottom edge
+    and filling the height is a close-up, 3/4 of it a medium shot; a whole figure of any
+    height, or a cut one under MEDIUM_MIN_PERSON_HEIGHT_SHARE, is wide; a face decides first."""
+    def box(top, bottom, width=200, left=200):
+        return persons.PersonBox(left, top, width, bottom - top, 0.9)
+
+    shape = (360, 640)
+    assert faces.shot_scale([], frame_height=180, persons=[box(0, 380, 400)], persons_shape=shape) == "close-up"
+    assert faces.shot_scale([], frame_height=180, persons=[box(0, 380, 200)], persons_shape=shape) == "medium"   # narrow
+    assert faces.shot_scale([], frame_height=180, persons=[box(80, 360)], persons_shape=shape) == "medium"
+    assert faces.shot_scale([], frame_height=180, persons=[box(150, 360)], persons_shape=shape) == "wide"
+    assert faces.shot_scale([], frame_height=180, persons=[box(10, 340, 400)], persons_shape=shape) == "wide"   # whole
+    # The tallest person decides: a whole figure in front of a cut one is a wide shot.
+    assert faces.shot_scale([], frame_height=180, persons=[box(120, 360), box(5, 345)], persons_shape=shape) == "wide"
+    assert faces.shot_scale([], frame_height=180, persons=[box(5, 300), box(60, 362)], persons_shape=shape) == "medium"
+    small_face = [(10, 10, 12, 12)]
+    assert faces.shot_scale(small_face, frame_height=180, persons=[box(0, 380, 400)], persons_shape=shape) == "wide"
+    assert faces.shot_scale([], frame_height=180) == "wide"
+    with pytest.raises(ValueError, match="height, width"):
+        faces.shot_scale([], frame_height=180, persons=[box(0, 380)])
+    assert faces.shot_scale_version().count(str(faces.MEDIUM_MIN_PERSON_HEIGHT_SHARE)) == 1
+
+
+def test_animal_scores_sum_imagenets_first_398_classes_and_keep_the_head_away():
+    from tagger.vision.efficientnet import class_names
+
+    names = class_names()
+    probabilities = np.zeros((3, 1000))
+    probabilities[0, [0, 397]] = 0.4            # tench and puffer: animals
+    probabilities[1, 398] = 1.0                 # abacus: not
+    probabilities[2, :] = 1 / 1000
+    assert np.allclose(people.animal_scores(probabilities, names), [0.8, 0.0, 0.398])
+    with pytest.raises(ValueError, match="tench"):
+        people.animal_scores(probabilities, names[::-1])
+    assert people.head_looks(0.0) and people.head_looks(0.0, people.ANIMAL_MIN_SCORE - 0.01)
+    assert not people.head_looks(0.0, people.ANIMAL_MIN_SCORE)
+    assert not people.head_looks(people.CLOTHING_MIN_SCORE, 0.0)
+
+
+def test_the_imagenet_stage_keeps_the_people_head_off_animals_and_off_dressed_people(monkeypatch):
+    """The stage's plumbing, with a stand-in for the network: a scene whose keyframe the classes
+    call an animal, or clothes, gets no people-head score; another gets the head's score."""
+    from tagger.catalog.records import KeyframeRecord
+    from tagger.scenes.split import SceneCut, SplitResult
+    from tagger.stages.base import TitleContext
+    from tagger.stages.imagenet import ImagenetStage
+    from tagger.titles import TitleInput
+    from tagger.vision.efficientnet import class_names
+
+    names = class_names()
+    by_grey = {40: names.index("tabby"), 120: names.index("suit"), 200: names.index("abacus")}
+
+    class StandIn:
+        model_id, class_names = "stand-in", names
+
+        def encode_and_classify(self, images):
+            probabilities = np.zeros((len(images), 1000))
+            for row, image in enumerate(images):
+                probabilities[row, by_grey[min(by_grey, key=lambda g: abs(g - image.mean()))]] = 1.0
+            return np.zeros((len(images), 8), np.float32), probabilities
+
+    looked_at = []
+    monkeypatch.setattr(people, "people_head_score", lambda encoder, picture: looked_at.append(picture.mean()) or 4.0)
+    stage = ImagenetStage(ImagenetStage.Settings(), taxonomy=None)
+    stage.encoder, stage.class_map = StandIn(), None
+    scenes = [SceneCut(i, 24 * i, 24 * i + 24, i, i + 1.0,
+                       keyframes=[KeyframeRecord(24 * i, i + 0.5, 1.0,
+                                                 cv2.imencode(".jpg", np.full((18, 32, 3), grey, np.uint8))[1].tobytes())])
+              for i, grey in enumerate(by_grey)]
+    ctx = TitleContext(TitleInput("t", "t", "test"), split=SplitResult(scenes, 72))
+    stage.run(ctx)
+    assert ctx.scene_people_head_scores == [None, None, 4.0] and len(looked_at) == 1
+    assert ctx.scene_clothing_scores == [0.0, 1.0, 0.0]
+
+
 def test_the_visual_stage_names_the_person_detector_it_runs():
     from tagger.stages.visual import VisualStage
 
     versions = VisualStage(VisualStage.Settings(), taxonomy=None).versions()
     assert versions["people"] == (persons.person_detector_version() + f"+worn-classes>={people.CLOTHING_MIN_SCORE}"
                                   f"+{people_head_version()}@{people.PEOPLE_HEAD_HEIGHT_PX}px"
-                                  f":{people.PEOPLE_HEAD_CELLS}cells>={people.PEOPLE_HEAD_MIN_LOGIT}")
+                                  f":{people.PEOPLE_HEAD_CELLS}cells>={people.PEOPLE_HEAD_MIN_LOGIT}"
+                                  f"+no-head-on-animals>={people.ANIMAL_MIN_SCORE}")
+    assert versions["shot_scale"] == faces.shot_scale_version()
     assert str(persons.PERSON_MIN_SCORE) in versions["people"] and "yolov4-tiny" in versions["people"]
     assert "people" not in VisualStage(VisualStage.Settings(face_keyframes_per_scene=0), taxonomy=None).versions()
 
@@ -330,3 +408,15 @@ def test_the_vision_benchmark_scores_another_head_rule_and_puts_the_shipped_one_
     assert (people.PEOPLE_HEAD_CELLS, people.PEOPLE_HEAD_MIN_LOGIT) == shipped
     with vision.head_rule(None):
         assert (people.PEOPLE_HEAD_CELLS, people.PEOPLE_HEAD_MIN_LOGIT) == shipped
+
+
+def test_the_vision_benchmark_scores_shot_scale_by_the_largest_persons_size():
+    from benchmark_scripts import load_benchmark
+
+    vision = load_benchmark("vision")
+    tally = vision._scale_tally([("close-up", "close-up"), ("medium", "wide"), ("long", "wide"), ("crowd", "medium"),
+                                 ("tiny", "wide")])
+    assert (tally["right"], tally["of"]) == (3, 5)
+    assert tally["by_scale"] == {"close-up": {"right": 1, "of": 1}, "medium": {"right": 0, "of": 1},
+                                 "wide": {"right": 2, "of": 3}}
+    assert vision._scale_tally([])["accuracy"] is None

@@ -102,7 +102,7 @@ class ImagenetStage(Stage):
     def run(self, ctx: TitleContext) -> None:
         from tagger.scenes.split import decode_jpeg
         from tagger.vision.encoders import pool_scenes, pool_title
-        from tagger.vision.people import clothing_scores
+        from tagger.vision.people import animal_scores, clothing_scores
 
         if ctx.split is None or not ctx.split.scenes:
             raise StageSkipped("no scenes (no video stream)")
@@ -118,26 +118,32 @@ class ImagenetStage(Stage):
         vectors, probabilities = self.encoder.encode_and_classify(images)
         durations = np.array([max(s.end_s - s.start_s, 1e-3) for s in scenes])
         ctx.vectors["visual"] = (self.encoder.model_id, pool_title(pool_scenes(vectors, owners, len(scenes)), durations))
-        clothing = clothing_scores(probabilities, self.encoder.class_names)   # a people cue, for the visual stage
+        # People cues for the visual stage, each a mean over the scene's keyframes.
         owners = np.asarray(owners)
+        clothing = clothing_scores(probabilities, self.encoder.class_names)
+        animals = animal_scores(probabilities, self.encoder.class_names)
         ctx.scene_clothing_scores = [float(clothing[owners == i].mean()) if np.any(owners == i) else 0.0
                                      for i in range(len(scenes))]
+        scene_animal_scores = [float(animals[owners == i].mean()) if np.any(owners == i) else 0.0
+                               for i in range(len(scenes))]
         first_keyframe: dict[int, np.ndarray] = {}
         for image, position in zip(images, owners):
             first_keyframe.setdefault(int(position), image)   # each scene's keyframes come sharpest first
-        ctx.scene_people_head_scores = [self._people_head_score(scene, first_keyframe.get(position), clothing_score)
-                                        for position, (scene, clothing_score)
-                                        in enumerate(zip(scenes, ctx.scene_clothing_scores))]
+        ctx.scene_people_head_scores = [
+            self._people_head_score(scene, first_keyframe.get(position), clothing_score, animal_score)
+            for position, (scene, clothing_score, animal_score)
+            in enumerate(zip(scenes, ctx.scene_clothing_scores, scene_animal_scores))]
         if self.class_map is not None:
             self._score(ctx, probabilities, owners, durations)
 
-    def _people_head_score(self, scene, keyframe, clothing_score: float) -> float | None:
+    def _people_head_score(self, scene, keyframe, clothing_score: float, animal_score: float) -> float | None:
         """The people head on the scene's detail copy (else its sharpest keyframe), a forward
-        pass each; None where the pooled cue already fired or there is no picture."""
+        pass each; None where people.head_looks says not (the worn-classes cue already fired,
+        or an animal fills the picture) or there is no picture."""
         from tagger.scenes.split import decode_jpeg
-        from tagger.vision.people import people_head_score, picture_cue
+        from tagger.vision.people import head_looks, people_head_score
 
-        if picture_cue(clothing_score):
+        if not head_looks(clothing_score, animal_score):
             return None
         picture = decode_jpeg(scene.detail_jpeg) if scene.detail_jpeg else keyframe
         return None if picture is None else people_head_score(self.encoder, picture)

@@ -30,16 +30,18 @@ class VisualStage(Stage):
 
         versions = {"opencv": cv2.__version__}
         if self.settings.face_keyframes_per_scene > 0:
-            from tagger.vision.faces import CASCADE_FILES
-            from tagger.vision.people import (CLOTHING_MIN_SCORE, PEOPLE_HEAD_CELLS, PEOPLE_HEAD_HEIGHT_PX,
-                                              PEOPLE_HEAD_MIN_LOGIT)
+            from tagger.vision.faces import CASCADE_FILES, shot_scale_version
+            from tagger.vision.people import (ANIMAL_MIN_SCORE, CLOTHING_MIN_SCORE, PEOPLE_HEAD_CELLS,
+                                              PEOPLE_HEAD_HEIGHT_PX, PEOPLE_HEAD_MIN_LOGIT)
             from tagger.vision.people_head import people_head_version
             from tagger.vision.persons import person_detector_version
 
             versions["faces"] = "+".join(CASCADE_FILES)
             versions["people"] = (person_detector_version() + f"+worn-classes>={CLOTHING_MIN_SCORE}"
                                   f"+{people_head_version()}@{PEOPLE_HEAD_HEIGHT_PX}px"
-                                  f":{PEOPLE_HEAD_CELLS}cells>={PEOPLE_HEAD_MIN_LOGIT}")
+                                  f":{PEOPLE_HEAD_CELLS}cells>={PEOPLE_HEAD_MIN_LOGIT}"
+                                  f"+no-head-on-animals>={ANIMAL_MIN_SCORE}")
+            versions["shot_scale"] = shot_scale_version()
         return versions
 
     def run(self, ctx: TitleContext) -> None:

@@ -273,7 +273,7 @@ def describe_scene(frame_stats_list: list[dict], motions: list[float],
     (keyframes with a face), ``people_share`` (with a face, a person box or a network cue),
     ``single_person_share`` (with exactly one person), ``crowd_share`` (with people.CROWD_MIN_PEOPLE or more),
     ``people_count`` (mean people per keyframe), ``closeup_share``/``medium_share``/
-    ``wide_share`` (keyframes by :func:`faces.shot_scale`, summing to 1 when there are
+    ``wide_share`` (keyframes by :func:`faces.shot_scale` of faces and person boxes, summing to 1 when there are
     keyframes) and ``shot_scale``. Empty inputs give zeros, ``[]`` and ``"wide"``.
     Raises faces.FaceDetectorUnavailable when there are keyframes and OpenCV has no cascades,
     persons.PersonDetectorUnavailable when the person detector's files are missing.
@@ -290,14 +290,16 @@ def describe_scene(frame_stats_list: list[dict], motions: list[float],
     detector = _persons.load_person_detector() if examined else None
     for position, keyframe in enumerate(examined):
         boxes = _faces.detect_faces(keyframe)
-        persons = detector.detect(first_detail_bgr if position == 0 and first_detail_bgr is not None else keyframe)
+        picture = first_detail_bgr if position == 0 and first_detail_bgr is not None else keyframe
+        persons = detector.detect(picture)
         count = _people.people_count(boxes, persons, clothing_score, head_score)
         with_face += bool(boxes)
         with_people += count > 0
         single += count == 1
         crowd += count >= _people.CROWD_MIN_PEOPLE
         people += count
-        scale_counts[_faces.shot_scale(boxes, frame_height=keyframe.shape[0])] += 1
+        scale_counts[_faces.shot_scale(boxes, frame_height=keyframe.shape[0], persons=persons,
+                                       persons_shape=picture.shape[:2])] += 1
     n = len(examined)
     result["face_share"] = with_face / n if n else 0.0
     result["people_share"] = with_people / n if n else 0.0
