@@ -48,7 +48,7 @@ def make_world(n_titles: int, n_viewers: int, seed: int = 0):
                       genres=[[GENRES[g].title()] for g in genre], year=rng.integers(1980, 2024, n_titles).astype(float),
                       regions=[["GB"]] * n_titles, added_s=START_S - rng.uniform(0, 900, n_titles) * 86400,
                       tag_ids=tag_ids, tag_labels=[t.title() for t in tag_ids], tags=tags, embeddings={"text": text})
-    artwork = {t: [ArtworkCandidate(t, s, 24 * s, float(s), 5.0, dict(zip(DESCRIBED_BY, rng.uniform(0, 1, 6))),
+    artwork = {t: [ArtworkCandidate(t, s, 24 * s, float(s), 5.0, dict(zip(DESCRIBED_BY, rng.uniform(0, 1, len(DESCRIBED_BY)))),
                                     [(MOODS[moods[i, 0]], 0.8)], [MOODS[moods[i, 0]]]) for s in range(4)]
                for i, t in enumerate(ids)}
     popularity = rng.pareto(1.2, n_titles) + 0.05

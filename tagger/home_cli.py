@@ -33,11 +33,11 @@ def artwork(title_id, catalog_path, as_json) -> None:
     from rich.table import Table
 
     table = Table(title=f"artwork candidates of {title_id}")
-    for column in ("scene", "keyframe", "time_s", "looks", "brightness", "faces", "scenery", "scene tags"):
+    for column in ("scene", "keyframe", "time_s", "looks", "brightness", "faces", "scenery", "crowd", "scene tags"):
         table.add_column(column)
     for c in candidates:
         table.add_row(str(c.scene), str(c.keyframe), f"{c.time_s:.1f}", c.describe(), f"{c.features['brightness']:.2f}",
-                      f"{c.features['faces']:.2f}", f"{c.features['scenery']:.2f}",
+                      f"{c.features['faces']:.2f}", f"{c.features['scenery']:.2f}", f"{c.features['crowd']:.2f}",
                       ", ".join(tag for tag, _ in c.tags[:4]))
     Console().print(table)
     if not title.scenes:

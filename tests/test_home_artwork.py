@@ -52,5 +52,15 @@ def test_described_by_what_the_catalog_measures_and_in_words():
     assert bright.url == f"/titles/night%252Fshift/keyframes/1/{bright.keyframe}.jpg"
 
 
+def test_a_crowd_scene_is_described_as_one_and_unknown_crowds_say_nothing():
+    crowd = describe_scene({"visual.crowd_share": 1.0, "visual.face_share": 0.8, "visual.people_share": 1.0})
+    assert crowd["crowd"] == 1.0 and describe_scene({})["crowd"] == 0.5
+    scenes = [_scene(0, 0, 10, faces=0.8), _scene(1, 10, 20, faces=0.8)]
+    scenes[1].features["visual.crowd_share"] = 1.0
+    alone, crowded = choose_candidates("t", scenes)
+    assert alone.features["crowd"] == 0.5 and "faces" in alone.describe() and "crowd" not in alone.describe()
+    assert crowded.features["crowd"] == 1.0 and "a crowd" in crowded.describe()
+
+
 def test_a_title_without_keyframes_has_no_candidates():
     assert choose_candidates("t", [SceneRecord(0, 0, 10, 0, 240)]) == []

@@ -28,7 +28,7 @@ def _world(future: int = 0):
         low, high = (0.1, 0.4) if t.startswith("a") else (0.6, 0.9)
         artwork[t] = [ArtworkCandidate(t, scene, 24 * scene, float(scene), 5.0,
                                        {"brightness": b, "warmth": 0.5, "colour": 0.5, "faces": 0.5,
-                                        "scenery": 0.5, "motion": 0.5})
+                                        "scenery": 0.5, "motion": 0.5, "crowd": 0.5})
                       for scene, b in ((1, low), (2, high))]
     events = []
     for u in range(12):                       # a crowd: half watch A, half B, in GB

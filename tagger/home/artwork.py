@@ -24,9 +24,11 @@ MAX_CANDIDATES = 4
 ENDING_SHARE = 0.85
 MIN_BRIGHTNESS = 0.06
 MIN_SHARPNESS_SHARE = 0.6
-DESCRIBED_BY = ("brightness", "warmth", "colour", "faces", "scenery", "motion")
+# "crowd" came last (2026-12-06): the home page simulation reads the first five by position.
+DESCRIBED_BY = ("brightness", "warmth", "colour", "faces", "scenery", "motion", "crowd")
 SCENE_FEATURES = ("visual.brightness", "visual.warmth", "visual.saturation", "visual.face_share",
-                  "visual.closeup_share", "visual.wide_share", "visual.people_share", "visual.motion")
+                  "visual.closeup_share", "visual.wide_share", "visual.people_share", "visual.motion",
+                  "visual.crowd_share")
 
 
 @dataclass
@@ -53,7 +55,9 @@ class ArtworkCandidate:
         words = ["bright" if f["brightness"] >= 0.5 else "dark"]
         if abs(f["warmth"] - 0.5) >= 0.1:
             words.append("warm" if f["warmth"] > 0.5 else "cool")
-        if f["faces"] >= 0.3:
+        if f["crowd"] > 0.5:          # 0.5 is "not measured"
+            words.append("a crowd")
+        elif f["faces"] >= 0.3:
             words.append("faces")
         elif f["scenery"] >= 0.5:
             words.append("scenery")
@@ -124,7 +128,8 @@ def describe_scene(features: dict) -> dict[str, float]:
             "colour": either(get("visual.saturation")),
             "faces": either(max(faces) if faces else None),
             "scenery": either(None if wide is None else wide * (1.0 - (people or 0.0))),
-            "motion": either(get("visual.motion"))}
+            "motion": either(get("visual.motion")),
+            "crowd": either(get("visual.crowd_share"))}
 
 
 def candidates_from_catalog(catalog) -> dict[str, list[ArtworkCandidate]]:

@@ -22,7 +22,8 @@ CONTEXT_SIZE = 2 + 2 * N_FEATURES
 # Before any impression is logged: the look matters, a little of the taste; bright over dark not at all.
 DEFAULT_PRIOR = np.concatenate([[0.1], np.zeros(N_FEATURES), np.full(N_FEATURES, 0.4), [0.2]])
 WORDS = {"brightness": ("bright", "dark"), "warmth": ("warm", "cool"), "colour": ("colourful", "muted"),
-         "faces": ("faces", "no faces"), "scenery": ("scenery", "close-ups"), "motion": ("action", "stillness")}
+         "faces": ("faces", "no faces"), "scenery": ("scenery", "close-ups"), "motion": ("action", "stillness"),
+         "crowd": ("crowds", "few people")}
 
 
 def contexts(features: np.ndarray, look: np.ndarray, taste: np.ndarray) -> np.ndarray:
