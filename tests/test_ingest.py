@@ -157,7 +157,7 @@ def test_unchanged_title_is_skipped_and_force_reruns(tmp_path):
 
 
 def test_broken_video_fails_its_title_and_the_batch_goes_on(tmp_path):
-    good = write_title(tmp_path / "titles" / "good", shots=SHOTS)
+    write_title(tmp_path / "titles" / "good", shots=SHOTS)
     bad = tmp_path / "titles" / "bad"
     bad.mkdir()
     (bad / "bad.mp4").write_bytes(b"\x00\x01 not a video" * 100)

@@ -2,14 +2,12 @@
 (Debian's chromium + chromium-driver through Selenium) signing in, deciding, adding, and
 seeing the decisions survive `tagger ingest --force`."""
 import contextlib
-import os
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
