@@ -148,6 +148,8 @@ def test_shot_scale_from_a_face_else_from_the_tallest_person_the_frame_cuts():
     # The tallest person decides: a whole figure in front of a cut one is a wide shot.
     assert faces.shot_scale([], frame_height=180, persons=[box(120, 360), box(5, 345)], persons_shape=shape) == "wide"
     assert faces.shot_scale([], frame_height=180, persons=[box(5, 300), box(60, 362)], persons_shape=shape) == "medium"
+    assert faces.shot_scale([], frame_height=180, persons=[box(80, 360), box(80, 360, left=0)],
+                            persons_shape=shape) == "medium"                     # two as tall
     small_face = [(10, 10, 12, 12)]
     assert faces.shot_scale(small_face, frame_height=180, persons=[box(0, 380, 400)], persons_shape=shape) == "wide"
     assert faces.shot_scale([], frame_height=180) == "wide"

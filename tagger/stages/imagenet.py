@@ -120,12 +120,12 @@ class ImagenetStage(Stage):
         ctx.vectors["visual"] = (self.encoder.model_id, pool_title(pool_scenes(vectors, owners, len(scenes)), durations))
         # People cues for the visual stage, each a mean over the scene's keyframes.
         owners = np.asarray(owners)
-        clothing = clothing_scores(probabilities, self.encoder.class_names)
-        animals = animal_scores(probabilities, self.encoder.class_names)
-        ctx.scene_clothing_scores = [float(clothing[owners == i].mean()) if np.any(owners == i) else 0.0
-                                     for i in range(len(scenes))]
-        scene_animal_scores = [float(animals[owners == i].mean()) if np.any(owners == i) else 0.0
-                               for i in range(len(scenes))]
+
+        def per_scene(values):
+            return [float(values[owners == i].mean()) if np.any(owners == i) else 0.0 for i in range(len(scenes))]
+
+        ctx.scene_clothing_scores = per_scene(clothing_scores(probabilities, self.encoder.class_names))
+        scene_animal_scores = per_scene(animal_scores(probabilities, self.encoder.class_names))
         first_keyframe: dict[int, np.ndarray] = {}
         for image, position in zip(images, owners):
             first_keyframe.setdefault(int(position), image)   # each scene's keyframes come sharpest first

@@ -194,10 +194,13 @@ def shot_scale(faces, *, frame_height: int, persons=(), persons_shape: tuple[int
         raise ValueError(f"person boxes need the (height, width) of their picture, got {persons_shape}")
     height, width = persons_shape[:2]
     # The tallest person in the picture, as much of it as is inside.
-    tallest = max(persons, key=lambda p: min(height, p.y + p.h) - max(0, p.y))
+    def inside(p):
+        return (min(height, p.y + p.h) - max(0, p.y)) / height
+
+    tallest = max(persons, key=inside)
+    its_height = inside(tallest)
     if tallest.y + tallest.h < PERSON_CUT_MIN_BOTTOM_SHARE * height:
         return "wide"          # a whole figure
-    its_height = (min(height, tallest.y + tallest.h) - max(0, tallest.y)) / height
     its_width = (min(width, tallest.x + tallest.w) - max(0, tallest.x)) / width
     if its_height >= CLOSEUP_MIN_PERSON_HEIGHT_SHARE and its_width >= CLOSEUP_MIN_PERSON_WIDTH_SHARE:
         return "close-up"

@@ -90,7 +90,7 @@ def animal_scores(probabilities: np.ndarray, class_names: tuple[str, ...] | list
 def head_looks(clothing_score: float, animal_score: float = 0.0) -> bool:
     """Whether the people head should look at a keyframe: not where the worn-classes cue already
     says there is a person, nor where the picture is an animal's (ANIMAL_MIN_SCORE)."""
-    return clothing_score < CLOTHING_MIN_SCORE and animal_score < ANIMAL_MIN_SCORE
+    return not picture_cue(clothing_score) and animal_score < ANIMAL_MIN_SCORE
 
 
 def people_head_score(encoder, image_bgr: np.ndarray) -> float:
